@@ -1,0 +1,47 @@
+"""snapcapi: send conversions to Snap's Conversions API (CAPI) v3 from Python.
+
+Build :class:`Event` objects from raw values; identifiers are normalized and SHA-256 hashed
+exactly as Snap specifies, and mistakes raise :class:`ValidationError` naming the field.
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+
+from snapcapi import normalize
+from snapcapi.app_data import AppData
+from snapcapi.custom_data import Content, CustomData
+from snapcapi.enums import ActionSource, EventName
+from snapcapi.errors import (
+    APIError,
+    AuthenticationError,
+    RateLimitError,
+    SnapCapiError,
+    TransportError,
+    ValidationError,
+)
+from snapcapi.events import Event
+from snapcapi.user_data import UserData
+
+try:
+    __version__ = version("snapcapi")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree without install
+    __version__ = "0.0.0"
+
+__all__ = [
+    "APIError",
+    "ActionSource",
+    "AppData",
+    "AuthenticationError",
+    "Content",
+    "CustomData",
+    "Event",
+    "EventName",
+    "RateLimitError",
+    "SnapCapiError",
+    "TransportError",
+    "UserData",
+    "ValidationError",
+    "__version__",
+    "normalize",
+]

@@ -1,0 +1,358 @@
+"""``CustomData`` and ``Content``: what was bought, searched or booked."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import decimal
+from collections.abc import Iterable, Mapping
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, TypedDict
+
+import attrs
+
+from snapcapi import _iso
+from snapcapi._convert import (
+    Converter,
+    count,
+    init_fields,
+    is_blank,
+    json_number,
+    money,
+    none_defaults,
+    one_of,
+    text,
+    text_list,
+    travel_date,
+)
+from snapcapi.errors import ValidationError
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+__all__ = ["Content", "CustomData"]
+
+Amount = int | float | decimal.Decimal | str
+
+
+def currency(value: Any, field: str = "currency") -> str:
+    """Return an ISO 4217 currency code, uppercased (``usd`` → ``USD``)."""
+    code = text(value, field).upper()
+    if code not in _iso.CURRENCIES:
+        if len(code) == 3 and code.isalpha():
+            raise ValidationError(field, f"{code!r} is not an ISO 4217 currency code")
+        raise one_of(_iso.CURRENCIES, field, code, "an ISO 4217 currency code such as 'USD'")
+    return code
+
+
+def _content(value: Any, field: str) -> Content:
+    if isinstance(value, Content):
+        return value
+    if isinstance(value, Mapping):
+        return Content(**value)
+    raise ValidationError(field, f"expected a Content or a dict, got {type(value).__name__}")
+
+
+def _contents(value: Any, field: str) -> tuple[Content, ...]:
+    if isinstance(value, (Content, Mapping)):
+        value = (value,)
+    if not isinstance(value, Iterable) or isinstance(value, (str, bytes)):
+        raise ValidationError(field, "expected a list of Content items")
+    return tuple(_content(item, field) for item in value)
+
+
+def _joined(value: Any, field: str) -> str:
+    return ",".join(text_list(value, field))
+
+
+def _airport(value: Any, field: str) -> str:
+    code = text(value, field).upper()
+    if len(code) != 3 or not code.isalpha():
+        raise ValidationError(field, f"{code!r} is not a 3-letter IATA airport code")
+    return code
+
+
+def _string_map(value: Any, field: str) -> Mapping[str, str]:
+    if not isinstance(value, Mapping):
+        raise ValidationError(field, f"expected a dict of strings, got {type(value).__name__}")
+    return MappingProxyType({text(k, field): text(v, f"{field}[{k!r}]") for k, v in value.items()})
+
+
+def _json_map(value: Any, field: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise ValidationError(field, f"expected a dict, got {type(value).__name__}")
+    clashes = sorted(set(value) & set(_CONVERTERS))
+    if clashes:
+        raise ValidationError(
+            field, f"{', '.join(clashes)} are CustomData fields; pass them as keyword arguments"
+        )
+    return MappingProxyType({text(k, field): v for k, v in value.items() if not is_blank(v)})
+
+
+def _ratings(value: Any, field: str) -> tuple[str, ...]:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        value = (value,)
+    return text_list([str(v) for v in value] if not isinstance(value, str) else value, field)
+
+
+@attrs.frozen(kw_only=True, repr=False)
+class Content:
+    """One item of ``custom_data.contents``.
+
+    Args:
+        id: Your product id (as in your catalogue).
+        quantity: Units bought, a whole number.
+        item_price: Unit price, non-negative.
+        delivery_category: ``in_store``, ``curbside`` or ``home_delivery``.
+        brand: The item's brand.
+    """
+
+    id: str = attrs.field(converter=lambda v: text(v, "contents.id"))
+    quantity: int | None = attrs.field(
+        default=None, converter=lambda v: None if is_blank(v) else count(v, "contents.quantity")
+    )
+    item_price: decimal.Decimal | None = attrs.field(
+        default=None, converter=lambda v: None if is_blank(v) else money(v, "contents.item_price")
+    )
+    delivery_category: str | None = attrs.field(
+        default=None, converter=lambda v: None if is_blank(v) else text(v, "contents.delivery_category")
+    )
+    brand: str | None = attrs.field(
+        default=None, converter=lambda v: None if is_blank(v) else text(v, "contents.brand")
+    )
+
+    def to_payload(self) -> dict[str, str]:
+        """Return the item as Snap's documented example has it: every value a string."""
+        payload = {"id": self.id}
+        if self.quantity is not None:
+            payload["quantity"] = str(self.quantity)
+        if self.item_price is not None:
+            payload["item_price"] = str(json_number(self.item_price))
+        if self.delivery_category is not None:
+            payload["delivery_category"] = self.delivery_category
+        if self.brand is not None:
+            payload["brand"] = self.brand
+        return payload
+
+    def __repr__(self) -> str:
+        parts = [f"{a.name}={getattr(self, a.name)!r}" for a in attrs.fields(Content)]
+        return f"Content({', '.join(p for p in parts if not p.endswith('=None'))})"
+
+
+class CustomDataFields(TypedDict, total=False):
+    """The keyword arguments of :class:`CustomData` (see its docstring)."""
+
+    value: Amount | None
+    currency: str | None
+    content_ids: str | Iterable[str] | None
+    contents: Iterable[Content | Mapping[str, Any]] | None
+    content_category: str | Iterable[str] | None
+    content_name: str | None
+    content_type: str | None
+    num_items: int | str | None
+    order_id: str | int | None
+    search_string: str | None
+    sign_up_method: str | None
+    brands: str | Iterable[str] | None
+    predicted_ltv: Amount | None
+    status: str | None
+    delivery_category: str | None
+    event_tag: str | None
+    destination_ids: str | Iterable[str] | None
+    custom_fields: Mapping[str, str] | None
+    extra: Mapping[str, Any] | None
+    checkin_date: str | _dt.date | None
+    travel_start: str | _dt.date | None
+    travel_end: str | _dt.date | None
+    suggested_destinations: str | Iterable[str] | None
+    destination_airport: str | None
+    origin_airport: str | None
+    country: str | None
+    city: str | None
+    region: str | None
+    neighborhood: str | None
+    departing_departure_date: str | _dt.date | None
+    departing_arrival_date: str | _dt.date | None
+    returning_departure_date: str | _dt.date | None
+    returning_arrival_date: str | _dt.date | None
+    num_adults: int | str | None
+    num_children: int | str | None
+    num_infants: int | str | None
+    hotel_score: str | float | None
+    postal_code: str | None
+    preferred_neighborhoods: str | Iterable[str] | None
+    preferred_star_ratings: str | Iterable[str | float] | None
+    suggested_hotels: str | Iterable[str] | None
+
+
+def _score(value: Any, field: str) -> str:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    return text(value, field)
+
+
+_CONVERTERS: dict[str, Converter] = {
+    "value": money,
+    "currency": currency,
+    "content_ids": text_list,
+    "contents": _contents,
+    "content_category": _joined,
+    "content_name": text,
+    "content_type": text,
+    "num_items": count,
+    "order_id": text,
+    "search_string": text,
+    "sign_up_method": text,
+    "brands": text_list,
+    "predicted_ltv": money,
+    "status": text,
+    "delivery_category": text,
+    "event_tag": text,
+    "destination_ids": text_list,
+    "custom_fields": _string_map,
+    "extra": _json_map,
+    "checkin_date": travel_date,
+    "travel_start": travel_date,
+    "travel_end": travel_date,
+    "suggested_destinations": text_list,
+    "destination_airport": _airport,
+    "origin_airport": _airport,
+    "country": text,
+    "city": text,
+    "region": text,
+    "neighborhood": text,
+    "departing_departure_date": travel_date,
+    "departing_arrival_date": travel_date,
+    "returning_departure_date": travel_date,
+    "returning_arrival_date": travel_date,
+    "num_adults": count,
+    "num_children": count,
+    "num_infants": count,
+    "hotel_score": _score,
+    "postal_code": text,
+    "preferred_neighborhoods": text_list,
+    "preferred_star_ratings": _ratings,
+    "suggested_hotels": text_list,
+}
+
+# How each stored value goes on the wire, where that is not the value itself.
+_AMOUNTS = frozenset({"value", "predicted_ltv"})
+_LISTS = frozenset(
+    {
+        "content_ids",
+        "destination_ids",
+        "suggested_destinations",
+        "preferred_neighborhoods",
+        "preferred_star_ratings",
+        "suggested_hotels",
+    }
+)
+
+
+@none_defaults
+@attrs.frozen(init=False, slots=False, repr=False)
+class CustomData:
+    """Details of the conversion: value, currency, products, and Dynamic (Travel) Ads fields.
+
+    All arguments are keyword-only and optional; blank values are left out.
+
+    Args:
+        value: Order value (int, float, ``Decimal`` or a numeric string), sent as a JSON number.
+            ``PURCHASE`` events need ``value`` and ``currency``.
+        currency: ISO 4217 code in any case (``usd`` → ``USD``).
+        content_ids: Product id(s) of the catalogue items involved.
+        contents: :class:`Content` items (or dicts) with id, quantity, price, brand.
+        content_category, content_name, content_type: Catalogue descriptors
+            (``content_type`` is ``product`` or ``product_group``).
+        num_items: Number of items, a whole number.
+        order_id: Your order or transaction id; Snap deduplicates purchases on it.
+        search_string: What the user searched for (``SEARCH``).
+        sign_up_method: How the user signed up (``SIGN_UP``).
+        brands: Brand name(s); sent comma-joined as Snap's SDK sends them.
+        predicted_ltv: Predicted lifetime value, a non-negative amount.
+        status, delivery_category, event_tag, destination_ids: As in Snap's v3 model.
+        custom_fields: Extra ``{name: text}`` pairs sent in ``custom_fields``.
+        extra: Further keys sent at the top of ``custom_data`` as given (JSON values).
+        checkin_date ... suggested_hotels: The Dynamic Travel Ads fields, as Snap names them;
+            dates may be ``date`` objects (sent as ``YYYY-MM-DD``), airports are IATA codes.
+
+    Raises:
+        ValidationError: A value has the wrong type or is out of range (a negative amount, an
+            unknown currency, an unknown field name).
+    """
+
+    value: decimal.Decimal | None
+    currency: str | None
+    content_ids: tuple[str, ...] | None
+    contents: tuple[Content, ...] | None
+    content_category: str | None
+    content_name: str | None
+    content_type: str | None
+    num_items: int | None
+    order_id: str | None
+    search_string: str | None
+    sign_up_method: str | None
+    brands: tuple[str, ...] | None
+    predicted_ltv: decimal.Decimal | None
+    status: str | None
+    delivery_category: str | None
+    event_tag: str | None
+    destination_ids: tuple[str, ...] | None
+    custom_fields: Mapping[str, str] | None = attrs.field(hash=False)
+    extra: Mapping[str, Any] | None = attrs.field(hash=False)
+    checkin_date: str | None
+    travel_start: str | None
+    travel_end: str | None
+    suggested_destinations: tuple[str, ...] | None
+    destination_airport: str | None
+    origin_airport: str | None
+    country: str | None
+    city: str | None
+    region: str | None
+    neighborhood: str | None
+    departing_departure_date: str | None
+    departing_arrival_date: str | None
+    returning_departure_date: str | None
+    returning_arrival_date: str | None
+    num_adults: int | None
+    num_children: int | None
+    num_infants: int | None
+    hotel_score: str | None
+    postal_code: str | None
+    preferred_neighborhoods: tuple[str, ...] | None
+    preferred_star_ratings: tuple[str, ...] | None
+    suggested_hotels: tuple[str, ...] | None
+
+    def __init__(self, **fields: Unpack[CustomDataFields]) -> None:
+        init_fields(self, "custom_data", fields, _CONVERTERS)
+
+    def to_payload(self) -> dict[str, Any]:
+        """Return the ``custom_data`` object as Snap expects it."""
+        payload: dict[str, Any] = {}
+        for key, value in self.__dict__.items():
+            if key in _AMOUNTS:
+                payload[key] = json_number(value)
+            elif key in _LISTS:
+                payload[key] = list(value)
+            elif key == "brands":
+                payload[key] = ",".join(value)
+            elif key == "contents":
+                payload[key] = [item.to_payload() for item in value]
+            elif key == "custom_fields":
+                payload[key] = dict(value)
+            elif key == "extra":
+                payload.update(value)
+            else:
+                payload[key] = value
+        return payload
+
+    def __repr__(self) -> str:
+        parts = [f"{key}={_show(value)}" for key, value in self.__dict__.items()]
+        return f"CustomData({', '.join(parts)})"
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, decimal.Decimal):
+        return f"Decimal('{value}')"
+    if isinstance(value, MappingProxyType):
+        return repr(dict(value))
+    return repr(value)

@@ -1,0 +1,498 @@
+"""Normalize identifiers exactly as Snap specifies, and hash them.
+
+Each function takes a raw value, returns its normalized (not yet hashed) form, and raises
+:class:`snapcapi.ValidationError` naming the field when the value cannot be used. They are pure
+and safe to call one value at a time in a notebook::
+
+    >>> from snapcapi import normalize
+    >>> normalize.email(" Person@Example.com ")
+    'person@example.com'
+    >>> normalize.phone("+44 844 412 4653")
+    '448444124653'
+    >>> normalize.hash_value("person@example.com")
+    '542d240129883c019e106e3b1b2d3f3cb3537c43c425364de8e951d5a3083345'
+
+Every normalizer is idempotent: normalizing its own output gives the output back. The rules, and
+the places where Snap's documentation is silent, are described in ``docs/normalization.md``.
+
+Two hot paths (email and phone) first try a fast check that accepts only inputs the full
+validator (``email-validator``, ``phonenumbers``) is known to accept with the same result, and
+fall back to the full validator for everything else; ``tests/test_normalize.py`` proves the
+equivalence with property tests.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import difflib
+import hashlib
+import ipaddress
+import re
+import unicodedata
+from functools import lru_cache
+
+import email_validator
+import phonenumbers
+
+from snapcapi import _iso
+from snapcapi._masking import mask, mask_email
+from snapcapi.errors import ValidationError
+
+__all__ = [
+    "city",
+    "country",
+    "date_of_birth",
+    "email",
+    "external_id",
+    "gender",
+    "hash_value",
+    "ip_address",
+    "is_hashed",
+    "madid",
+    "name",
+    "phone",
+    "state",
+    "zip_code",
+]
+
+_HEX64 = re.compile(r"[0-9a-fA-F]{64}")
+
+
+def is_hashed(value: str) -> bool:
+    """Tell whether ``value`` already is a SHA-256 digest in hex (64 hex characters)."""
+    return len(value) == 64 and _HEX64.fullmatch(value) is not None
+
+
+def hash_value(normalized: str) -> str:
+    """Hash a normalized value the way Snap expects: SHA-256 of its NFC UTF-8 form, lowercase hex.
+
+    A value that already is 64 hex characters is taken to be a hash and returned lowercased, so
+    pre-hashed identifiers pass through unchanged.
+
+    Raises:
+        ValidationError: ``normalized`` is empty; an empty value is omitted, never hashed.
+    """
+    if len(normalized) == 64 and _HEX64.fullmatch(normalized):
+        return normalized.lower()
+    if not normalized:
+        raise ValidationError("value", "is empty; omit the identifier instead of hashing ''")
+    if not normalized.isascii():
+        normalized = unicodedata.normalize("NFC", normalized)
+    return hashlib.sha256(normalized.encode("utf-8")).hexdigest()
+
+
+def _text(value: object, field: str) -> str:
+    if not isinstance(value, str):
+        raise ValidationError(field, f"expected a string, got {type(value).__name__}")
+    text = value.strip()
+    if not text:
+        raise ValidationError(field, "is empty; leave the field out when there is no value")
+    return text
+
+
+# --------------------------------------------------------------------------- email
+
+# Dot-atom local parts and LDH domains in plain ASCII: the everyday address. Anything this
+# pattern accepts, email-validator accepts too (a property test checks it); anything else goes
+# to email-validator for the full RFC 5322 / IDNA treatment.
+_FAST_EMAIL = re.compile(
+    r"[a-z0-9_+\-]+(?:\.[a-z0-9_+\-]+)*"
+    r"@(?:[a-z0-9](?:[a-z0-9\-]{0,61}[a-z0-9])?\.)+[a-z]{2,24}"
+)
+_SPECIAL_USE_TLDS = frozenset(email_validator.SPECIAL_USE_DOMAIN_NAMES)
+
+
+def _email_fast_ok(address: str) -> bool:
+    if len(address) > 254 or _FAST_EMAIL.fullmatch(address) is None:
+        return False
+    local, _, domain = address.rpartition("@")
+    return len(local) <= 64 and "--" not in domain and domain.rpartition(".")[2] not in (
+        _SPECIAL_USE_TLDS
+    )
+
+
+def email(value: str) -> str:
+    """Normalize an email address: trim, lowercase, check the syntax.
+
+    The syntax is checked with ``email-validator`` without DNS look-ups. Gmail dots and ``+tags``
+    are kept: Snap matches the address as the user typed it.
+
+    Raises:
+        ValidationError: The value is empty or not an email address.
+    """
+    text = _text(value, "email")
+    if text.isascii():
+        address = text.lower()
+        if _email_fast_ok(address):
+            return address
+    else:
+        address = unicodedata.normalize("NFC", text).lower()
+    try:
+        email_validator.validate_email(address, check_deliverability=False)
+    except email_validator.EmailNotValidError as exc:
+        detail = str(exc)
+        local, _, domain = address.rpartition("@")
+        for part in sorted({address, local, domain}, key=len, reverse=True):
+            if len(part) >= 3:
+                detail = detail.replace(part, mask(part))
+        raise ValidationError(
+            "email",
+            f"{mask_email(address)} is not a valid email address ({detail.rstrip('.')})",
+        ) from None
+    return address
+
+
+# --------------------------------------------------------------------------- phone
+
+_PHONE_FAST_CHARS = re.compile(r"\+?[0-9 .\-()]+")
+_PHONE_PUNCTUATION = str.maketrans("", "", " .-()")
+_PHONE_SHORT_RESULTS = (
+    phonenumbers.ValidationResult.TOO_SHORT,
+    phonenumbers.ValidationResult.IS_POSSIBLE_LOCAL_ONLY,
+    phonenumbers.ValidationResult.INVALID_LENGTH,
+)
+_PHONE_POSSIBLE_RESULTS = (
+    phonenumbers.ValidationResult.IS_POSSIBLE,
+    phonenumbers.ValidationResult.IS_POSSIBLE_LOCAL_ONLY,
+)
+
+try:  # pragma: no branch - the fast path is an optimisation only
+    from phonenumbers.phonenumberutil import (
+        _maybe_strip_national_prefix_carrier_code,
+        _test_number_length,
+    )
+except ImportError:  # pragma: no cover - a phonenumbers release that renamed its internals
+    _PHONE_FAST_PATH = False
+else:
+    _PHONE_FAST_PATH = True
+
+
+@lru_cache(maxsize=512)
+def _metadata_for_calling_code(code: int) -> phonenumbers.PhoneMetadata | None:
+    region = phonenumbers.region_code_for_country_code(code)
+    return phonenumbers.PhoneMetadata.metadata_for_region_or_calling_code(code, region)
+
+
+@lru_cache(maxsize=512)
+def _metadata_for_region(region: str) -> phonenumbers.PhoneMetadata | None:
+    return phonenumbers.PhoneMetadata.metadata_for_region(region, None)
+
+
+def _phone_fast(digits: str, international: bool, region: str | None) -> str | None:
+    """Mirror ``phonenumbers.parse`` + ``is_possible_number`` for plain digit strings.
+
+    Returns the normalized number when it is certain to equal what the full path returns, and
+    ``None`` whenever the input leaves the well-trodden path (the caller then uses
+    ``phonenumbers`` itself).
+    """
+    if international:
+        if len(digits) <= 2 or digits[0] == "0":
+            return None
+        for size in (1, 2, 3):
+            code = int(digits[:size])
+            if code in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
+                break
+        else:
+            return None
+        national = digits[size:]
+        metadata = _metadata_for_calling_code(code)
+    else:
+        if region is None:
+            return None
+        metadata = _metadata_for_region(region)
+        if metadata is None:
+            return None
+        code = metadata.country_code
+        # Numbers that may start with an international prefix or with the country code itself
+        # need phonenumbers' heuristics.
+        if digits.startswith(str(code)):
+            return None
+        if metadata.international_prefix and re.match(metadata.international_prefix, digits):
+            return None
+        national = digits
+    if metadata is None or len(national) < 2:
+        return None
+    _, stripped, _ = _maybe_strip_national_prefix_carrier_code(national, metadata)
+    if _test_number_length(stripped, metadata) not in _PHONE_SHORT_RESULTS:
+        national = stripped
+    if not 2 <= len(national) <= 17:
+        return None
+    check_metadata = _metadata_for_calling_code(code)
+    if check_metadata is None:
+        return None
+    if _test_number_length(national, check_metadata) not in _PHONE_POSSIBLE_RESULTS:
+        return None
+    return f"{code}{national}"
+
+
+def _region_code(region: str | None) -> str | None:
+    if region is None:
+        return None
+    code = region.strip().upper()
+    if len(code) == 2 and code in phonenumbers.SUPPORTED_REGIONS:
+        return code
+    try:
+        return country(region).upper()
+    except ValidationError:
+        raise ValidationError(
+            "region", f"{region!r} is not a country; use an ISO 3166-1 code such as 'US' or 'GB'"
+        ) from None
+
+
+def phone(value: str, region: str | None = None) -> str:
+    """Normalize a phone number to its digits with the country code and no ``+``.
+
+    ``+44 844 412 4653`` becomes ``448444124653``. A leading ``00`` is read as the international
+    prefix, ``(0)`` trunk markers and national leading zeros are removed, and a number written
+    without a country code is read in ``region`` (an ISO 3166-1 code such as ``"US"``); when it
+    is not a possible number there, it is read as digits that already start with their country
+    code. Numbers are checked with ``phonenumbers.is_possible_number``, so fictional 555 numbers
+    pass. The result is stable: ``phone("+" + phone(x))`` equals ``phone(x)``.
+
+    Raises:
+        ValidationError: The value is not a possible phone number, or it has no country code
+            and no region was given.
+    """
+    text = _text(value, "phone")
+    if text.startswith("00"):
+        text = "+" + text[2:]
+    region_code = _region_code(region)
+    if _PHONE_FAST_PATH and _PHONE_FAST_CHARS.fullmatch(text) and "(0)" not in text:
+        international = text[0] == "+"
+        digits = (text[1:] if international else text).translate(_PHONE_PUNCTUATION)
+        if digits.isdigit():
+            fast = _phone_fast(digits, international, region_code)
+            if fast is not None:
+                return fast
+    if text[0] != "+" and region_code is None:
+        raise ValidationError(
+            "phone",
+            f"{mask(text)} has no country code; write it as +<country code> <number> or give "
+            "the region it belongs to (region='US', the user's country, or "
+            "Client(default_region=...))",
+        )
+    try:
+        return _phone_full(text, region_code)
+    except ValidationError:
+        if text[0] == "+":
+            raise
+        # Digits that already carry their country code (our own output, a warehouse column of
+        # E.164 numbers without '+') are not possible national numbers; read them as such.
+        try:
+            return _phone_full("+" + text, None)
+        except ValidationError:
+            pass
+        raise
+
+
+def _phone_full(text: str, region_code: str | None) -> str:
+    try:
+        number = phonenumbers.parse(text, region_code)
+    except phonenumbers.NumberParseException as exc:
+        if exc.error_type == phonenumbers.NumberParseException.INVALID_COUNTRY_CODE:
+            reason = f"{mask(text)} starts with an unknown country calling code"
+        else:
+            reason = f"{mask(text)} is not a phone number"
+        raise ValidationError("phone", reason) from None
+    if not phonenumbers.is_possible_number(number):
+        raise ValidationError(
+            "phone",
+            f"{mask(text)} has the wrong number of digits for country code "
+            f"+{number.country_code}; check the number and its country code",
+        )
+    return f"{number.country_code}{phonenumbers.national_significant_number(number)}"
+
+
+# --------------------------------------------------------------------------- names and places
+
+_ASCII_NON_LETTERS = str.maketrans("", "", "".join(chr(c) for c in range(128) if not chr(c).isalpha()))
+_ASCII_NON_ALNUM = str.maketrans("", "", "".join(chr(c) for c in range(128) if not chr(c).isalnum()))
+
+
+def _keep(text: str, categories: str) -> str:
+    """Keep the characters whose Unicode category starts with one of ``categories``."""
+    folded = unicodedata.normalize("NFC", text).lower()
+    kept = "".join(ch for ch in folded if unicodedata.category(ch)[0] in categories)
+    return unicodedata.normalize("NFC", kept)
+
+
+def _letters(value: object, field: str) -> str:
+    text = _text(value, field)
+    result = text.lower().translate(_ASCII_NON_LETTERS) if text.isascii() else _keep(text, "LM")
+    if not result:
+        raise ValidationError(field, f"{mask(text)} contains no letters")
+    return result
+
+
+def name(value: str) -> str:
+    """Normalize a first or last name: NFC, lowercase, letters only.
+
+    Punctuation, digits and spaces are removed and accents are kept:
+    ``O'Neil`` becomes ``oneil``, ``Raphaël`` becomes ``raphaël``.
+    """
+    return _letters(value, "name")
+
+
+def city(value: str) -> str:
+    """Normalize a city: NFC, lowercase, letters only (``San Francisco`` → ``sanfrancisco``)."""
+    return _letters(value, "city")
+
+
+def state(value: str) -> str:
+    """Normalize a state or province: lowercase, no spaces or punctuation.
+
+    US and Canadian names map to their two-letter codes (``California`` → ``ca``,
+    ``Québec`` → ``qc``); other regions keep their (normalized) text.
+    """
+    text = _text(value, "state")
+    result = text.lower().translate(_ASCII_NON_ALNUM) if text.isascii() else _keep(text, "LMN")
+    if not result:
+        raise ValidationError("state", f"{mask(text)} contains no letters or digits")
+    if len(result) > 2:
+        key = result if result.isascii() else _ascii_fold(result)
+        return _iso.SUBDIVISION_CODES.get(key, result)
+    return result
+
+
+def _ascii_fold(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in decomposed if ch.isascii() and ch.isalnum())
+
+
+_ZIP_PLUS_FOUR = re.compile(r"(\d{5})-\d{4}")
+_ZIP_CHARS = re.compile(r"[0-9a-z][0-9a-z\-]*")
+
+
+def zip_code(value: str) -> str:
+    """Normalize a postal code: lowercase, no spaces; a US ZIP+4 keeps its first five digits.
+
+    ``SW1A 1AA`` becomes ``sw1a1aa`` and ``94107-1234`` becomes ``94107``.
+    """
+    text = _text(value, "zip_code")
+    result = "".join(text.lower().split())
+    plus_four = _ZIP_PLUS_FOUR.fullmatch(result)
+    if plus_four:
+        return plus_four.group(1)
+    if not result.isascii() or _ZIP_CHARS.fullmatch(result) is None:
+        raise ValidationError(
+            "zip_code", f"{mask(text)} is not a postal code (letters, digits and '-' only)"
+        )
+    return result
+
+
+def country(value: str) -> str:
+    """Normalize a country to its lowercase ISO 3166-1 alpha-2 code.
+
+    Alpha-2 and alpha-3 codes and common English names are accepted: ``US``, ``USA``,
+    ``United States`` and ``united states of america`` all become ``us``.
+    """
+    text = _text(value, "country")
+    key = text.lower().translate(_ASCII_NON_LETTERS) if text.isascii() else _ascii_fold(text)
+    if len(key) == 2 and key in _iso.COUNTRY_NAMES:
+        return key
+    code = _iso.COUNTRY_ALIASES.get(key)
+    if code is not None:
+        return code
+    close = difflib.get_close_matches(key, list(_iso.COUNTRY_ALIASES), n=3, cutoff=0.75)
+    hint = (
+        "; did you mean " + " or ".join(repr(_iso.COUNTRY_NAMES[_iso.COUNTRY_ALIASES[c]]) for c in close)
+        if close
+        else ""
+    )
+    raise ValidationError(
+        "country",
+        f"{text!r} is not a country; use an ISO 3166-1 code such as 'us' or an English name{hint}",
+    )
+
+
+_GENDERS = {"m": "m", "male": "m", "f": "f", "female": "f"}
+
+
+def gender(value: str) -> str:
+    """Normalize a gender to ``m`` or ``f`` (from m, f, male or female, in any case)."""
+    text = _text(value, "gender")
+    result = _GENDERS.get(text.lower())
+    if result is None:
+        raise ValidationError("gender", "must be 'm', 'f', 'male' or 'female'; leave it out otherwise")
+    return result
+
+
+_DATE_FORMS = (
+    re.compile(r"(?P<y>\d{4})(?P<m>\d{2})(?P<d>\d{2})"),
+    re.compile(r"(?P<y>\d{4})[-/.](?P<m>\d{1,2})[-/.](?P<d>\d{1,2})(?:[T ].*)?"),
+)
+
+
+def date_of_birth(value: str | _dt.date) -> str:
+    """Normalize a date of birth to ``YYYYMMDD``.
+
+    Accepts a :class:`datetime.date` (or datetime) and the unambiguous string forms
+    ``YYYYMMDD``, ``YYYY-MM-DD``, ``YYYY/MM/DD`` and ``YYYY.MM.DD`` (an ISO timestamp is cut to
+    its date). Day-first and month-first forms such as ``01/02/1990`` are refused because they
+    cannot be told apart.
+    """
+    if isinstance(value, _dt.date):
+        born = value.date() if isinstance(value, _dt.datetime) else value
+    else:
+        text = _text(value, "date_of_birth")
+        for form in _DATE_FORMS:
+            match = form.fullmatch(text)
+            if match:
+                break
+        else:
+            raise ValidationError(
+                "date_of_birth", "use YYYY-MM-DD or YYYYMMDD (or pass a datetime.date)"
+            )
+        try:
+            born = _dt.date(int(match["y"]), int(match["m"]), int(match["d"]))
+        except ValueError:
+            raise ValidationError("date_of_birth", "is not a real calendar date") from None
+    if born.year < 1900 or born > _dt.date.today():
+        raise ValidationError("date_of_birth", "must lie between 1900-01-01 and today")
+    return f"{born.year:04d}{born.month:02d}{born.day:02d}"
+
+
+def external_id(value: str) -> str:
+    """Normalize an external (advertiser-side user) id: trim and lowercase."""
+    return _text(value, "external_id").lower()
+
+
+_MADID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+ZERO_MADID = "00000000-0000-0000-0000-000000000000"
+
+
+def madid(value: str) -> str:
+    """Normalize a mobile advertising id (IDFA or AAID): lowercase, hyphens kept.
+
+    Raises:
+        ValidationError: The value is not in UUID form, or it is the all-zero id a device
+            reports when the user limited ad tracking (leave it out).
+    """
+    text = _text(value, "madid").lower()
+    if _MADID.fullmatch(text) is None:
+        raise ValidationError(
+            "madid", "must be an IDFA or AAID in UUID form (8-4-4-4-12 hexadecimal digits)"
+        )
+    if text == ZERO_MADID:
+        raise ValidationError(
+            "madid", "is the all-zero id a device reports when ad tracking is limited; omit it"
+        )
+    return text
+
+
+_FAST_IPV4 = re.compile(r"(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)")
+
+
+def ip_address(value: str) -> str:
+    """Normalize a client IP address (IPv4 or IPv6) to its canonical text; it is sent unhashed."""
+    text = _text(value, "client_ip_address")
+    if _FAST_IPV4.fullmatch(text):
+        return text
+    if text.startswith("[") and text.endswith("]"):
+        text = text[1:-1]
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        raise ValidationError(
+            "client_ip_address", f"{mask(text)} is not an IPv4 or IPv6 address"
+        ) from None
