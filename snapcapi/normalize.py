@@ -212,17 +212,24 @@ def _phone_fast(digits: str, international: bool, region: str | None) -> str | N
         national = digits
     if metadata is None or len(national) < 2:
         return None
-    _, stripped, _ = _maybe_strip_national_prefix_carrier_code(national, metadata)
-    if _test_number_length(stripped, metadata) not in _PHONE_SHORT_RESULTS:
-        national = stripped
+    national = _strip_trunk_prefix(national, metadata)
     if not 2 <= len(national) <= 17:
         return None
     check_metadata = _metadata_for_calling_code(code)
-    if check_metadata is None:
+    if check_metadata is None or _strip_trunk_prefix(national, check_metadata) != national:
+        # Read back with '+', the digits would lose another "trunk prefix": not stable.
         return None
     if _test_number_length(national, check_metadata) not in _PHONE_POSSIBLE_RESULTS:
         return None
     return f"{code}{national}"
+
+
+def _strip_trunk_prefix(national: str, metadata: phonenumbers.PhoneMetadata) -> str:
+    """Strip a national (trunk) prefix as ``phonenumbers.parse`` does, keeping short numbers."""
+    _, stripped, _ = _maybe_strip_national_prefix_carrier_code(national, metadata)
+    if stripped != national and _test_number_length(stripped, metadata) not in _PHONE_SHORT_RESULTS:
+        return stripped
+    return national
 
 
 def _region_code(region: str | None) -> str | None:
@@ -300,7 +307,22 @@ def _phone_full(text: str, region_code: str | None) -> str:
             f"{mask(text)} has the wrong number of digits for country code "
             f"+{number.country_code}; check the number and its country code",
         )
-    return f"{number.country_code}{phonenumbers.national_significant_number(number)}"
+    result = f"{number.country_code}{phonenumbers.national_significant_number(number)}"
+    if text != "+" + result:
+        try:
+            reread = phonenumbers.parse("+" + result)
+        except phonenumbers.NumberParseException:  # pragma: no cover - defensive
+            reread = None
+        if (
+            reread is None
+            or f"{reread.country_code}{phonenumbers.national_significant_number(reread)}" != result
+        ):
+            raise ValidationError(
+                "phone",
+                f"{mask(text)} is not a phone number (after its country code it starts with a "
+                "trunk prefix twice)",
+            )
+    return result
 
 
 # --------------------------------------------------------------------------- names and places
@@ -355,7 +377,8 @@ def state(value: str) -> str:
 
 
 def _ascii_fold(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text)
+    """Fold to lowercase ASCII letters and digits: accents go, other characters are dropped."""
+    decomposed = unicodedata.normalize("NFKD", text.lower())
     return "".join(ch for ch in decomposed if ch.isascii() and ch.isalnum())
 
 

@@ -7,6 +7,8 @@ committed, so pycountry is never a dependency of snapcapi.
 from __future__ import annotations
 
 import pathlib
+import subprocess
+import unicodedata
 
 import pycountry
 
@@ -21,7 +23,9 @@ from __future__ import annotations
 
 
 def _key(text: str) -> str:
-    return "".join(ch for ch in text.lower() if ch.isalnum())
+    """Fold a name the way snapcapi.normalize looks it up: ASCII letters only, lowercase."""
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return "".join(ch for ch in decomposed if ch.isascii() and ch.isalpha())
 
 
 def main() -> None:
@@ -82,6 +86,7 @@ def main() -> None:
     lines.append("    }\n)\n")
     target = pathlib.Path(__file__).resolve().parent.parent / "snapcapi" / "_iso.py"
     target.write_text("".join(lines), encoding="utf-8")
+    subprocess.run(["ruff", "format", str(target)], check=True)
 
 
 if __name__ == "__main__":

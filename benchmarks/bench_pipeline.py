@@ -1,0 +1,714 @@
+"""End-to-end throughput of snapcapi: raw, messy records in, serialized request bodies out.
+
+What is measured
+----------------
+A seeded generator (:func:`generate_records`) produces flat records the way a shop's order
+export or a warehouse table holds them: mixed-case emails with stray spaces, phone numbers in
+national formats (with the region the shop knows) and in international ones, accented names,
+full state names next to codes, ZIP+4 and UK postcodes, country names and codes, IPv4/IPv6
+addresses, real-world user agents, amounts as strings or floats and lowercase currencies. Every
+record is a valid ``PURCHASE`` (``WEB`` with its page URL, or ``OFFLINE``).
+
+The same records then go through three pipelines, each ending in the JSON strings that would be
+POSTed, ``json.dumps({"data": [...]})`` per batch of 2,000 events:
+
+* ``snapcapi``: ``Event(..., user_data=UserData(...), custom_data=CustomData(...))`` built from
+  the record's fields, then ``event.to_payload()``. This validates and normalizes every field
+  (email syntax, phone numbers read in their region, names, states, countries, IPs, amounts).
+* ``meta``: Meta's ``facebook_business`` server-side ``Event``/``UserData``/``CustomData`` on the
+  same fields, then ``event.normalize()``: the SDK people reach for today, with much lighter
+  normalization (no phone region, no country names, no email validation beyond a regex).
+* ``floor``: ``.strip().lower()`` and SHA-256 per identifier and a hand-built dict of the same
+  shape: no validation at all. Nothing doing the same work in Python can be much faster.
+
+Why: snapcapi does more work per field than Meta's SDK and must still be cheap enough that
+nobody is tempted to skip it. The targets are snapcapi >= 2.0x Meta's throughput and >= 0.5x
+the floor's. Each pipeline runs ``--repeat`` times (after ``gc.collect()``), interleaved with
+the others so clock drift hits all three alike; the best run counts. ``--profile`` runs
+cProfile over the snapcapi pipeline only.
+
+Usage: ``python benchmarks/bench_pipeline.py [--events N] [--repeat R] [--seed S] [--profile]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import gc
+import hashlib
+import ipaddress
+import json
+import platform
+import pstats
+import random
+import sys
+import time
+import unicodedata
+import uuid
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+import snapcapi
+
+Record = dict[str, Any]
+Pipeline = Callable[[Sequence[Record]], list[str]]
+
+BATCH_SIZE = 2000
+TARGET_VS_META = 2.0
+TARGET_VS_FLOOR = 0.5
+
+# --------------------------------------------------------------------------- the generator
+
+_FIRST_NAMES = (
+    "James", "Mary", "Olivia", "Liam", "Mohammed", "Wei", "Aoife", "Raphaël", "Zoë", "José",
+    "Chloé", "François", "Björn", "Łukasz", "Siobhán", "Renée", "Jürgen", "Anaïs", "Noémie",
+    "Søren", "Émile", "Inès", "Ana-María", "Jean-Luc", "Mary Jane", "Priya", "Hiroshi", "Sofía",
+)  # fmt: skip
+_LAST_NAMES = (
+    "Smith", "Johnson", "Williams", "Brown", "O'Neil", "O'Connor", "Müller", "Ñúñez", "García",
+    "Dubois", "Nguyen", "van der Berg", "Smith-Jones", "Brontë", "Schröder", "Łukasiewicz",
+    "MacDonald", "Fernández", "Lefèvre", "Kowalski", "Da Silva", "St. John", "Okafor", "Patel",
+)  # fmt: skip
+_EMAIL_DOMAINS = {
+    "US": ("gmail.com", "yahoo.com", "outlook.com", "icloud.com", "aol.com", "acme-corp.com"),
+    "GB": ("gmail.com", "hotmail.co.uk", "yahoo.co.uk", "btinternet.com", "mail.shop-uk.co.uk"),
+    "DE": ("gmail.com", "web.de", "gmx.de", "t-online.de", "posteo.de"),
+    "FR": ("gmail.com", "orange.fr", "free.fr", "laposte.net", "proton.me"),
+    "CA": ("gmail.com", "shaw.ca", "rogers.com", "outlook.com", "icloud.com"),
+    "AU": ("gmail.com", "bigpond.com", "optusnet.com.au", "outlook.com"),
+    "ES": ("gmail.com", "telefonica.net", "hotmail.es", "yahoo.es"),
+}
+_EMAIL_TAGS = ("shop", "news", "orders", "promo", "2024", "snap")
+_FOLD = str.maketrans({"ł": "l", "Ł": "L", "ø": "o", "Ø": "O", "ß": "ss", "æ": "ae"})
+
+# region -> weight, spellings of the country, (city, state spellings, postcode kind)
+_GEO: dict[str, tuple[int, tuple[str, ...], tuple[tuple[str, tuple[str, ...], str], ...]]] = {
+    "US": (
+        45,
+        ("US", "us", "USA", "United States", "united states of america", " US "),
+        (
+            ("San Francisco", ("California", "CA", "ca"), "941"),
+            ("Los Angeles", ("California", "CA"), "900"),
+            ("New York", ("New York", "NY", "ny"), "100"),
+            ("Salt Lake City", ("Utah", "UT"), "841"),
+            ("Chicago", ("Illinois", "IL"), "606"),
+            ("Austin", ("Texas", "TX", "tx"), "787"),
+            ("Seattle", ("Washington", "WA"), "981"),
+            ("Boston", ("Massachusetts", "MA"), "021"),
+            ("St. Louis", ("Missouri", "MO"), "631"),
+            ("Winston-Salem", ("North Carolina", "NC"), "271"),
+        ),
+    ),
+    "GB": (
+        15,
+        ("GB", "gb", "UK", "United Kingdom", "Great Britain"),
+        (
+            ("London", ("England", "Greater London"), "uk"),
+            ("Manchester", ("England", "Greater Manchester"), "uk"),
+            ("Milton Keynes", ("Buckinghamshire", "England"), "uk"),
+            ("Edinburgh", ("Scotland",), "uk"),
+            ("Newcastle upon Tyne", ("Tyne and Wear",), "uk"),
+        ),
+    ),
+    "DE": (
+        12,
+        ("DE", "de", "DEU", "Germany"),
+        (
+            ("Berlin", ("Berlin", "BE"), "de"),
+            ("München", ("Bayern", "BY"), "de"),
+            ("Frankfurt am Main", ("Hessen", "HE"), "de"),
+            ("Köln", ("Nordrhein-Westfalen", "NRW"), "de"),
+        ),
+    ),
+    "FR": (
+        8,
+        ("FR", "fr", "FRA", "France"),
+        (
+            ("Paris", ("Île-de-France",), "fr"),
+            ("Saint-Étienne", ("Auvergne-Rhône-Alpes",), "fr"),
+            ("Aix-en-Provence", ("Provence-Alpes-Côte d'Azur",), "fr"),
+        ),
+    ),
+    "CA": (
+        8,
+        ("CA", "ca", "CAN", "Canada"),
+        (
+            ("Montréal", ("Québec", "QC"), "ca"),
+            ("Toronto", ("Ontario", "ON"), "ca"),
+            ("Vancouver", ("British Columbia", "BC"), "ca"),
+        ),
+    ),
+    "AU": (
+        7,
+        ("AU", "au", "AUS", "Australia"),
+        (
+            ("Sydney", ("New South Wales", "NSW"), "au"),
+            ("Melbourne", ("Victoria", "VIC"), "au"),
+        ),
+    ),
+    "ES": (
+        5,
+        ("ES", "es", "ESP", "Spain"),
+        (
+            ("Madrid", ("Comunidad de Madrid", "MD"), "es"),
+            ("A Coruña", ("Galicia",), "es"),
+            ("Málaga", ("Andalucía",), "es"),
+        ),
+    ),
+}
+_REGIONS = tuple(_GEO)
+_REGION_WEIGHTS = tuple(_GEO[r][0] for r in _REGIONS)
+_CURRENCIES = {"US": "usd", "GB": "gbp", "DE": "eur", "FR": "eur", "CA": "cad", "AU": "aud"}
+_US_AREAS = ("415", "212", "310", "646", "312", "617", "206", "512", "303", "404", "801")
+_CA_AREAS = ("416", "514", "604", "613", "403", "647")
+_UK_OUTWARD = ("SW1A", "EC1A", "W1D", "N1", "E14", "M1", "M4", "MK9", "EH1", "NE1", "SE10")
+_UK_LETTERS = "ABDEFGHJLNPQRSTUWXYZ"
+_CA_LETTERS = "ABCEGHJKLMNPRSTVXY"
+_SHOPS = ("shop.northwind.com", "www.acme-store.co.uk", "store.brightlane.de", "kitsune.shop")
+_USER_AGENTS = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/{major}.0.0.0 Safari/537.36",
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+    "Version/17.{minor} Safari/605.1.15",
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_{minor} like Mac OS X) AppleWebKit/605.1.15 "
+    "(KHTML, like Gecko) Version/17.{minor} Mobile/15E148 Safari/604.1",
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_{minor} like Mac OS X) AppleWebKit/605.1.15 "
+    "(KHTML, like Gecko) Mobile/15E148 Snapchat/13.{major}.0.34 (like Safari/8618.1.15.10.15, "
+    "panda)",
+    "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/{major}.0.6478.122 Mobile Safari/537.36",
+    "Mozilla/5.0 (Linux; Android 13; SM-S918B) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "SamsungBrowser/24.0 Chrome/{major}.0.0.0 Mobile Safari/537.36",
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:{major}.0) Gecko/20100101 Firefox/{major}.0",
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/{major}.0.0.0 Safari/537.36 Edg/{major}.0.2535.67",
+)
+_IPV6_PREFIXES = (0x2A02_0C7F, 0x2600_1700, 0x2001_4860, 0x2A01_E0A0)
+
+
+def _digits(rng: random.Random, n: int) -> str:
+    return "".join(rng.choice("0123456789") for _ in range(n))
+
+
+def _nanp_phone(rng: random.Random, areas: Sequence[str]) -> str:
+    a, e, line = rng.choice(areas), rng.randint(200, 999), _digits(rng, 4)
+    return rng.choice(
+        (
+            f"({a}) {e}-{line}",
+            f"({a}) {e}-{line}",
+            f"{a}-{e}-{line}",
+            f"{a}.{e}.{line}",
+            f"{a}{e}{line}",
+            f"1 ({a}) {e}-{line}",
+            f"+1-{a}-{e}-{line}",
+            f"+1 {a} {e} {line}",
+            f"+1 ({a}) {e}-{line}",
+        )
+    )
+
+
+def _phone(rng: random.Random, region: str) -> str:
+    """A phone number as a customer typed it: national (read in ``region``) or international."""
+    if region == "US":
+        return _nanp_phone(rng, _US_AREAS)
+    if region == "CA":
+        return _nanp_phone(rng, _CA_AREAS)
+    if region == "GB":
+        london = f"{rng.choice('378')}{_digits(rng, 3)} {_digits(rng, 4)}"
+        mobile = f"7{rng.randint(400, 999)} {_digits(rng, 6)}"
+        return rng.choice(
+            (
+                f"020 {london}",
+                f"0{mobile}",
+                f"0161 {_digits(rng, 3)} {_digits(rng, 4)}",
+                f"+44 20 {london}",
+                f"0044 20 {london}",
+                f"+44 (0)20 {london}",
+                f"+44 {mobile}",
+                f"+44 844 {_digits(rng, 3)} {_digits(rng, 4)}",
+            )
+        )
+    if region == "DE":
+        berlin = _digits(rng, 7)
+        mobile = f"15{rng.choice('12579')} {_digits(rng, 8)}"
+        return rng.choice(
+            (
+                f"030 {berlin}",
+                f"089 {_digits(rng, 8)}",
+                f"0{mobile}",
+                f"+49 30 {berlin}",
+                f"0049 89 {_digits(rng, 4)} {_digits(rng, 4)}",
+                f"+49 (0){mobile}",
+            )
+        )
+    if region == "FR":
+        pairs = " ".join(_digits(rng, 2) for _ in range(4))
+        lead = rng.choice("1234567")
+        return rng.choice((f"0{lead} {pairs}", f"+33 {lead} {pairs}", f"0033 {lead} {pairs}"))
+    if region == "AU":
+        return rng.choice(
+            (
+                f"(02) {_digits(rng, 4)} {_digits(rng, 4)}",
+                f"04{_digits(rng, 2)} {_digits(rng, 3)} {_digits(rng, 3)}",
+                f"+61 2 {_digits(rng, 4)} {_digits(rng, 4)}",
+                f"+61 4{_digits(rng, 2)} {_digits(rng, 3)} {_digits(rng, 3)}",
+            )
+        )
+    # ES
+    mobile = f"6{_digits(rng, 2)} {_digits(rng, 2)} {_digits(rng, 2)} {_digits(rng, 2)}"
+    return rng.choice((mobile, f"91 {_digits(rng, 3)} {_digits(rng, 2)} {_digits(rng, 2)}",
+                       f"+34 {mobile}"))  # fmt: skip
+
+
+def _postcode(rng: random.Random, kind: str) -> str:
+    if kind == "uk":
+        code = f"{rng.choice(_UK_OUTWARD)} {rng.randint(0, 9)}"
+        code += rng.choice(_UK_LETTERS) + rng.choice(_UK_LETTERS)
+        return rng.choice((code, code, code.lower(), code.replace(" ", "")))
+    if kind == "ca":
+        letter = rng.choice
+        return f"{letter('HMV')}{rng.randint(1, 9)}{letter(_CA_LETTERS)} " + (
+            f"{rng.randint(0, 9)}{letter(_CA_LETTERS)}{rng.randint(0, 9)}"
+        )
+    if kind == "au":
+        return str(rng.randint(2000, 3999))
+    if kind in ("de", "fr", "es"):
+        return f"{rng.randint(1000, 99999):05d}"
+    zip5 = f"{kind}{rng.randint(0, 99):02d}"
+    return f"{zip5}-{_digits(rng, 4)}" if rng.random() < 0.3 else zip5
+
+
+def _ascii(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text.translate(_FOLD))
+    return "".join(ch for ch in decomposed if ch.isascii() and ch.isalnum())
+
+
+def _messy_case(rng: random.Random, text: str) -> str:
+    roll = rng.random()
+    if roll < 0.15:
+        return text.upper()
+    if roll < 0.3:
+        return text.lower()
+    return text
+
+
+def _spaces(rng: random.Random, text: str, share: float = 0.3) -> str:
+    if rng.random() >= share:
+        return text
+    return rng.choice((" ", "  ", "\t")) + text + rng.choice((" ", "", "  "))
+
+
+def _email(rng: random.Random, first: str, last: str, region: str) -> str:
+    f, last_ascii = _ascii(first) or "user", _ascii(last) or "x"
+    n = rng.randint(1, 99999)
+    local = rng.choice(
+        (
+            f"{f}.{last_ascii}{n}",
+            f"{f}{last_ascii}{n}",
+            f"{f[0]}{last_ascii}{n}",
+            f"{f}_{last_ascii}.{n}",
+            f"{f}.{last_ascii}+{rng.choice(_EMAIL_TAGS)}{n}",
+            f"{last_ascii}.{f}.{n}",
+        )
+    )
+    domain = rng.choice(_EMAIL_DOMAINS[region])
+    roll = rng.random()
+    if roll < 0.4:
+        address = f"{local}@{domain}"  # as typed, mixed case from the names
+    elif roll < 0.55:
+        address = f"{local}@{domain}".upper()
+    elif roll < 0.7:
+        address = f"{local}@{domain.capitalize()}"
+    else:
+        address = f"{local}@{domain}".lower()
+    return _spaces(rng, address, 0.35)
+
+
+def _ip(rng: random.Random) -> str:
+    if rng.random() < 0.05:
+        address = ipaddress.IPv6Address((rng.choice(_IPV6_PREFIXES) << 96) | rng.getrandbits(96))
+        return address.exploded.upper() if rng.random() < 0.3 else str(address)
+    first = rng.choice((23, 31, 46, 62, 68, 73, 81, 86, 92, 98, 104, 142, 174, 185, 203, 212))
+    return f"{first}.{rng.randint(0, 255)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}"
+
+
+def _user_agent(rng: random.Random) -> str:
+    template = rng.choice(_USER_AGENTS)
+    return template.format(major=rng.randint(118, 126), minor=rng.randint(0, 6))
+
+
+def _value(rng: random.Random) -> str | float | int:
+    amount = round(min(rng.lognormvariate(4.0, 0.9), 4999.0), 2)
+    roll = rng.random()
+    if roll < 0.5:
+        return f"{amount:.2f}"
+    if roll < 0.9:
+        return amount
+    return int(amount) + 1
+
+
+def _maybe(rng: random.Random, share_missing: float, value: str) -> str | None:
+    return None if rng.random() < share_missing else value
+
+
+def generate_records(n: int, seed: int = 0, *, now: int | None = None) -> list[Record]:
+    """Return ``n`` raw, messy ``PURCHASE`` records as flat dicts (reproducible for a seed).
+
+    Keys: ``event_name``, ``action_source`` (``WEB`` or ``OFFLINE``), ``event_time`` (epoch
+    seconds within the day before ``now``), ``event_id``, ``event_source_url`` (``WEB`` only),
+    ``email``, ``phone``, ``region`` (ISO code of the phone's and customer's country),
+    ``first_name``, ``last_name``, ``city``, ``state``, ``zip_code``, ``country``,
+    ``external_id``, ``client_ip_address`` and ``client_user_agent`` (``WEB`` only), ``value``
+    (str, float or int), ``currency`` (lowercase) and ``order_id``. Optional fields are
+    ``None`` when a customer did not give them; every record has an email or a phone.
+    """
+    rng = random.Random(seed)
+    now = int(time.time()) if now is None else now
+    records: list[Record] = []
+    regions = rng.choices(_REGIONS, weights=_REGION_WEIGHTS, k=n)
+    for index, region in enumerate(regions):
+        _, countries, places = _GEO[region]
+        first, last = rng.choice(_FIRST_NAMES), rng.choice(_LAST_NAMES)
+        city, states, postcode = rng.choice(places)
+        web = rng.random() < 0.8
+        email: str | None = _email(rng, first, last, region)
+        phone: str | None = _phone(rng, region)
+        if rng.random() < 0.05:
+            email = None
+        elif rng.random() < 0.2:
+            phone = None
+        order_id = f"ORD-{rng.randint(10**6, 10**7 - 1)}-{index % 97:02d}"
+        has_address = rng.random() > (0.1 if web else 0.3)
+        records.append(
+            {
+                "event_name": "PURCHASE",
+                "action_source": "WEB" if web else "OFFLINE",
+                "event_time": now - rng.randint(5, 86_400),
+                "event_id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+                "event_source_url": (
+                    f"https://{rng.choice(_SHOPS)}/checkout/thank-you?order={order_id}"
+                    f"&utm_source=snapchat&utm_medium=paid"
+                    if web
+                    else None
+                ),
+                "email": email,
+                "phone": phone,
+                "region": region,
+                "first_name": _maybe(rng, 0.05, _spaces(rng, _messy_case(rng, first), 0.1)),
+                "last_name": _maybe(rng, 0.05, _spaces(rng, _messy_case(rng, last), 0.1)),
+                "city": _spaces(rng, _messy_case(rng, city), 0.1) if has_address else None,
+                "state": rng.choice(states) if has_address else None,
+                "zip_code": _spaces(rng, _postcode(rng, postcode), 0.1) if has_address else None,
+                "country": rng.choice(countries),
+                "external_id": _maybe(rng, 0.3, rng.choice(("cust_", "U", "C-")) + _digits(rng, 8)),
+                "client_ip_address": _ip(rng) if web else None,
+                "client_user_agent": _user_agent(rng) if web else None,
+                "value": _value(rng),
+                "currency": _CURRENCIES.get(region, "eur"),
+                "order_id": order_id,
+            }
+        )
+    return records
+
+
+# --------------------------------------------------------------------------- the pipelines
+
+
+def _batched(records: Sequence[Record], build: Callable[[Record], dict[str, Any]]) -> list[str]:
+    dumps = json.dumps
+    return [
+        dumps({"data": [build(record) for record in records[start : start + BATCH_SIZE]]})
+        for start in range(0, len(records), BATCH_SIZE)
+    ]
+
+
+def snapcapi_event(r: Record) -> snapcapi.Event:
+    """Build one event with snapcapi from a record: every field validated and normalized."""
+    return snapcapi.Event(
+        event_name=r["event_name"],
+        action_source=r["action_source"],
+        event_time=r["event_time"],
+        event_id=r["event_id"],
+        event_source_url=r["event_source_url"],
+        user_data=snapcapi.UserData(
+            email=r["email"],
+            phone=r["phone"],
+            region=r["region"],
+            first_name=r["first_name"],
+            last_name=r["last_name"],
+            city=r["city"],
+            state=r["state"],
+            zip_code=r["zip_code"],
+            country=r["country"],
+            external_id=r["external_id"],
+            client_ip_address=r["client_ip_address"],
+            client_user_agent=r["client_user_agent"],
+        ),
+        custom_data=snapcapi.CustomData(
+            value=r["value"], currency=r["currency"], order_id=r["order_id"]
+        ),
+    )
+
+
+def snapcapi_payload(r: Record) -> dict[str, Any]:
+    """Build one event with snapcapi and return its wire payload (identifiers hashed)."""
+    return snapcapi_event(r).to_payload()
+
+
+def run_snapcapi(records: Sequence[Record]) -> list[str]:
+    """The snapcapi pipeline: records to request bodies."""
+    return _batched(records, snapcapi_payload)
+
+
+def _meta_builder() -> Callable[[Record], dict[str, Any]]:
+    from facebook_business.adobjects.serverside.action_source import ActionSource
+    from facebook_business.adobjects.serverside.custom_data import CustomData
+    from facebook_business.adobjects.serverside.event import Event
+    from facebook_business.adobjects.serverside.user_data import UserData
+
+    sources = {"WEB": ActionSource.WEBSITE, "OFFLINE": ActionSource.PHYSICAL_STORE}
+
+    def meta_payload(r: Record) -> dict[str, Any]:
+        # Meta's SDK takes only ISO alpha-2 country codes and a float/int value, so the record's
+        # region code and float(value) are what a Meta user would pass. Its phone normalizer
+        # takes no region: the phone goes in as typed.
+        event = Event(
+            event_name=r["event_name"],
+            event_time=r["event_time"],
+            event_id=r["event_id"],
+            event_source_url=r["event_source_url"],
+            action_source=sources[r["action_source"]],
+            user_data=UserData(
+                email=r["email"],
+                phone=r["phone"],
+                first_name=r["first_name"],
+                last_name=r["last_name"],
+                city=r["city"],
+                state=r["state"],
+                zip_code=r["zip_code"],
+                country_code=r["region"].lower(),
+                external_id=r["external_id"],
+                client_ip_address=r["client_ip_address"],
+                client_user_agent=r["client_user_agent"],
+            ),
+            custom_data=CustomData(
+                value=float(r["value"]), currency=r["currency"], order_id=r["order_id"]
+            ),
+        )
+        payload: dict[str, Any] = event.normalize()
+        return payload
+
+    return meta_payload
+
+
+def make_run_meta() -> Pipeline:
+    """Return Meta's ``facebook_business`` pipeline (imported lazily: it is optional)."""
+    build = _meta_builder()
+
+    def run_meta(records: Sequence[Record]) -> list[str]:
+        return _batched(records, build)
+
+    return run_meta
+
+
+_FLOOR_HASHED = (
+    ("email", "em"),
+    ("phone", "ph"),
+    ("first_name", "fn"),
+    ("last_name", "ln"),
+    ("city", "ct"),
+    ("state", "st"),
+    ("zip_code", "zp"),
+    ("country", "country"),
+    ("external_id", "external_id"),
+)
+
+
+def floor_payload(r: Record) -> dict[str, Any]:
+    """Strip, lowercase, hash and assemble the same payload shape, validating nothing."""
+    sha256 = hashlib.sha256
+    user: dict[str, Any] = {}
+    for key, wire in _FLOOR_HASHED:
+        value = r[key]
+        if value is not None:
+            user[wire] = [sha256(value.strip().lower().encode()).hexdigest()]
+    if r["client_ip_address"] is not None:
+        user["client_ip_address"] = r["client_ip_address"].strip().lower()
+        user["client_user_agent"] = r["client_user_agent"].strip()
+    payload: dict[str, Any] = {
+        "event_name": r["event_name"],
+        "event_time": r["event_time"],
+        "action_source": r["action_source"],
+        "event_id": r["event_id"],
+        "user_data": user,
+        "custom_data": {
+            "value": float(r["value"]),
+            "currency": r["currency"].strip().upper(),
+            "order_id": r["order_id"],
+        },
+    }
+    if r["event_source_url"] is not None:
+        payload["event_source_url"] = r["event_source_url"]
+    return payload
+
+
+def run_floor(records: Sequence[Record]) -> list[str]:
+    """The floor pipeline: no validation, no normalization beyond strip/lower."""
+    return _batched(records, floor_payload)
+
+
+# --------------------------------------------------------------------------- checks and timing
+
+
+def check_records(records: Sequence[Record], meta: Pipeline | None) -> None:
+    """Make sure every record is a clean, sendable snapcapi event (and that Meta accepts it).
+
+    Exits with status 1, listing what went wrong, when snapcapi rejects a record, finds a
+    problem with it, or warns about it: the generator promises valid events only.
+    """
+    now = time.time()
+    failures: Counter[str] = Counter()
+    examples: dict[str, str] = {}
+    for record in records:
+        try:
+            event = snapcapi_event(record)
+            issues = [("problem", issue) for issue in event.problems(now=now)]
+            issues += [("notice", issue) for issue in event.notices(now=now)]
+        except snapcapi.ValidationError as exc:
+            issues = [(f"ValidationError on {exc.field}", str(exc))]
+        for label, issue in issues:
+            kind = f"{label}: {issue[:30]}"
+            failures[kind] += 1
+            examples.setdefault(kind, f"{issue}\n      record: {record}")
+    if failures:
+        print(f"snapcapi rejected or flagged {sum(failures.values())} of {len(records)} records:")
+        for kind, number in failures.most_common():
+            print(f"  {number:>7}  {examples[kind]}")
+        sys.exit(1)
+    bodies = run_snapcapi(records)
+    sent = sum(len(json.loads(body)["data"]) for body in bodies)
+    if sent != len(records):
+        sys.exit(f"snapcapi serialized {sent} events for {len(records)} records")
+    if meta is not None:
+        meta(records)  # raises on a record Meta's SDK refuses; also warms its lazy imports
+    run_floor(records)
+
+
+@dataclass
+class Result:
+    """Timing of one pipeline: the best of the repeats."""
+
+    name: str
+    best_seconds: float
+    events: int
+
+    @property
+    def events_per_second(self) -> float:
+        """Throughput of the best run."""
+        return self.events / self.best_seconds
+
+    @property
+    def micros_per_event(self) -> float:
+        """Cost per event of the best run, in microseconds."""
+        return self.best_seconds / self.events * 1e6
+
+
+def time_pipelines(
+    pipelines: dict[str, Pipeline], records: Sequence[Record], repeat: int
+) -> list[Result]:
+    """Run every pipeline ``repeat`` times, interleaved, and keep each one's best time."""
+    best = dict.fromkeys(pipelines, float("inf"))
+    for _ in range(repeat):
+        for name, run in pipelines.items():
+            gc.collect()
+            start = time.perf_counter()
+            run(records)
+            elapsed = time.perf_counter() - start
+            best[name] = min(best[name], elapsed)
+    return [Result(name, best[name], len(records)) for name in pipelines]
+
+
+def _package_version(name: str) -> str:
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return "not installed"
+
+
+def print_table(results: Sequence[Result]) -> None:
+    """Print throughput per pipeline and whether snapcapi meets its targets."""
+    by_name = {result.name: result for result in results}
+    ours = by_name["snapcapi"]
+    header = ("pipeline", "events/s", "µs/event", "best (s)", "vs snapcapi")
+    print(f"{header[0]:<10} {header[1]:>12} {header[2]:>10} {header[3]:>10} {header[4]:>12}")
+    for result in results:
+        relative = ours.events_per_second / result.events_per_second
+        print(
+            f"{result.name:<10} {result.events_per_second:>12,.0f} "
+            f"{result.micros_per_event:>10.2f} {result.best_seconds:>10.3f} {relative:>11.2f}x"
+        )
+    print()
+    for other, target in (("meta", TARGET_VS_META), ("floor", TARGET_VS_FLOOR)):
+        if other not in by_name:
+            print(f"snapcapi / {other:<5}: n/a (pipeline not run)")
+            continue
+        ratio = ours.events_per_second / by_name[other].events_per_second
+        verdict = "MET" if ratio >= target else "MISSED"
+        print(f"snapcapi / {other:<5}: {ratio:5.2f}x  (target >= {target:.1f}x: {verdict})")
+
+
+def profile_snapcapi(records: Sequence[Record], top: int = 25) -> None:
+    """Run the snapcapi pipeline under cProfile and print the top functions by own time."""
+    profiler = cProfile.Profile()
+    gc.collect()
+    profiler.enable()
+    run_snapcapi(records)
+    profiler.disable()
+    stats = pstats.Stats(profiler, stream=sys.stdout)
+    stats.strip_dirs().sort_stats("tottime").print_stats(top)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse the arguments, check the records, then time (or profile) the pipelines."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--events", type=int, default=100_000, help="records to generate")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per pipeline; best counts")
+    parser.add_argument("--seed", type=int, default=20240601, help="generator seed")
+    parser.add_argument(
+        "--profile", action="store_true", help="cProfile the snapcapi pipeline instead of timing"
+    )
+    args = parser.parse_args(argv)
+    if args.events < 1 or args.repeat < 1:
+        parser.error("--events and --repeat must be positive")
+
+    try:
+        run_meta: Pipeline | None = make_run_meta()
+    except ImportError:
+        run_meta = None
+        print("facebook-business is not installed; skipping the meta pipeline", file=sys.stderr)
+
+    records = generate_records(args.events, args.seed)
+    check_records(records, run_meta)
+    print(
+        f"{args.events:,} events, batches of {BATCH_SIZE}, best of {args.repeat}, "
+        f"seed {args.seed} | Python {platform.python_version()} "
+        f"| snapcapi {snapcapi.__version__} "
+        f"| facebook-business {_package_version('facebook-business')}"
+    )
+    if args.profile:
+        profile_snapcapi(records)
+        return 0
+
+    pipelines: dict[str, Pipeline] = {"snapcapi": run_snapcapi}
+    if run_meta is not None:
+        pipelines["meta"] = run_meta
+    pipelines["floor"] = run_floor
+    print_table(time_pipelines(pipelines, records, args.repeat))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,375 @@
+"""Normalization rules, Snap's published hash vectors, and the laws every normalizer obeys."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import string
+
+import email_validator
+import phonenumbers
+import pytest
+from hypothesis import assume, example, given, settings
+from hypothesis import strategies as st
+
+from snapcapi import ValidationError, normalize
+
+# --------------------------------------------------------------------------- published vectors
+
+# (id, normalizer, input, normalized, expected sha256) from shared/reference/test-vectors.md
+VECTORS = [
+    ("S1", normalize.email, "Person@Example.com", "person@example.com",
+     "542d240129883c019e106e3b1b2d3f3cb3537c43c425364de8e951d5a3083345"),
+    ("S2", normalize.phone, "+44 844 412 4653", "448444124653",
+     "dc008fda46e2e64002cf2f82a4906236282d431c4f75e5b60bfe79fc48546383"),
+    ("S3", normalize.name, "John", "john",
+     "96d9632f363564cc3032521409cf22a852f2032eec099ed5967c0d000cec607a"),
+    ("S4", normalize.name, "Raphaël", "raphaël",
+     "e74bb89e718fe1e19c422a48382870399f8bf7ca8dfa008739e75b0be76627b7"),
+    ("P1", normalize.email, "    test123@example.com  ", "test123@example.com",
+     "20b82517b67108ed3a171539dc5dd1da605660249b02f38dd70f572a545c7d18"),
+    ("G1", normalize.email, "   Test123@gmail.com    ", "test123@gmail.com",
+     "cc779c04191c2e736d89e45c11339c8382832bcaf70383f7df94e3d08ba7a6d9"),
+    ("G2", normalize.phone, "+44 844 412 4653", "448444124653",
+     "dc008fda46e2e64002cf2f82a4906236282d431c4f75e5b60bfe79fc48546383"),
+    ("Q1", normalize.email, "test@email.com", "test@email.com",
+     "73062d872926c2a556f17b36f50e328ddf9bff9d403939bd14b6c3b7f5a33fc2"),
+    ("Q2", normalize.gender, "M", "m",
+     "62c66a7a5dd70c3146618063c344e531e6d4b59e379808443ce962b3abd63c5a"),
+    ("Q4", normalize.name, "john", "john",
+     "96d9632f363564cc3032521409cf22a852f2032eec099ed5967c0d000cec607a"),
+    ("Q5", normalize.name, "doe", "doe",
+     "799ef92a11af918e3fb741df42934f3b568ed2d93ac1df74f1b8d41a27932a6f"),
+    ("R5", normalize.state, "CA", "ca",
+     "6959097001d10501ac7d54c0bdb8db61420f658f2922cc26e46d536119a31126"),
+    ("R6", normalize.zip_code, "00000", "00000",
+     "e7042ac7d09c7bc41c8cfa5749e41858f6980643bc0db1a83cc793d3e24d3f77"),
+    # Segment's v3 city rule, which the design adopts (no spaces): "Los Angeles" -> "losangeles".
+    ("R4-v3", normalize.city, "Los Angeles", "losangeles",
+     "8760663bb25fa79f35c2c14fb9c6bcbe444a8c938491cd24fe684a7056c9dbc4"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("vid", "normalizer", "raw", "normalized", "digest"), VECTORS)
+def test_published_vectors(vid, normalizer, raw, normalized, digest):
+    """Every Snap-documented (and Snap-consistent third-party) vector reproduces exactly."""
+    assert normalizer(raw) == normalized, vid
+    assert normalize.hash_value(normalizer(raw)) == digest, vid
+
+
+def test_nfd_input_hashes_like_snaps_nfc_example():
+    """A decomposed 'Raphaël' (e + U+0308) hashes to Snap's NFC digest, not the NFD one."""
+    nfd = "Rapha\u0065\u0308l"
+    assert normalize.hash_value(normalize.name(nfd)) == VECTORS[3][4]
+    assert normalize.hash_value("rapha\u0065\u0308l") == VECTORS[3][4]
+
+
+@pytest.mark.parametrize(
+    "raw", ["+44-447-234-2344", "0044-447-234-2344", "+44-0447-234-2344", "+44 0447 234 2344"]
+)
+def test_v2_sdk_international_phone_vectors(raw):
+    """Snap's v2 SDK phone vectors with a country code normalize to the same digits."""
+    assert normalize.phone(raw) == "444472342344"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    ["447-234-2344", "4472342344", "+1-447-234-2344", "(447)-234-2344", "447 234-2344",
+     "+1-(447) 234 2344"],
+)  # fmt: skip
+def test_v2_sdk_national_phone_vectors_with_region(raw):
+    """The v2 SDK's implicit US default becomes an explicit region here, with the same result."""
+    assert normalize.phone(raw, "US") == "14472342344"
+    assert normalize.hash_value(normalize.phone(raw, "US")) == (
+        "34053b331d29734f081bf74160cd33bc2f621b3b6f8ec991500bebf49f14e014"
+    )
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("+442071234567", "442071234567"),
+        ("+1 415.555.1234", "14155551234"),
+        ("+44 (0)20 7123 4567", "442071234567"),
+        ("0014155551234", "14155551234"),
+        ("+14155551234", "14155551234"),
+    ],
+)
+def test_inputs_the_v2_sdk_got_wrong(raw, expected):
+    """The inputs where Snap's v2 regex went wrong follow Snap's documented rule here."""
+    assert normalize.phone(raw) == expected
+
+
+# --------------------------------------------------------------------------- rules
+
+
+@pytest.mark.parametrize(
+    ("normalizer", "raw", "expected"),
+    [
+        (normalize.email, "first.last+tag@Gmail.com", "first.last+tag@gmail.com"),
+        (normalize.email, " Zoë@Exämple.de ", "zoë@exämple.de"),
+        (normalize.name, "O'Neil", "oneil"),
+        (normalize.name, "Anne-Marie 2nd", "annemariend"),
+        (normalize.name, "김", "김"),
+        (normalize.name, "ÑÚÑEZ", "ñúñez"),
+        (normalize.city, "San Francisco", "sanfrancisco"),
+        (normalize.city, "Saint-Étienne", "saintétienne"),
+        (normalize.state, "California", "ca"),
+        (normalize.state, "new york", "ny"),
+        (normalize.state, "Québec", "qc"),
+        (normalize.state, "N.Y.", "ny"),
+        (normalize.state, "Île-de-France", "îledefrance"),
+        (normalize.zip_code, "94107-1234", "94107"),
+        (normalize.zip_code, "SW1A 1AA", "sw1a1aa"),
+        (normalize.zip_code, " 10115 ", "10115"),
+        (normalize.country, "US", "us"),
+        (normalize.country, "USA", "us"),
+        (normalize.country, "United States", "us"),
+        (normalize.country, "united kingdom", "gb"),
+        (normalize.country, "Germany", "de"),
+        (normalize.country, "DEU", "de"),
+        (normalize.country, "Côte d'Ivoire", "ci"),
+        (normalize.gender, "Female", "f"),
+        (normalize.gender, " male ", "m"),
+        (normalize.date_of_birth, "1997-12-26", "19971226"),
+        (normalize.date_of_birth, "19971226", "19971226"),
+        (normalize.date_of_birth, "1997/1/6", "19970106"),
+        (normalize.date_of_birth, "1997-12-26T00:00:00Z", "19971226"),
+        (normalize.date_of_birth, dt.date(1997, 12, 26), "19971226"),
+        (normalize.external_id, "  User-42 ", "user-42"),
+        (normalize.madid, "6D92078A-8246-4BA4-AE5B-76104861E7DC", "6d92078a-8246-4ba4-ae5b-76104861e7dc"),
+        (normalize.ip_address, "203.0.113.7", "203.0.113.7"),
+        (normalize.ip_address, "2001:0DB8:0000::0001", "2001:db8::1"),
+        (normalize.ip_address, "[::1]", "::1"),
+    ],
+)  # fmt: skip
+def test_rules(normalizer, raw, expected):
+    """Each normalizer applies the rule the design fixes for its field."""
+    assert normalizer(raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "region", "expected"),
+    [
+        ("(415) 555-0132", "US", "14155550132"),
+        ("415-555-0132", "us", "14155550132"),
+        ("1 415 555 0132", "US", "14155550132"),
+        ("020 7946 0958", "GB", "442079460958"),
+        ("07911 123456", "GB", "447911123456"),
+        ("030 1234567", "DE", "49301234567"),
+        ("06 12 34 56 78", "FR", "33612345678"),
+        ("+39 06 1234 5678", None, "390612345678"),
+        ("448444124653", "US", "448444124653"),
+        ("0044 844 412 4653", "US", "448444124653"),
+        ("+1 (415) 555-0132 ext. 12", None, "14155550132"),
+        ("(415) 555-0132", "United States", "14155550132"),
+    ],
+)
+def test_phone_forms(raw, region, expected):
+    """National numbers are read in their region; trunk zeros go, Italian leading zeros stay."""
+    assert normalize.phone(raw, region) == expected
+
+
+@pytest.mark.parametrize(
+    ("normalizer", "raw", "field", "fragment"),
+    [
+        (normalize.email, "person@example", "email", "not a valid email address"),
+        (normalize.email, "no-at-sign", "email", "not a valid email address"),
+        (normalize.email, "   ", "email", "is empty"),
+        (normalize.phone, "(415) 555-0132", "phone", "no country code"),
+        (normalize.phone, "+44 12", "phone", ""),
+        (normalize.phone, "+999 1234 5678", "phone", "unknown country calling code"),
+        (normalize.phone, "call me maybe", "phone", "no country code"),
+        (normalize.name, "1234", "name", "no letters"),
+        (normalize.city, "!!!", "city", "no letters"),
+        (normalize.zip_code, "9410#7", "zip_code", "not a postal code"),
+        (normalize.country, "Untied States", "country", "did you mean 'United States'"),
+        (normalize.gender, "x", "gender", "'m', 'f'"),
+        (normalize.date_of_birth, "12/26/1997", "date_of_birth", "YYYY-MM-DD"),
+        (normalize.date_of_birth, "1997-02-30", "date_of_birth", "not a real calendar date"),
+        (normalize.date_of_birth, "1850-01-01", "date_of_birth", "1900"),
+        (normalize.madid, "not-a-uuid", "madid", "UUID form"),
+        (normalize.madid, "00000000-0000-0000-0000-000000000000", "madid", "all-zero"),
+        (normalize.ip_address, "999.1.1.1", "client_ip_address", "not an IPv4 or IPv6"),
+    ],
+)
+def test_invalid_values_name_the_field(normalizer, raw, field, fragment):
+    """Bad values raise ValidationError (a ValueError) naming the field and what is wrong."""
+    with pytest.raises(ValidationError) as info:
+        normalizer(raw)
+    assert info.value.field == field
+    assert isinstance(info.value, ValueError)
+    assert fragment in str(info.value)
+
+
+def test_phone_region_must_be_a_country():
+    """An unknown region is reported against the region, not the phone."""
+    with pytest.raises(ValidationError, match="region"):
+        normalize.phone("555 0132", "Atlantis")
+
+
+@pytest.mark.parametrize(
+    ("normalizer", "raw", "secret"),
+    [
+        (normalize.email, "jane.doe@nowhere", "jane.doe"),
+        (normalize.email, "jane.doe@invalid.test", "invalid.test"),
+        (normalize.phone, "+1 415 555 01", "415 555 01"),
+        (normalize.phone, "07911 123456", "07911 123456"),
+        (normalize.name, "12345678", "12345678"),
+    ],
+)
+def test_errors_never_carry_raw_pii(normalizer, raw, secret):
+    """Error messages show identifiers masked, never as given."""
+    with pytest.raises(ValidationError) as info:
+        normalizer(raw)
+    assert secret not in str(info.value)
+
+
+def test_hash_value_passes_digests_through_and_refuses_empty():
+    """A 64-hex value is taken as a hash (lowercased); an empty value is never hashed."""
+    digest = hashlib.sha256(b"person@example.com").hexdigest()
+    assert normalize.hash_value(digest.upper()) == digest
+    with pytest.raises(ValidationError):
+        normalize.hash_value("")
+    assert normalize.is_hashed(digest)
+    assert not normalize.is_hashed(digest[:-1] + "g")
+
+
+# --------------------------------------------------------------------------- laws
+
+NORMALIZERS = {
+    "email": normalize.email,
+    "name": normalize.name,
+    "city": normalize.city,
+    "state": normalize.state,
+    "zip_code": normalize.zip_code,
+    "country": normalize.country,
+    "gender": normalize.gender,
+    "date_of_birth": normalize.date_of_birth,
+    "external_id": normalize.external_id,
+    "madid": normalize.madid,
+    "ip_address": normalize.ip_address,
+}
+
+messy_text = st.one_of(
+    st.text(),
+    st.text(alphabet=string.printable),
+    st.emails().map(lambda e: f"  {e.upper()} "),
+    st.sampled_from(["Raphaël", "O'Neil", "San Francisco", "94107-1234", "SW1A 1AA", "usa",
+                     "Female", "1997-12-26", "6D92078A-8246-4BA4-AE5B-76104861E7DC",
+                     "203.0.113.7", "::ffff:1.2.3.4", "İstanbul", "ǅemal", "e\u0301"]),
+)  # fmt: skip
+
+
+@pytest.mark.parametrize("field", sorted(NORMALIZERS))
+@given(value=messy_text)
+@settings(max_examples=300)
+def test_normalizers_are_total_and_idempotent(field, value):
+    """Any text ends in a normalized value or ValidationError, and normalizing twice changes nothing."""
+    normalizer = NORMALIZERS[field]
+    try:
+        once = normalizer(value)
+    except ValidationError:
+        return
+    assert isinstance(once, str)
+    assert once
+    assert normalizer(once) == once
+
+
+phone_like = st.builds(
+    lambda prefix, groups, sep: prefix + sep.join(groups),
+    st.sampled_from(["", "+", "00", "+1 ", "+44 ", "+49 ", "(0)", "+33 (0)"]),
+    st.lists(st.text(alphabet=string.digits, min_size=1, max_size=5), min_size=1, max_size=5),
+    st.sampled_from(["", " ", "-", ".", ") ", "/"]),
+)
+regions = st.one_of(st.none(), st.sampled_from(sorted(phonenumbers.SUPPORTED_REGIONS)))
+
+
+@given(value=st.one_of(phone_like, st.text()), region=regions)
+@settings(max_examples=1000)
+@example(value="+44 844 412 4653", region=None)
+def test_phone_is_total_and_stable(value, region):
+    """Any text ends in digits or ValidationError; the result read back with '+' is unchanged."""
+    try:
+        once = normalize.phone(value, region)
+    except ValidationError:
+        return
+    assert once.isdigit()
+    assert normalize.phone("+" + once) == once
+
+
+@given(value=st.text())
+def test_hashing_is_stable_hex_and_idempotent(value):
+    """hash_value gives 64 lowercase hex digits, the same every time, and passes itself through."""
+    assume(value)
+    digest = normalize.hash_value(value)
+    assert len(digest) == 64
+    assert set(digest) <= set("0123456789abcdef")
+    assert normalize.hash_value(value) == digest
+    assert normalize.hash_value(digest) == digest
+
+
+# --------------------------------------------------------------------------- fast paths
+
+
+email_like = st.builds(
+    lambda local, domain, tld: f"{local}@{domain}.{tld}",
+    st.text(alphabet=string.ascii_lowercase + string.digits + "._+-!#'~%", min_size=1, max_size=70),
+    st.text(alphabet=string.ascii_lowercase + string.digits + "-.", min_size=1, max_size=70),
+    st.one_of(
+        st.sampled_from(["com", "test", "local", "localhost", "invalid", "onion", "arpa", "x1"]),
+        st.text(alphabet=string.ascii_lowercase, min_size=1, max_size=30),
+    ),
+)
+
+
+@given(address=st.one_of(email_like, st.emails().map(str.lower), st.text(max_size=300)))
+@settings(max_examples=2000)
+@example(address="a@b-.com")
+@example(address="a@xn--bcher-kva.de")
+@example(address="a@ab--cd.com")
+@example(address="x" * 65 + "@example.com")
+def test_email_fast_path_accepts_only_what_email_validator_accepts(address):
+    """Whenever the fast email check says yes, email-validator agrees (with DNS checks off)."""
+    if normalize._email_fast_ok(address):
+        email_validator.validate_email(address, check_deliverability=False)
+
+
+@given(
+    digits=st.text(alphabet=string.digits, min_size=1, max_size=19),
+    international=st.booleans(),
+    region=regions,
+)
+@settings(max_examples=3000)
+@example(digits="448444124653", international=True, region=None)
+@example(digits="4155550132", international=False, region="US")
+@example(digits="07911123456", international=False, region="GB")
+@example(digits="0612345678", international=True, region="IT")
+@example(digits="3906123456", international=True, region=None)
+def test_phone_fast_path_matches_phonenumbers(digits, international, region):
+    """Whenever the phone fast path answers, phonenumbers' full parse gives the same digits."""
+    fast = normalize._phone_fast(digits, international, region)
+    if fast is None:
+        return
+    text = "+" + digits if international else digits
+    number = phonenumbers.parse(text, region)
+    assert phonenumbers.is_possible_number(number)
+    assert fast == f"{number.country_code}{phonenumbers.national_significant_number(number)}"
+
+
+@given(region=st.sampled_from(sorted(phonenumbers.SUPPORTED_REGIONS)))
+@settings(max_examples=250)
+def test_phone_fast_path_on_each_regions_example_numbers(region):
+    """For every region's example number, national and international forms agree with phonenumbers."""
+    example_number = phonenumbers.example_number(region)
+    assume(example_number is not None)
+    expected = (
+        f"{example_number.country_code}"
+        f"{phonenumbers.national_significant_number(example_number)}"
+    )
+    national = phonenumbers.format_number(example_number, phonenumbers.PhoneNumberFormat.NATIONAL)
+    international = phonenumbers.format_number(
+        example_number, phonenumbers.PhoneNumberFormat.INTERNATIONAL
+    )
+    assert normalize.phone(international) == expected
+    assert normalize.phone(national, region) == expected
