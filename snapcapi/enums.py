@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import enum
 from collections.abc import Mapping
 
@@ -86,12 +87,13 @@ class EventName(str, enum.Enum):
             return found
         if not key:
             raise ValidationError("event_name", "is empty; give one of Snap's event names")
-        candidates = {member.value: member.value for member in cls}
-        candidates.update({alias: member.value for alias, member in _ALIAS_SPELLINGS.items()})
-        error = one_of(candidates, "event_name", name.strip(), "a Snap event name")
+        close = difflib.get_close_matches(key, list(_EVENT_NAMES), n=6, cutoff=0.6)
+        names = list(dict.fromkeys(_EVENT_NAMES[c].value for c in close))[:3]
+        hint = f"; did you mean {' or '.join(repr(n) for n in names)}?" if names else "."
         raise ValidationError(
             "event_name",
-            error.reason + " Map business-specific events to CUSTOM_EVENT_1..5 with aliases=.",
+            f"{name.strip()!r} is not a Snap event name{hint} Map business-specific events to "
+            "CUSTOM_EVENT_1..5 with aliases={'Your Name': 1}.",
         )
 
     @classmethod

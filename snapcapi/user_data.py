@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypedDict
 import attrs
 
 from snapcapi import normalize
-from snapcapi._convert import init_fields, is_blank, none_defaults, text, text_list
+from snapcapi._convert import init_fields, is_blank, none_defaults, one_of, text, text_list
 from snapcapi._masking import mask, mask_email
 from snapcapi.errors import ValidationError
 
@@ -169,12 +169,22 @@ class UserData:
         raw: dict[str, Any] = {}
         hashed: dict[str, Any] = {}
         for key, value in fields.items():
+            if key not in _HASHED and key not in _RAW:
+                raise one_of(sorted(self._FIELDS), "user_data", key, "a UserData field")
             if key in _HASHED:
                 hashed[key] = value
             else:
                 raw[key] = value
-        init_fields(self, "user_data", raw, _RAW)
         warnings: list[str] = []
+        madid = raw.get("madid")
+        if isinstance(madid, str) and madid.strip() == normalize.ZERO_MADID:
+            # Not a mistake but a device with limited ad tracking: leave it out, say so.
+            del raw["madid"]
+            warnings.append(
+                "madid dropped: is the all-zero id a device reports when ad tracking is limited; "
+                "omit it"
+            )
+        init_fields(self, "user_data", raw, _RAW)
         values: dict[str, Any] = {}
         if on_invalid == "drop":
             values["on_invalid"] = on_invalid
