@@ -4,9 +4,7 @@ Build :class:`Event` objects from raw values; identifiers are normalized and SHA
 exactly as Snap specifies, and mistakes raise :class:`ValidationError` naming the field.
 """
 
-from __future__ import annotations
-
-from importlib.metadata import PackageNotFoundError, version
+import importlib.metadata as _metadata
 
 from snapcapi import normalize
 from snapcapi.app_data import AppData
@@ -24,8 +22,8 @@ from snapcapi.events import Event
 from snapcapi.user_data import UserData
 
 try:
-    __version__ = version("snapcapi")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree without install
+    __version__ = _metadata.version("snapcapi")
+except _metadata.PackageNotFoundError:  # pragma: no cover - running from a source tree without install
     __version__ = "0.0.0"
 
 __all__ = [

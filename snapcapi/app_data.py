@@ -127,10 +127,19 @@ class AppData:
         Raises:
             ValidationError: The array is longer than 16 or its version is not ``a2``/``i2``.
         """
-        if isinstance(extinfo, (str, bytes)) or len(extinfo) > 16 or not extinfo:
+        if (
+            not isinstance(extinfo, Sequence)
+            or isinstance(extinfo, (str, bytes))
+            or not 1 <= len(extinfo) <= 16
+        ):
             raise ValidationError("app_data.extinfo", "must be a list of 1 to 16 values")
-        named = dict(zip(EXTINFO_FIELDS, extinfo[1:]))
-        return cls(platform=extinfo[0], **named, **fields)
+        named = dict(zip(("platform", *EXTINFO_FIELDS), extinfo))
+        clashes = sorted(set(named) & set(fields))
+        if clashes:
+            raise ValidationError(
+                "app_data.extinfo", f"also given as {', '.join(clashes)}; give each value once"
+            )
+        return cls(**named, **fields)
 
     @property
     def extinfo(self) -> list[str] | None:
