@@ -23,7 +23,9 @@ from snapcapi.user_data import UserData
 
 try:
     __version__ = _metadata.version("snapcapi")
-except _metadata.PackageNotFoundError:  # pragma: no cover - running from a source tree without install
+except (
+    _metadata.PackageNotFoundError
+):  # pragma: no cover - running from a source tree without install
     __version__ = "0.0.0"
 
 __all__ = [

@@ -55,7 +55,9 @@ def text_list(value: Any, field: str) -> tuple[str, ...]:
     elif isinstance(value, Iterable) and not isinstance(value, (bytes, Mapping)):
         items = value
     else:
-        raise ValidationError(field, f"expected a string or a list of strings, got {type(value).__name__}")
+        raise ValidationError(
+            field, f"expected a string or a list of strings, got {type(value).__name__}"
+        )
     result = tuple(
         str(item).strip() for item in items if not is_blank(item) and not isinstance(item, bool)
     )
@@ -147,6 +149,40 @@ def one_of(choices: Iterable[str], field: str, given: str, what: str) -> Validat
     return ValidationError(field, f"{given!r} is not {what}{hint}")
 
 
+def build(cls: type[T], mapping: Mapping[Any, Any], field: str) -> T:
+    """Build an attrs model from a dict of its arguments, reporting bad keys as ValidationError."""
+    known = attrs.fields_dict(cls)  # type: ignore[arg-type]
+    for key in mapping:
+        if not isinstance(key, str) or key not in known:
+            raise one_of(known, field, str(key), f"a {field} field")
+    for name, attribute in known.items():
+        if attribute.default is attrs.NOTHING and is_blank(mapping.get(name)):
+            raise ValidationError(f"{field}.{name}", "is required")
+    return cls(**mapping)
+
+
+def fields_repr(instance: object) -> str:
+    """Show a dict-based model with just the fields that are set, amounts as Decimals."""
+    parts = []
+    for key, value in instance.__dict__.items():
+        if isinstance(value, decimal.Decimal):
+            shown = f"Decimal('{value}')"
+        elif isinstance(value, Mapping):
+            shown = repr(dict(value))
+        else:
+            shown = repr(value)
+        parts.append(f"{key}={shown}")
+    return f"{type(instance).__name__}({', '.join(parts)})"
+
+
+def keywords(mapping: Mapping[Any, Any], field: str) -> dict[str, Any]:
+    """Return a dict's items as keyword arguments, refusing keys that are not strings."""
+    for key in mapping:
+        if not isinstance(key, str):
+            raise ValidationError(field, f"keys must be field names (strings), got {key!r}")
+    return dict(mapping)
+
+
 def init_fields(
     instance: object,
     owner: str,
@@ -171,6 +207,6 @@ def init_fields(
 
 def none_defaults(cls: type[T]) -> type[T]:
     """Give every attrs field of a dict-based class a class-level default of None."""
-    for attribute in attrs.fields(cls):  # type: ignore[misc]
+    for attribute in attrs.fields(cls):  # type: ignore[arg-type]
         setattr(cls, attribute.name, None)
     return cls

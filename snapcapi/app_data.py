@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import attrs
 
-from snapcapi._convert import flag, is_blank, text, text_list
+from snapcapi._convert import (
+    Converter,
+    fields_repr,
+    flag,
+    init_fields,
+    none_defaults,
+    text,
+    text_list,
+)
 from snapcapi.errors import ValidationError
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 __all__ = ["AppData"]
 
@@ -34,40 +45,77 @@ EXTINFO_FIELDS = (
 )
 
 
-def _optional(convert: Any) -> Any:
-    def wrapper(value: Any) -> Any:
-        return None if is_blank(value) else convert(value)
-
-    return wrapper
-
-
-def _platform(value: Any) -> str:
-    key = text(value, "app_data.platform").lower()
+def _platform(value: Any, field: str) -> str:
+    key = text(value, field).lower()
     try:
         return _PLATFORMS[key]
     except KeyError:
-        raise ValidationError("app_data.platform", "must be 'android' or 'ios'") from None
+        raise ValidationError(field, "must be 'android' or 'ios'") from None
 
 
-def _extinfo_text(field: str) -> Any:
-    def convert(value: Any) -> str:
-        if isinstance(value, float) and not isinstance(value, bool):
-            return f"{value:.2f}" if field == "screen_density" else repr(value)
-        return text(value, f"app_data.{field}")
-
-    return _optional(convert)
+def _extinfo_text(value: Any, field: str) -> str:
+    if isinstance(value, float):
+        return f"{value:.2f}" if field.endswith("screen_density") else repr(value)
+    return text(value, field)
 
 
-def _text_field(field: str) -> Any:
-    return _optional(lambda value: text(value, f"app_data.{field}"))
+def _prefixed(convert: Converter) -> Converter:
+    def converter(value: Any, field: str) -> Any:
+        return convert(value, f"app_data.{field}")
+
+    return converter
 
 
-@attrs.frozen(kw_only=True)
+_CONVERTERS: dict[str, Converter] = {
+    "app_id": _prefixed(text),
+    "platform": _prefixed(_platform),
+    "advertiser_tracking_enabled": _prefixed(flag),
+    "application_tracking_enabled": _prefixed(flag),
+    **{name: _prefixed(_extinfo_text) for name in EXTINFO_FIELDS},
+    "campaign_ids": _prefixed(text),
+    "install_referrer": _prefixed(text),
+    "installer_package": _prefixed(text),
+    "url_schemes": _prefixed(text_list),
+    "windows_attribution_id": _prefixed(text),
+}
+
+
+class AppDataFields(TypedDict, total=False):
+    """The keyword arguments of :class:`AppData` (see its docstring)."""
+
+    app_id: str | None
+    platform: str | None
+    advertiser_tracking_enabled: bool | int | str | None
+    application_tracking_enabled: bool | int | str | None
+    package_name: str | None
+    short_version: str | None
+    long_version: str | None
+    os_version: str | None
+    device_model: str | None
+    locale: str | None
+    timezone_abbreviation: str | None
+    carrier: str | None
+    screen_width: str | int | None
+    screen_height: str | int | None
+    screen_density: str | float | None
+    cpu_cores: str | int | None
+    storage_size_gb: str | int | float | None
+    free_storage_gb: str | int | float | None
+    device_timezone: str | None
+    campaign_ids: str | None
+    install_referrer: str | None
+    installer_package: str | None
+    url_schemes: str | Sequence[str] | None
+    windows_attribution_id: str | None
+
+
+@none_defaults
+@attrs.frozen(init=False, slots=False, repr=False)
 class AppData:
     """App event details: the store app id, tracking consent and the ``extinfo`` device array.
 
     ``extinfo`` is built from named fields so nobody has to remember its 16 positions; use
-    :meth:`from_extinfo` when you already hold the array.
+    :meth:`from_extinfo` when you already hold the array. All arguments are keyword-only.
 
     Args:
         app_id: The store app id (iOS numeric App Store id or Android package name); this is
@@ -81,51 +129,49 @@ class AppData:
             timezone); missing ones are sent as empty strings.
         campaign_ids, install_referrer, installer_package, url_schemes, windows_attribution_id:
             As in Snap's v3 model.
+
+    Raises:
+        ValidationError: An unknown field or a bad value.
+
     """
 
-    app_id: str | None = attrs.field(default=None, converter=_text_field("app_id"))
-    platform: str | None = attrs.field(default=None, converter=_optional(_platform))
-    advertiser_tracking_enabled: bool | None = attrs.field(
-        default=None, converter=_optional(lambda v: flag(v, "app_data.advertiser_tracking_enabled"))
-    )
-    application_tracking_enabled: bool | None = attrs.field(
-        default=None, converter=_optional(lambda v: flag(v, "app_data.application_tracking_enabled"))
-    )
-    package_name: str | None = attrs.field(default=None, converter=_extinfo_text("package_name"))
-    short_version: str | None = attrs.field(default=None, converter=_extinfo_text("short_version"))
-    long_version: str | None = attrs.field(default=None, converter=_extinfo_text("long_version"))
-    os_version: str | None = attrs.field(default=None, converter=_extinfo_text("os_version"))
-    device_model: str | None = attrs.field(default=None, converter=_extinfo_text("device_model"))
-    locale: str | None = attrs.field(default=None, converter=_extinfo_text("locale"))
-    timezone_abbreviation: str | None = attrs.field(
-        default=None, converter=_extinfo_text("timezone_abbreviation")
-    )
-    carrier: str | None = attrs.field(default=None, converter=_extinfo_text("carrier"))
-    screen_width: str | None = attrs.field(default=None, converter=_extinfo_text("screen_width"))
-    screen_height: str | None = attrs.field(default=None, converter=_extinfo_text("screen_height"))
-    screen_density: str | None = attrs.field(default=None, converter=_extinfo_text("screen_density"))
-    cpu_cores: str | None = attrs.field(default=None, converter=_extinfo_text("cpu_cores"))
-    storage_size_gb: str | None = attrs.field(default=None, converter=_extinfo_text("storage_size_gb"))
-    free_storage_gb: str | None = attrs.field(default=None, converter=_extinfo_text("free_storage_gb"))
-    device_timezone: str | None = attrs.field(default=None, converter=_extinfo_text("device_timezone"))
-    campaign_ids: str | None = attrs.field(default=None, converter=_text_field("campaign_ids"))
-    install_referrer: str | None = attrs.field(default=None, converter=_text_field("install_referrer"))
-    installer_package: str | None = attrs.field(
-        default=None, converter=_text_field("installer_package")
-    )
-    url_schemes: tuple[str, ...] | None = attrs.field(
-        default=None, converter=_optional(lambda v: text_list(v, "app_data.url_schemes"))
-    )
-    windows_attribution_id: str | None = attrs.field(
-        default=None, converter=_text_field("windows_attribution_id")
-    )
+    app_id: str | None
+    platform: str | None
+    advertiser_tracking_enabled: bool | None
+    application_tracking_enabled: bool | None
+    package_name: str | None
+    short_version: str | None
+    long_version: str | None
+    os_version: str | None
+    device_model: str | None
+    locale: str | None
+    timezone_abbreviation: str | None
+    carrier: str | None
+    screen_width: str | None
+    screen_height: str | None
+    screen_density: str | None
+    cpu_cores: str | None
+    storage_size_gb: str | None
+    free_storage_gb: str | None
+    device_timezone: str | None
+    campaign_ids: str | None
+    install_referrer: str | None
+    installer_package: str | None
+    url_schemes: tuple[str, ...] | None
+    windows_attribution_id: str | None
+
+    def __init__(self, **fields: Unpack[AppDataFields]) -> None:
+        init_fields(self, "app_data", fields, _CONVERTERS)
+
+    __repr__ = fields_repr
 
     @classmethod
-    def from_extinfo(cls, extinfo: Sequence[Any], **fields: Any) -> AppData:
+    def from_extinfo(cls, extinfo: Sequence[Any], **fields: Unpack[AppDataFields]) -> AppData:
         """Build app data from an existing ``extinfo`` array (version first, up to 16 values).
 
         Raises:
             ValidationError: The array is longer than 16 or its version is not ``a2``/``i2``.
+
         """
         if (
             not isinstance(extinfo, Sequence)
@@ -133,7 +179,7 @@ class AppData:
             or not 1 <= len(extinfo) <= 16
         ):
             raise ValidationError("app_data.extinfo", "must be a list of 1 to 16 values")
-        named = dict(zip(("platform", *EXTINFO_FIELDS), extinfo))
+        named = dict(zip(("platform", *EXTINFO_FIELDS), extinfo, strict=False))
         clashes = sorted(set(named) & set(fields))
         if clashes:
             raise ValidationError(
@@ -160,11 +206,15 @@ class AppData:
         extinfo = self.extinfo
         if extinfo is not None:
             payload["extinfo"] = extinfo
-        for name in ("campaign_ids", "install_referrer", "installer_package", "windows_attribution_id"):
+        for name in (
+            "campaign_ids",
+            "install_referrer",
+            "installer_package",
+            "windows_attribution_id",
+        ):
             value = getattr(self, name)
             if value is not None:
                 payload[name] = value
         if self.url_schemes is not None:
             payload["url_schemes"] = list(self.url_schemes)
         return payload
-

@@ -13,10 +13,13 @@ import attrs
 from snapcapi import _iso
 from snapcapi._convert import (
     Converter,
+    build,
     count,
+    fields_repr,
     init_fields,
     is_blank,
     json_number,
+    keywords,
     money,
     none_defaults,
     one_of,
@@ -48,7 +51,7 @@ def _content(value: Any, field: str) -> Content:
     if isinstance(value, Content):
         return value
     if isinstance(value, Mapping):
-        return Content(**value)
+        return build(Content, keywords(value, field), field)
     raise ValidationError(field, f"expected a Content or a dict, got {type(value).__name__}")
 
 
@@ -94,6 +97,26 @@ def _ratings(value: Any, field: str) -> tuple[str, ...]:
     return text_list([str(v) for v in value] if not isinstance(value, str) else value, field)
 
 
+def _content_id(value: Any) -> str:
+    return text(value, "contents.id")
+
+
+def _quantity(value: Any) -> int | None:
+    return None if is_blank(value) else count(value, "contents.quantity")
+
+
+def _item_price(value: Any) -> decimal.Decimal | None:
+    return None if is_blank(value) else money(value, "contents.item_price")
+
+
+def _delivery_category(value: Any) -> str | None:
+    return None if is_blank(value) else text(value, "contents.delivery_category")
+
+
+def _brand(value: Any) -> str | None:
+    return None if is_blank(value) else text(value, "contents.brand")
+
+
 @attrs.frozen(kw_only=True, repr=False)
 class Content:
     """One item of ``custom_data.contents``.
@@ -104,21 +127,14 @@ class Content:
         item_price: Unit price, non-negative.
         delivery_category: ``in_store``, ``curbside`` or ``home_delivery``.
         brand: The item's brand.
+
     """
 
-    id: str = attrs.field(converter=lambda v: text(v, "contents.id"))
-    quantity: int | None = attrs.field(
-        default=None, converter=lambda v: None if is_blank(v) else count(v, "contents.quantity")
-    )
-    item_price: decimal.Decimal | None = attrs.field(
-        default=None, converter=lambda v: None if is_blank(v) else money(v, "contents.item_price")
-    )
-    delivery_category: str | None = attrs.field(
-        default=None, converter=lambda v: None if is_blank(v) else text(v, "contents.delivery_category")
-    )
-    brand: str | None = attrs.field(
-        default=None, converter=lambda v: None if is_blank(v) else text(v, "contents.brand")
-    )
+    id: str = attrs.field(converter=_content_id)
+    quantity: int | None = attrs.field(default=None, converter=_quantity)
+    item_price: decimal.Decimal | None = attrs.field(default=None, converter=_item_price)
+    delivery_category: str | None = attrs.field(default=None, converter=_delivery_category)
+    brand: str | None = attrs.field(default=None, converter=_brand)
 
     def to_payload(self) -> dict[str, str]:
         """Return the item as Snap's documented example has it: every value a string."""
@@ -278,6 +294,7 @@ class CustomData:
     Raises:
         ValidationError: A value has the wrong type or is out of range (a negative amount, an
             unknown currency, an unknown field name).
+
     """
 
     value: decimal.Decimal | None
@@ -345,14 +362,4 @@ class CustomData:
                 payload[key] = value
         return payload
 
-    def __repr__(self) -> str:
-        parts = [f"{key}={_show(value)}" for key, value in self.__dict__.items()]
-        return f"CustomData({', '.join(parts)})"
-
-
-def _show(value: Any) -> str:
-    if isinstance(value, decimal.Decimal):
-        return f"Decimal('{value}')"
-    if isinstance(value, MappingProxyType):
-        return repr(dict(value))
-    return repr(value)
+    __repr__ = fields_repr

@@ -72,6 +72,7 @@ class EventName(str, enum.Enum):
 
         Raises:
             ValidationError: The name matches nothing; the message lists the closest names.
+
         """
         if isinstance(name, EventName):
             return name
@@ -98,7 +99,9 @@ class EventName(str, enum.Enum):
 
     @classmethod
     def _target(cls, alias: str, target: str | int | EventName) -> EventName:
-        if isinstance(target, int) and not isinstance(target, bool):
+        if isinstance(target, bool):
+            raise ValidationError("aliases", f"{alias!r} maps to a bool; give a name or 1 to 5")
+        if isinstance(target, int):
             if 1 <= target <= 5:
                 return cls(f"CUSTOM_EVENT_{target}")
             raise ValidationError(
@@ -170,15 +173,21 @@ class ActionSource(str, enum.Enum):
 
         Raises:
             ValidationError: The value is none of these.
+
         """
         if isinstance(source, ActionSource):
             return source
         if not isinstance(source, str):
-            raise ValidationError("action_source", f"expected a string, got {type(source).__name__}")
+            raise ValidationError(
+                "action_source", f"expected a string, got {type(source).__name__}"
+            )
         found = _ACTION_SOURCES.get(_key(source))
         if found is None:
             raise one_of(
-                [member.value for member in cls], "action_source", source.strip(), "an action source"
+                [member.value for member in cls],
+                "action_source",
+                source.strip(),
+                "an action source",
             )
         return found
 

@@ -37,6 +37,7 @@ class ValidationError(SnapCapiError, ValueError):
     Attributes:
         field: The field at fault, as the user named it (``"email"``, ``"custom_data.currency"``).
         reason: What is wrong and what to do, without the field name.
+
     """
 
     def __init__(self, field: str, reason: str) -> None:
@@ -59,6 +60,7 @@ class APIError(SnapCapiError):
         status_code: The HTTP status of the response.
         codes: Snap's error codes, when the response carried them.
         messages: Snap's error messages, when the response carried them.
+
     """
 
     def __init__(

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 import attrs
 
-from snapcapi._convert import count, flag, is_blank, one_of, text, text_list
+from snapcapi._convert import count, flag, is_blank, keywords, one_of, text, text_list
 from snapcapi._masking import mask
 from snapcapi.app_data import AppData
 from snapcapi.custom_data import CustomData
@@ -54,6 +54,7 @@ def to_epoch_seconds(value: Any, field: str = "event_time") -> int:
 
     Raises:
         ValidationError: The value is a naive datetime, not a time, or not positive.
+
     """
     if isinstance(value, bool):
         raise ValidationError(field, "expected a datetime or a Unix timestamp, got bool")
@@ -65,7 +66,9 @@ def to_epoch_seconds(value: Any, field: str = "event_time") -> int:
             )
         return int(value.timestamp())
     if isinstance(value, _dt.date):
-        return int(_dt.datetime(value.year, value.month, value.day, tzinfo=_dt.timezone.utc).timestamp())
+        return int(
+            _dt.datetime(value.year, value.month, value.day, tzinfo=_dt.timezone.utc).timestamp()
+        )
     if isinstance(value, (int, float, decimal.Decimal)):
         return _epoch(float(value), field)
     if isinstance(value, str):
@@ -73,13 +76,17 @@ def to_epoch_seconds(value: Any, field: str = "event_time") -> int:
         if stripped.isdigit():
             return _epoch(int(stripped), field)
         try:
-            parsed = _dt.datetime.fromisoformat(stripped.replace("Z", "+00:00").replace("z", "+00:00"))
+            parsed = _dt.datetime.fromisoformat(
+                stripped.replace("Z", "+00:00").replace("z", "+00:00")
+            )
         except ValueError:
             raise ValidationError(
                 field, f"{stripped!r} is not a time; use ISO 8601 with an offset or Unix seconds"
             ) from None
         return to_epoch_seconds(parsed, field)
-    raise ValidationError(field, f"expected a datetime or a Unix timestamp, got {type(value).__name__}")
+    raise ValidationError(
+        field, f"expected a datetime or a Unix timestamp, got {type(value).__name__}"
+    )
 
 
 def _event_id(value: Any) -> str:
@@ -107,7 +114,7 @@ def _user_data(value: Any) -> UserData:
     if isinstance(value, UserData):
         return value
     if isinstance(value, Mapping):
-        return UserData(**value)
+        return UserData(**keywords(value, "user_data"))
     raise ValidationError("user_data", f"expected UserData or a dict, got {type(value).__name__}")
 
 
@@ -115,15 +122,17 @@ def _custom_data(value: Any) -> CustomData | None:
     if value is None or isinstance(value, CustomData):
         return value
     if isinstance(value, Mapping):
-        return CustomData(**value)
-    raise ValidationError("custom_data", f"expected CustomData or a dict, got {type(value).__name__}")
+        return CustomData(**keywords(value, "custom_data"))
+    raise ValidationError(
+        "custom_data", f"expected CustomData or a dict, got {type(value).__name__}"
+    )
 
 
 def _app_data(value: Any) -> AppData | None:
     if value is None or isinstance(value, AppData):
         return value
     if isinstance(value, Mapping):
-        return AppData(**value)
+        return AppData(**keywords(value, "app_data"))
     raise ValidationError("app_data", f"expected AppData or a dict, got {type(value).__name__}")
 
 
@@ -133,12 +142,32 @@ def _options(value: Any) -> tuple[str, ...] | None:
     return tuple(v.upper() for v in text_list(value, "data_processing_options"))
 
 
-def _optional_count(field: str) -> Any:
-    return lambda v: None if v is None else count(v, field)
+def _dpo_country(value: Any) -> int | None:
+    return None if value is None else count(value, "data_processing_options_country")
 
 
-def _optional_flag(field: str) -> Any:
-    return lambda v: None if v is None else flag(v, field)
+def _dpo_state(value: Any) -> int | None:
+    return None if value is None else count(value, "data_processing_options_state")
+
+
+def _integration(value: Any) -> str | None:
+    return None if value is None else text(value, "integration")
+
+
+def _opt_out(value: Any) -> bool | None:
+    return None if value is None else flag(value, "opt_out")
+
+
+def _consent(value: Any) -> bool | None:
+    return None if value is None else flag(value, "consent")
+
+
+def _event_name(value: Any) -> EventName:
+    return EventName.resolve(value)
+
+
+def _action_source(value: Any) -> ActionSource:
+    return ActionSource.resolve(value)
 
 
 def _now_seconds() -> int:
@@ -180,10 +209,11 @@ class Event:
     Raises:
         ValidationError: A field has the wrong type or value (unknown event name, naive
             datetime, bad URL, ...).
+
     """
 
-    event_name: EventName = attrs.field(converter=EventName.resolve)
-    action_source: ActionSource = attrs.field(converter=ActionSource.resolve)
+    event_name: EventName = attrs.field(converter=_event_name)
+    action_source: ActionSource = attrs.field(converter=_action_source)
     user_data: UserData = attrs.field(converter=_user_data)
     event_time: int = attrs.field(factory=_now_seconds, converter=to_epoch_seconds)
     event_source_url: str | None = attrs.field(default=None, converter=_url)
@@ -191,17 +221,11 @@ class Event:
     custom_data: CustomData | None = attrs.field(default=None, converter=_custom_data)
     app_data: AppData | None = attrs.field(default=None, converter=_app_data)
     data_processing_options: tuple[str, ...] | None = attrs.field(default=None, converter=_options)
-    data_processing_options_country: int | None = attrs.field(
-        default=None, converter=_optional_count("data_processing_options_country")
-    )
-    data_processing_options_state: int | None = attrs.field(
-        default=None, converter=_optional_count("data_processing_options_state")
-    )
-    integration: str | None = attrs.field(
-        default=None, converter=lambda v: None if v is None else text(v, "integration")
-    )
-    opt_out: bool | None = attrs.field(default=None, converter=_optional_flag("opt_out"))
-    consent: bool | None = attrs.field(default=None, converter=_optional_flag("consent"))
+    data_processing_options_country: int | None = attrs.field(default=None, converter=_dpo_country)
+    data_processing_options_state: int | None = attrs.field(default=None, converter=_dpo_state)
+    integration: str | None = attrs.field(default=None, converter=_integration)
+    opt_out: bool | None = attrs.field(default=None, converter=_opt_out)
+    consent: bool | None = attrs.field(default=None, converter=_consent)
 
     @property
     def match_keys(self) -> tuple[str, ...]:
@@ -327,6 +351,7 @@ class Event:
 
         Raises:
             ValidationError: An unknown key, a missing required field, or a bad value.
+
         """
         parts: dict[str, dict[str, Any]] = {"event": {}, "user": {}, "custom": {}, "app": {}}
         for raw_key, value in record.items():
@@ -385,7 +410,11 @@ class Event:
         return f"Event({', '.join(parts)})"
 
 
-_EVENT_KEYS = frozenset(a.name for a in attrs.fields(Event)) - {"user_data", "custom_data", "app_data"}
+_EVENT_KEYS = frozenset(a.name for a in attrs.fields(Event)) - {
+    "user_data",
+    "custom_data",
+    "app_data",
+}
 _USER_KEYS = frozenset(UserData._FIELDS) - {"on_invalid"}
 _WIRE_NAMES = {
     "em": "email",
@@ -426,7 +455,6 @@ def _route(key: str) -> tuple[str, str]:
     if key in _APP_KEYS:
         return "app", key
     raise one_of(_ALL_KEYS, key, key, "a field snapcapi knows")
-
 
 
 def _app_from_record(fields: dict[str, Any]) -> AppData | None:

@@ -71,6 +71,7 @@ def hash_value(normalized: str) -> str:
 
     Raises:
         ValidationError: ``normalized`` is empty; an empty value is omitted, never hashed.
+
     """
     if len(normalized) == 64 and _HEX64.fullmatch(normalized):
         return normalized.lower()
@@ -106,8 +107,10 @@ def _email_fast_ok(address: str) -> bool:
     if len(address) > 254 or _FAST_EMAIL.fullmatch(address) is None:
         return False
     local, _, domain = address.rpartition("@")
-    return len(local) <= 64 and "--" not in domain and domain.rpartition(".")[2] not in (
-        _SPECIAL_USE_TLDS
+    return (
+        len(local) <= 64
+        and "--" not in domain
+        and domain.rpartition(".")[2] not in (_SPECIAL_USE_TLDS)
     )
 
 
@@ -119,6 +122,7 @@ def email(value: str) -> str:
 
     Raises:
         ValidationError: The value is empty or not an email address.
+
     """
     text = _text(value, "email")
     if text.isascii():
@@ -202,6 +206,8 @@ def _phone_fast(digits: str, international: bool, region: str | None) -> str | N
         metadata = _metadata_for_region(region)
         if metadata is None:
             return None
+        if metadata.country_code is None:
+            return None
         code = metadata.country_code
         # Numbers that may start with an international prefix or with the country code itself
         # need phonenumbers' heuristics.
@@ -259,6 +265,7 @@ def phone(value: str, region: str | None = None) -> str:
     Raises:
         ValidationError: The value is not a possible phone number, or it has no country code
             and no region was given.
+
     """
     text = _text(value, "phone")
     if text.startswith("00"):
@@ -327,8 +334,12 @@ def _phone_full(text: str, region_code: str | None) -> str:
 
 # --------------------------------------------------------------------------- names and places
 
-_ASCII_NON_LETTERS = str.maketrans("", "", "".join(chr(c) for c in range(128) if not chr(c).isalpha()))
-_ASCII_NON_ALNUM = str.maketrans("", "", "".join(chr(c) for c in range(128) if not chr(c).isalnum()))
+_ASCII_NON_LETTERS = str.maketrans(
+    "", "", "".join(chr(c) for c in range(128) if not chr(c).isalpha())
+)
+_ASCII_NON_ALNUM = str.maketrans(
+    "", "", "".join(chr(c) for c in range(128) if not chr(c).isalnum())
+)
 
 
 def _keep(text: str, categories: str) -> str:
@@ -418,7 +429,8 @@ def country(value: str) -> str:
         return code
     close = difflib.get_close_matches(key, list(_iso.COUNTRY_ALIASES), n=3, cutoff=0.75)
     hint = (
-        "; did you mean " + " or ".join(repr(_iso.COUNTRY_NAMES[_iso.COUNTRY_ALIASES[c]]) for c in close)
+        "; did you mean "
+        + " or ".join(repr(_iso.COUNTRY_NAMES[_iso.COUNTRY_ALIASES[c]]) for c in close)
         if close
         else ""
     )
@@ -436,7 +448,9 @@ def gender(value: str) -> str:
     text = _text(value, "gender")
     result = _GENDERS.get(text.lower())
     if result is None:
-        raise ValidationError("gender", "must be 'm', 'f', 'male' or 'female'; leave it out otherwise")
+        raise ValidationError(
+            "gender", "must be 'm', 'f', 'male' or 'female'; leave it out otherwise"
+        )
     return result
 
 
@@ -490,6 +504,7 @@ def madid(value: str) -> str:
     Raises:
         ValidationError: The value is not in UUID form, or it is the all-zero id a device
             reports when the user limited ad tracking (leave it out).
+
     """
     text = _text(value, "madid").lower()
     if _MADID.fullmatch(text) is None:
@@ -503,7 +518,9 @@ def madid(value: str) -> str:
     return text
 
 
-_FAST_IPV4 = re.compile(r"(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)")
+_FAST_IPV4 = re.compile(
+    r"(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
+)
 
 
 def ip_address(value: str) -> str:

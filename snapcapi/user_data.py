@@ -126,6 +126,7 @@ class UserData:
     Raises:
         ValidationError: A value has the wrong type, or (with ``on_invalid="raise"``) cannot be
             normalized.
+
     """
 
     email: tuple[str, ...] | None
@@ -157,9 +158,7 @@ class UserData:
     #: What was dropped or adjusted on the way in (with ``on_invalid="drop"``), masked.
     warnings: tuple[str, ...] | None
 
-    _FIELDS: ClassVar[frozenset[str]] = frozenset(
-        [*_HASHED, *_RAW, "region", "on_invalid"]
-    )
+    _FIELDS: ClassVar[frozenset[str]] = frozenset([*_HASHED, *_RAW, "region", "on_invalid"])
 
     def __init__(self, **fields: Unpack[UserDataFields]) -> None:
         on_invalid = fields.pop("on_invalid", "raise")
@@ -230,7 +229,10 @@ class UserData:
 
     @property
     def match_keys(self) -> tuple[str, ...]:
-        """The matching keys present: any of ``em``, ``ph``, ``client_ip_address+client_user_agent``, ``madid``."""
+        """The matching keys present, among ``em``, ``ph``, ``madid`` and the IP + user agent pair.
+
+        The pair is named ``client_ip_address+client_user_agent``.
+        """
         keys = []
         if self.email:
             keys.append("em")
@@ -243,7 +245,7 @@ class UserData:
         return tuple(keys)
 
     def to_payload(self) -> dict[str, Any]:
-        """Return the ``user_data`` object as Snap expects it: identifiers hashed, lists de-duplicated."""
+        """Return the ``user_data`` object as Snap expects it, identifiers hashed."""
         payload: dict[str, Any] = {}
         hash_value = normalize.hash_value
         values = self.__dict__
@@ -293,7 +295,9 @@ def _items(key: str, value: Any) -> Iterable[Any]:
         return (value,)
     if isinstance(value, Iterable) and not isinstance(value, (bytes, Mapping)):
         return value
-    raise ValidationError(key, f"expected a string or a list of strings, got {type(value).__name__}")
+    raise ValidationError(
+        key, f"expected a string or a list of strings, got {type(value).__name__}"
+    )
 
 
 def _normalize_all(

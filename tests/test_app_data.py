@@ -31,8 +31,8 @@ def test_extinfo_from_named_fields():
 
 def test_from_extinfo_round_trips():
     """An existing extinfo array builds the same AppData."""
-    extinfo = ["a2", "com.some.app", "771", "Version 7.7.1", "10.1.1", "OnePlus6", "en_US",
-               "GMT-1", "TMobile", "1920", "1080", "2.00", "2", "128", "8", "USA/New York"]  # fmt: skip
+    extinfo = ["a2", "com.some.app", "771", "Version 7.7.1", "10.1.1", "OnePlus6", "en_US"]
+    extinfo += ["GMT-1", "TMobile", "1920", "1080", "2.00", "2", "128", "8", "USA/New York"]
     app = AppData.from_extinfo(extinfo, app_id="com.some.app")
     assert app.extinfo == extinfo
     assert app.platform == "a2"

@@ -109,7 +109,7 @@ def test_unknown_field_and_extra_clash():
     """Unknown keywords are reported with suggestions; extra may not shadow real fields."""
     with pytest.raises(ValidationError, match="did you mean 'currency'"):
         CustomData(curency="USD")  # type: ignore[call-arg]
-    with pytest.raises(ValidationError, match="value are CustomData fields"):
+    with pytest.raises(ValidationError, match=r"value are CustomData fields"):
         CustomData(extra={"value": 3})
 
 
@@ -129,9 +129,9 @@ def test_repr_equality_and_hash():
 
 def test_content_validation():
     """Content needs an id; quantity is a whole number and price non-negative."""
-    with pytest.raises(ValidationError, match="contents.quantity"):
+    with pytest.raises(ValidationError, match=r"contents\.quantity"):
         Content(id="a", quantity=1.5)
-    with pytest.raises(ValidationError, match="contents.item_price"):
+    with pytest.raises(ValidationError, match=r"contents\.item_price"):
         Content(id="a", item_price=-1)
     with pytest.raises(ValidationError, match="contents"):
         CustomData(contents=["sku"])

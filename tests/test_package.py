@@ -17,7 +17,8 @@ def test_all_is_sorted_and_complete():
     public = {
         name
         for name, value in vars(snapcapi).items()
-        if not name.startswith("_") and (not isinstance(value, types.ModuleType) or name == "normalize")
+        if not name.startswith("_")
+        and (not isinstance(value, types.ModuleType) or name == "normalize")
     }
     assert set(snapcapi.__all__) - {"__version__"} == public
     for name in snapcapi.__all__:

@@ -67,7 +67,10 @@ def test_lists_are_normalized_and_deduplicated_in_order():
     """A list of values keeps input order and drops values that normalize to the same thing."""
     user = UserData(email=["B@x.com", " a@x.com", "b@X.COM ", "", None])
     assert user.email == ("b@x.com", "a@x.com")
-    assert user.to_payload()["em"] == [normalize.hash_value("b@x.com"), normalize.hash_value("a@x.com")]
+    assert user.to_payload()["em"] == [
+        normalize.hash_value("b@x.com"),
+        normalize.hash_value("a@x.com"),
+    ]
 
 
 def test_prehashed_values_pass_through():
@@ -169,7 +172,9 @@ def test_match_keys():
     assert UserData(client_ip_address="203.0.113.7", client_user_agent="UA").match_keys == (
         "client_ip_address+client_user_agent",
     )
-    assert UserData(madid="6d92078a-8246-4ba4-ae5b-76104861e7dc", phone="+14155550132").match_keys == (
+    assert UserData(
+        madid="6d92078a-8246-4ba4-ae5b-76104861e7dc", phone="+14155550132"
+    ).match_keys == (
         "ph",
         "madid",
     )
@@ -221,7 +226,7 @@ values = st.one_of(
 @given(data=st.dictionaries(fields, values, max_size=6), mode=st.sampled_from(["raise", "drop"]))
 @settings(max_examples=500)
 def test_any_input_gives_user_data_or_validation_error(data, mode):
-    """Whatever the values, construction ends in UserData or ValidationError, never another error."""
+    """Whatever the values, construction gives UserData or ValidationError, nothing else."""
     try:
         user = UserData(**data, on_invalid=mode)
     except ValidationError:
