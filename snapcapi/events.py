@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as _dt
 import decimal
 import math
+import re
 import time
 import uuid
 from collections.abc import Mapping
@@ -44,6 +45,12 @@ def _epoch(value: float, field: str) -> int:
     if value >= _MS_THRESHOLD:
         value /= 1000
     return int(value)
+
+
+def _event_time(value: Any) -> int:
+    if value.__class__ is int and 0 < value < _MS_THRESHOLD:
+        return int(value)
+    return to_epoch_seconds(value)
 
 
 def to_epoch_seconds(value: Any, field: str = "event_time") -> int:
@@ -92,15 +99,28 @@ def to_epoch_seconds(value: Any, field: str = "event_time") -> int:
 def _event_id(value: Any) -> str:
     if value is None:
         return str(uuid.uuid4())
+    if (
+        value.__class__ is str
+        and value
+        and len(value) <= 255
+        and not value[0].isspace()
+        and (not value[-1].isspace())
+    ):
+        return str(value)
     result = text(value, "event_id")
     if len(result) > 255:
         raise ValidationError("event_id", "is longer than 255 characters")
     return result
 
 
+_URL_START = re.compile(r"https?://[^\s/?#@]+(?:[/?#]|$)")
+
+
 def _url(value: Any) -> str | None:
     if value is None:
         return None
+    if value.__class__ is str and _URL_START.match(value) and not value[-1].isspace():
+        return str(value)
     result = text(value, "event_source_url")
     parts = urlsplit(result)
     if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
@@ -162,12 +182,22 @@ def _consent(value: Any) -> bool | None:
     return None if value is None else flag(value, "consent")
 
 
+_EXACT_EVENT_NAMES: dict[Any, EventName] = {m.value: m for m in EventName} | {
+    m: m for m in EventName
+}
+_EXACT_ACTION_SOURCES: dict[Any, ActionSource] = {m.value: m for m in ActionSource} | {
+    m: m for m in ActionSource
+}
+
+
 def _event_name(value: Any) -> EventName:
-    return EventName.resolve(value)
+    found = _EXACT_EVENT_NAMES.get(value) if value.__class__ in (str, EventName) else None
+    return found if found is not None else EventName.resolve(value)
 
 
 def _action_source(value: Any) -> ActionSource:
-    return ActionSource.resolve(value)
+    found = _EXACT_ACTION_SOURCES.get(value) if value.__class__ in (str, ActionSource) else None
+    return found if found is not None else ActionSource.resolve(value)
 
 
 def _now_seconds() -> int:
@@ -215,7 +245,7 @@ class Event:
     event_name: EventName = attrs.field(converter=_event_name)
     action_source: ActionSource = attrs.field(converter=_action_source)
     user_data: UserData = attrs.field(converter=_user_data)
-    event_time: int = attrs.field(factory=_now_seconds, converter=to_epoch_seconds)
+    event_time: int = attrs.field(factory=_now_seconds, converter=_event_time)
     event_source_url: str | None = attrs.field(default=None, converter=_url)
     event_id: str = attrs.field(default=None, converter=_event_id)
     custom_data: CustomData | None = attrs.field(default=None, converter=_custom_data)

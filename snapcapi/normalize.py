@@ -30,6 +30,7 @@ import ipaddress
 import re
 import unicodedata
 from functools import lru_cache
+from typing import NamedTuple
 
 import email_validator
 import phonenumbers
@@ -150,18 +151,9 @@ def email(value: str) -> str:
 
 _PHONE_FAST_CHARS = re.compile(r"\+?[0-9 .\-()]+")
 _PHONE_PUNCTUATION = str.maketrans("", "", " .-()")
-_PHONE_SHORT_RESULTS = (
-    phonenumbers.ValidationResult.TOO_SHORT,
-    phonenumbers.ValidationResult.IS_POSSIBLE_LOCAL_ONLY,
-    phonenumbers.ValidationResult.INVALID_LENGTH,
-)
-_PHONE_POSSIBLE_RESULTS = (
-    phonenumbers.ValidationResult.IS_POSSIBLE,
-    phonenumbers.ValidationResult.IS_POSSIBLE_LOCAL_ONLY,
-)
-
 try:  # pragma: no branch - the fast path is an optimisation only
     from phonenumbers.phonenumberutil import (
+        _match_national_number,
         _maybe_strip_national_prefix_carrier_code,
         _test_number_length,
     )
@@ -171,15 +163,70 @@ else:
     _PHONE_FAST_PATH = True
 
 
+class _Numbering(NamedTuple):
+    """What the fast path needs of one numbering plan, looked up once per region."""
+
+    metadata: phonenumbers.PhoneMetadata
+    code: int
+    code_text: str
+    idd: re.Pattern[str] | None
+    trunk: re.Pattern[str] | None
+    main: _Numbering | None  # the plan of the calling code's main region, when this is not it
+    # phonenumbers' _test_number_length for the general description, as sets: a length is
+    # "possible" in either set, and "too long" past the longest possible one.
+    lengths: frozenset[int]
+    local_lengths: frozenset[int]
+    longest: int
+
+    def is_possible_length(self, length: int) -> bool:
+        """``_test_number_length`` says IS_POSSIBLE or IS_POSSIBLE_LOCAL_ONLY."""
+        return length in self.lengths or length in self.local_lengths
+
+    def keeps_stripped(self, length: int) -> bool:
+        """``_test_number_length`` is neither TOO_SHORT, IS_POSSIBLE_LOCAL_ONLY nor INVALID_LENGTH."""
+        if length in self.local_lengths:
+            return False
+        return length in self.lengths or length > self.longest
+
+
+def _numbering(metadata: phonenumbers.PhoneMetadata | None) -> _Numbering | None:
+    if metadata is None or metadata.country_code is None:
+        return None
+    code = metadata.country_code
+    main_region = phonenumbers.region_code_for_country_code(code)
+    main_metadata = phonenumbers.PhoneMetadata.metadata_for_region_or_calling_code(
+        code, main_region
+    )
+    main = None if main_metadata is metadata else _numbering(main_metadata)
+    prefix = metadata.national_prefix_for_parsing
+    general = metadata.general_desc
+    if general is None or not general.possible_length:  # pragma: no cover - not in the data
+        return None
+    return _Numbering(
+        metadata=metadata,
+        code=code,
+        code_text=str(code),
+        idd=re.compile(metadata.international_prefix) if metadata.international_prefix else None,
+        trunk=re.compile(prefix) if prefix else None,
+        main=main,
+        lengths=frozenset(general.possible_length),
+        local_lengths=frozenset(general.possible_length_local_only or ()),
+        longest=max(general.possible_length),
+    )
+
+
+_CALLING_CODES = {str(code): code for code in phonenumbers.COUNTRY_CODE_TO_REGION_CODE}
+
+
 @lru_cache(maxsize=512)
-def _metadata_for_calling_code(code: int) -> phonenumbers.PhoneMetadata | None:
+def _numbering_for_code(code: int) -> _Numbering | None:
     region = phonenumbers.region_code_for_country_code(code)
-    return phonenumbers.PhoneMetadata.metadata_for_region_or_calling_code(code, region)
+    return _numbering(phonenumbers.PhoneMetadata.metadata_for_region_or_calling_code(code, region))
 
 
 @lru_cache(maxsize=512)
-def _metadata_for_region(region: str) -> phonenumbers.PhoneMetadata | None:
-    return phonenumbers.PhoneMetadata.metadata_for_region(region, None)
+def _numbering_for_region(region: str) -> _Numbering | None:
+    return _numbering(phonenumbers.PhoneMetadata.metadata_for_region(region, None))
 
 
 def _phone_fast(digits: str, international: bool, region: str | None) -> str | None:
@@ -187,57 +234,65 @@ def _phone_fast(digits: str, international: bool, region: str | None) -> str | N
 
     Returns the normalized number when it is certain to equal what the full path returns, and
     ``None`` whenever the input leaves the well-trodden path (the caller then uses
-    ``phonenumbers`` itself).
+    ``phonenumbers`` itself). ``tests/test_normalize.py`` checks the equivalence.
     """
+    plan: _Numbering | None
     if international:
         if len(digits) <= 2 or digits[0] == "0":
             return None
         for size in (1, 2, 3):
-            code = int(digits[:size])
-            if code in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
+            code = _CALLING_CODES.get(digits[:size])
+            if code is not None:
                 break
         else:
             return None
         national = digits[size:]
-        metadata = _metadata_for_calling_code(code)
+        plan = _numbering_for_code(code)
     else:
-        if region is None:
-            return None
-        metadata = _metadata_for_region(region)
-        if metadata is None:
-            return None
-        if metadata.country_code is None:
-            return None
-        code = metadata.country_code
-        # Numbers that may start with an international prefix or with the country code itself
-        # need phonenumbers' heuristics.
-        if digits.startswith(str(code)):
-            return None
-        if metadata.international_prefix and re.match(metadata.international_prefix, digits):
+        plan = _numbering_for_region(region) if region is not None else None
+        if plan is None or (plan.idd is not None and plan.idd.match(digits)):
+            # An international prefix dialled from the region: phonenumbers' IDD rules apply.
             return None
         national = digits
-    if metadata is None or len(national) < 2:
+        if digits.startswith(plan.code_text):
+            # A national number written with its own country code in front ("1 415 555 0132"):
+            # phonenumbers keeps the code off when that makes a better number.
+            metadata = plan.metadata
+            _, potential, _ = _maybe_strip_national_prefix_carrier_code(
+                digits[len(plan.code_text) :], metadata
+            )
+            general = metadata.general_desc
+            if (
+                not _match_national_number(digits, general, False)
+                and _match_national_number(potential, general, False)
+            ) or _test_number_length(digits, metadata) == phonenumbers.ValidationResult.TOO_LONG:
+                national = potential
+                plan = plan.main or plan
+    if plan is None or len(national) < 2:
         return None
-    national = _strip_trunk_prefix(national, metadata)
+    national = _strip_trunk_prefix(national, plan)
     if not 2 <= len(national) <= 17:
         return None
-    check_metadata = _metadata_for_calling_code(code)
-    if check_metadata is None or _strip_trunk_prefix(national, check_metadata) != national:
+    check = plan.main or plan
+    if _strip_trunk_prefix(national, check) != national:
         # Read back with '+', the digits would lose another "trunk prefix": not stable.
         return None
-    if _test_number_length(national, check_metadata) not in _PHONE_POSSIBLE_RESULTS:
+    if not check.is_possible_length(len(national)):
         return None
-    return f"{code}{national}"
+    return f"{plan.code}{national}"
 
 
-def _strip_trunk_prefix(national: str, metadata: phonenumbers.PhoneMetadata) -> str:
+def _strip_trunk_prefix(national: str, plan: _Numbering) -> str:
     """Strip a national (trunk) prefix as ``phonenumbers.parse`` does, keeping short numbers."""
-    _, stripped, _ = _maybe_strip_national_prefix_carrier_code(national, metadata)
-    if stripped != national and _test_number_length(stripped, metadata) not in _PHONE_SHORT_RESULTS:
+    if plan.trunk is None or plan.trunk.match(national) is None:
+        return national
+    _, stripped, _ = _maybe_strip_national_prefix_carrier_code(national, plan.metadata)
+    if stripped != national and plan.keeps_stripped(len(stripped)):
         return stripped
     return national
 
 
+@lru_cache(maxsize=1024)
 def _region_code(region: str | None) -> str | None:
     if region is None:
         return None
@@ -271,7 +326,7 @@ def phone(value: str, region: str | None = None) -> str:
     if text.startswith("00"):
         text = "+" + text[2:]
     region_code = _region_code(region)
-    if _PHONE_FAST_PATH and _PHONE_FAST_CHARS.fullmatch(text) and "(0)" not in text:
+    if _PHONE_FAST_PATH and _PHONE_FAST_CHARS.fullmatch(text):
         international = text[0] == "+"
         digits = (text[1:] if international else text).translate(_PHONE_PUNCTUATION)
         if digits.isdigit():
@@ -496,6 +551,7 @@ def external_id(value: str) -> str:
 
 _MADID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 ZERO_MADID = "00000000-0000-0000-0000-000000000000"
+ZERO_MADID_REASON = "is the all-zero id a device reports when ad tracking is limited; omit it"
 
 
 def madid(value: str) -> str:
@@ -512,9 +568,7 @@ def madid(value: str) -> str:
             "madid", "must be an IDFA or AAID in UUID form (8-4-4-4-12 hexadecimal digits)"
         )
     if text == ZERO_MADID:
-        raise ValidationError(
-            "madid", "is the all-zero id a device reports when ad tracking is limited; omit it"
-        )
+        raise ValidationError("madid", ZERO_MADID_REASON)
     return text
 
 

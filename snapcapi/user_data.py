@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import datetime as _dt
+import hashlib
+import unicodedata
 from collections.abc import Callable, Iterable, Mapping
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypedDict
 
 import attrs
 
 from snapcapi import normalize
-from snapcapi._convert import init_fields, is_blank, none_defaults, one_of, text, text_list
+from snapcapi._convert import is_blank, none_defaults, one_of, text, text_list
 from snapcapi._masking import mask, mask_email
+from snapcapi.normalize import ZERO_MADID, ZERO_MADID_REASON
 from snapcapi.errors import ValidationError
 
 if TYPE_CHECKING:
@@ -52,21 +56,52 @@ class UserDataFields(TypedDict, total=False):
     on_invalid: OnInvalid
 
 
-# Hashed identifiers: Python name -> (wire key, normalizer). Phone is handled on its own because
-# its region comes from another field.
-_HASHED: dict[str, tuple[str, Callable[[Any], str]]] = {
-    "email": ("em", normalize.email),
-    "phone": ("ph", normalize.phone),
-    "first_name": ("fn", normalize.name),
-    "last_name": ("ln", normalize.name),
-    "gender": ("ge", normalize.gender),
-    "date_of_birth": ("db", normalize.date_of_birth),
-    "city": ("ct", normalize.city),
-    "state": ("st", normalize.state),
-    "zip_code": ("zp", normalize.zip_code),
-    "country": ("country", normalize.country),
-    "external_id": ("external_id", normalize.external_id),
+Prepared = tuple[str, str]
+"""A hashed identifier as stored: its normalized form and its SHA-256 hex digest."""
+
+
+def _digest(normalized: str) -> str:
+    """Hash a value our own normalizers produced (so never empty, never a digest already)."""
+    if not normalized.isascii():
+        normalized = unicodedata.normalize("NFC", normalized)
+    return hashlib.sha256(normalized.encode()).hexdigest()
+
+
+def _preparer(normalizer: Callable[[Any], str], *, cached: bool) -> Callable[[Any], Prepared]:
+    """Return a function from one stripped raw value to (normalized, digest).
+
+    Values already hashed pass through. For fields with few distinct values (names, cities,
+    states, countries, genders, birth dates) the result is memoized: in real exports the same
+    few thousand values repeat across millions of rows, so most of them skip both the
+    normalizer and the hash.
+    """
+
+    def prepare(value: Any) -> Prepared:
+        if isinstance(value, str) and len(value) == 64 and normalize.is_hashed(value):
+            digest = value.lower()
+            return digest, digest
+        normalized = normalizer(value)
+        return normalized, _digest(normalized)
+
+    return lru_cache(maxsize=16384)(prepare) if cached else prepare
+
+
+# Hashed identifiers: Python name -> (wire key, preparer). Phone is handled on its own because
+# its region comes from other fields.
+_HASHED: dict[str, tuple[str, Callable[[Any], Prepared]]] = {
+    "email": ("em", _preparer(normalize.email, cached=False)),
+    "phone": ("ph", _preparer(normalize.phone, cached=False)),
+    "first_name": ("fn", _preparer(normalize.name, cached=True)),
+    "last_name": ("ln", _preparer(normalize.name, cached=True)),
+    "gender": ("ge", _preparer(normalize.gender, cached=True)),
+    "date_of_birth": ("db", _preparer(normalize.date_of_birth, cached=True)),
+    "city": ("ct", _preparer(normalize.city, cached=True)),
+    "state": ("st", _preparer(normalize.state, cached=True)),
+    "zip_code": ("zp", _preparer(normalize.zip_code, cached=True)),
+    "country": ("country", _preparer(normalize.country, cached=True)),
+    "external_id": ("external_id", _preparer(normalize.external_id, cached=False)),
 }
+_country_code = lru_cache(maxsize=1024)(normalize.country)
 
 
 def _single(normalizer: Callable[[str], str]) -> Callable[[Any, str], str]:
@@ -157,6 +192,8 @@ class UserData:
     unresolved_phones: tuple[str, ...] | None
     #: What was dropped or adjusted on the way in (with ``on_invalid="drop"``), masked.
     warnings: tuple[str, ...] | None
+    # The wire form (hashed identifiers, raw ones), derived from the fields above.
+    _wire: dict[str, Any] = attrs.field(eq=False, hash=False)
 
     _FIELDS: ClassVar[frozenset[str]] = frozenset([*_HASHED, *_RAW, "region", "on_invalid"])
 
@@ -165,45 +202,51 @@ class UserData:
         if on_invalid not in ("raise", "drop"):
             raise ValidationError("on_invalid", "must be 'raise' or 'drop'")
         region = fields.pop("region", None)
-        raw: dict[str, Any] = {}
-        hashed: dict[str, Any] = {}
-        for key, value in fields.items():
-            if key not in _HASHED and key not in _RAW:
-                raise one_of(sorted(self._FIELDS), "user_data", key, "a UserData field")
-            if key in _HASHED:
-                hashed[key] = value
-            else:
-                raw[key] = value
-        warnings: list[str] = []
-        madid = raw.get("madid")
-        if isinstance(madid, str) and madid.strip() == normalize.ZERO_MADID:
-            # Not a mistake but a device with limited ad tracking: leave it out, say so.
-            del raw["madid"]
-            warnings.append(
-                "madid dropped: is the all-zero id a device reports when ad tracking is limited; "
-                "omit it"
-            )
-        init_fields(self, "user_data", raw, _RAW)
         values: dict[str, Any] = {}
+        wire: dict[str, Any] = {}
+        warnings: list[str] = []
+        phones: Any = None
+        for key, value in fields.items():
+            spec = _HASHED.get(key)
+            if spec is None:
+                convert = _RAW.get(key)
+                if convert is None:
+                    raise one_of(sorted(self._FIELDS), "user_data", key, "a UserData field")
+                if is_blank(value):
+                    continue
+                if key == "madid" and isinstance(value, str) and value.strip() == ZERO_MADID:
+                    # Not a mistake but a device with limited ad tracking: leave it out, say so.
+                    warnings.append(f"madid dropped: {ZERO_MADID_REASON}")
+                    continue
+                values[key] = wire[key] = convert(value, key)
+            elif key == "phone":
+                phones = value
+            elif value.__class__ is str:
+                # The common case, one plain string, without the list machinery.
+                stripped = value.strip()  # type: ignore[union-attr]
+                if stripped:
+                    try:
+                        normalized, digest = spec[1](stripped)
+                    except ValidationError as exc:
+                        _reject(key, exc, on_invalid, warnings)
+                    else:
+                        values[key] = (normalized,)
+                        wire[spec[0]] = (digest,)
+            elif value is not None:
+                _store(values, wire, key, _prepare_all(key, value, spec[1], on_invalid, warnings))
         if on_invalid == "drop":
             values["on_invalid"] = on_invalid
         if not is_blank(region):
-            values["region"] = normalize.country(text(region, "region"))
-        phones = hashed.pop("phone", None)
-        for key, value in hashed.items():
-            if not is_blank(value):
-                normalized = _normalize_all(key, value, _HASHED[key][1], on_invalid, warnings)
-                if normalized:
-                    values[key] = normalized
-        if not is_blank(phones):
+            values["region"] = _country_code(text(region, "region"))
+        if phones is not None:
             phone_region = values.get("region") or (values.get("country") or (None,))[0]
-            resolved, unresolved = _normalize_phones(phones, phone_region, on_invalid, warnings)
-            if resolved:
-                values["phone"] = resolved
+            resolved, unresolved = _prepare_phones(phones, phone_region, on_invalid, warnings)
+            _store(values, wire, "phone", resolved)
             if unresolved:
                 values["unresolved_phones"] = unresolved
         if warnings:
             values["warnings"] = tuple(warnings)
+        values["_wire"] = wire
         self.__dict__.update(values)
 
     def with_default_region(self, region: str | None) -> UserData:
@@ -215,16 +258,20 @@ class UserData:
         if not self.unresolved_phones or region is None:
             return self
         warnings = list(self.warnings or ())
-        resolved, unresolved = _normalize_phones(
-            self.unresolved_phones, normalize.country(region), self.on_invalid or "raise", warnings
+        resolved, unresolved = _prepare_phones(
+            self.unresolved_phones, _country_code(region), self.on_invalid or "raise", warnings
         )
+        known = zip(self.phone or (), self._wire.get("ph", ()), strict=True)
+        values: dict[str, Any] = {
+            "phone": None,
+            "unresolved_phones": unresolved or None,
+            "warnings": tuple(warnings) or None,
+            "_wire": dict(self._wire),
+        }
+        _store(values, values["_wire"], "phone", _dedupe_prepared([*known, *resolved]))
         copy = object.__new__(UserData)
         copy.__dict__.update(self.__dict__)
-        copy.__dict__.update(
-            phone=_dedupe((*(self.phone or ()), *resolved)) or None,
-            unresolved_phones=unresolved or None,
-            warnings=tuple(warnings) or None,
-        )
+        copy.__dict__.update(values)
         return copy
 
     @property
@@ -246,18 +293,10 @@ class UserData:
 
     def to_payload(self) -> dict[str, Any]:
         """Return the ``user_data`` object as Snap expects it, identifiers hashed."""
-        payload: dict[str, Any] = {}
-        hash_value = normalize.hash_value
-        values = self.__dict__
-        for key, (wire, _) in _HASHED.items():
-            normalized = values.get(key)
-            if normalized:
-                payload[wire] = [hash_value(v) for v in normalized]
-        for key in _RAW:
-            value = values.get(key)
-            if value is not None:
-                payload[key] = list(value) if key == "anon_id" else value
-        return payload
+        return {
+            key: list(value) if value.__class__ is tuple else value
+            for key, value in self._wire.items()
+        }
 
     def __repr__(self) -> str:
         parts = []
@@ -286,10 +325,6 @@ def _hash_label(value: str) -> str:
     return f"sha256:{value[:8]}…"
 
 
-def _dedupe(values: Iterable[str]) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(values))
-
-
 def _items(key: str, value: Any) -> Iterable[Any]:
     if isinstance(value, (str, _dt.date)):
         return (value,)
@@ -300,56 +335,79 @@ def _items(key: str, value: Any) -> Iterable[Any]:
     )
 
 
-def _normalize_all(
+def _reject(key: str, exc: ValidationError, on_invalid: OnInvalid, warnings: list[str]) -> None:
+    """Raise the error under the field's own name, or record it as a warning in drop mode."""
+    if on_invalid == "raise":
+        raise ValidationError(key, exc.reason) from None
+    warnings.append(f"{key} dropped: {exc.reason}")
+
+
+def _store(
+    values: dict[str, Any], wire: dict[str, Any], key: str, prepared: list[Prepared]
+) -> None:
+    """Store prepared values: normalized forms under the field, digests under the wire key."""
+    if len(prepared) == 1:
+        values[key] = (prepared[0][0],)
+        wire[_HASHED[key][0]] = (prepared[0][1],)
+    elif prepared:
+        values[key] = tuple(normalized for normalized, _ in prepared)
+        wire[_HASHED[key][0]] = tuple(digest for _, digest in prepared)
+
+
+def _dedupe_prepared(prepared: list[Prepared]) -> list[Prepared]:
+    """Keep the first of values that normalize alike, in input order."""
+    if len(prepared) < 2:
+        return prepared
+    seen: dict[str, Prepared] = {}
+    for item in prepared:
+        seen.setdefault(item[1], item)
+    return list(seen.values())
+
+
+def _prepare_all(
     key: str,
     value: Any,
-    normalizer: Callable[[Any], str],
+    prepare: Callable[[Any], Prepared],
     on_invalid: OnInvalid,
     warnings: list[str],
-) -> tuple[str, ...]:
-    result: list[str] = []
+) -> list[Prepared]:
+    result: list[Prepared] = []
     for item in _items(key, value):
         if is_blank(item):
             continue
         if isinstance(item, str):
-            stripped = item.strip()
-            if normalize.is_hashed(stripped):
-                result.append(stripped.lower())
-                continue
+            item = item.strip()
         try:
-            result.append(normalizer(item))
+            result.append(prepare(item))
         except ValidationError as exc:
-            error = ValidationError(key, exc.reason)
-            if on_invalid == "raise":
-                raise error from None
-            warnings.append(f"{key} dropped: {exc.reason}")
-    return _dedupe(result) if len(result) > 1 else tuple(result)
+            _reject(key, exc, on_invalid, warnings)
+    return _dedupe_prepared(result)
 
 
-def _normalize_phones(
+def _prepare_phones(
     value: Any, region: str | None, on_invalid: OnInvalid, warnings: list[str]
-) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    resolved: list[str] = []
+) -> tuple[list[Prepared], tuple[str, ...]]:
+    resolved: list[Prepared] = []
     unresolved: list[str] = []
-    for item in _items("phone", value):
+    for item in (value,) if value.__class__ is str else _items("phone", value):
         if is_blank(item):
             continue
         if not isinstance(item, str):
             raise ValidationError("phone", f"expected a string, got {type(item).__name__}")
         stripped = item.strip()
         if normalize.is_hashed(stripped):
-            resolved.append(stripped.lower())
+            resolved.append((stripped.lower(), stripped.lower()))
             continue
         try:
-            resolved.append(normalize.phone(stripped, region))
+            number = normalize.phone(stripped, region)
         except ValidationError as exc:
             if region is None and _lacks_country_code(stripped):
                 unresolved.append(stripped)
-            elif on_invalid == "raise":
-                raise
             else:
-                warnings.append(f"phone dropped: {exc.reason}")
-    return _dedupe(resolved), tuple(unresolved)
+                _reject("phone", exc, on_invalid, warnings)
+        else:
+            resolved.append((number, _digest(number)))
+    return _dedupe_prepared(resolved), tuple(unresolved)
 
 
 def _lacks_country_code(number: str) -> bool:

@@ -348,6 +348,9 @@ def test_email_fast_path_accepts_only_what_email_validator_accepts(address):
 @example(digits="07911123456", international=False, region="GB")
 @example(digits="0612345678", international=True, region="IT")
 @example(digits="3906123456", international=True, region=None)
+@example(digits="14155550132", international=False, region="US")
+@example(digits="15145550132", international=False, region="CA")
+@example(digits="4402079460958", international=True, region=None)
 def test_phone_fast_path_matches_phonenumbers(digits, international, region):
     """Whenever the phone fast path answers, phonenumbers' full parse gives the same digits."""
     fast = normalize._phone_fast(digits, international, region)
@@ -357,6 +360,19 @@ def test_phone_fast_path_matches_phonenumbers(digits, international, region):
     number = phonenumbers.parse(text, region)
     assert phonenumbers.is_possible_number(number)
     assert fast == f"{number.country_code}{phonenumbers.national_significant_number(number)}"
+
+
+@given(
+    region=st.sampled_from(sorted(phonenumbers.SUPPORTED_REGIONS)),
+    rest=st.text(alphabet=string.digits, min_size=0, max_size=14),
+)
+@settings(max_examples=3000)
+def test_phone_fast_path_with_the_regions_own_country_code(region, rest):
+    """National numbers that start with their region's country code take phonenumbers' reading."""
+    digits = str(phonenumbers.country_code_for_region(region)) + rest
+    test_phone_fast_path_matches_phonenumbers.hypothesis.inner_test(
+        digits=digits, international=False, region=region
+    )
 
 
 @given(region=st.sampled_from(sorted(phonenumbers.SUPPORTED_REGIONS)))
