@@ -10,7 +10,9 @@ addresses, real-world user agents, amounts as strings or floats and lowercase cu
 record is a valid ``PURCHASE`` (``WEB`` with its page URL, or ``OFFLINE``).
 
 The same records then go through three pipelines, each ending in the JSON strings that would be
-POSTed, ``json.dumps({"data": [...]})`` per batch of 2,000 events:
+POSTed, one ``{"data": [...]}`` body per batch of 2,000 events. snapcapi and the floor encode
+with snapcapi's own request encoder (compact JSON, as the client sends it); Meta's pipeline with
+``json.dumps(sort_keys=True, separators=(",", ":"))``, as its SDK encodes the data parameter:
 
 * ``snapcapi``: ``Event(..., user_data=UserData(...), custom_data=CustomData(...))`` built from
   the record's fields, then ``event.to_payload()``. This validates and normalizes every field
@@ -52,9 +54,10 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 import snapcapi
+from snapcapi._wire import request_body
 
 Record = dict[str, Any]
-Pipeline = Callable[[Sequence[Record]], list[str]]
+Pipeline = Callable[[Sequence[Record]], list[bytes]]
 
 BATCH_SIZE = 2000
 TARGET_VS_META = 2.0
@@ -417,10 +420,23 @@ def generate_records(n: int, seed: int = 0, *, now: int | None = None) -> list[R
 # --------------------------------------------------------------------------- the pipelines
 
 
-def _batched(records: Sequence[Record], build: Callable[[Record], dict[str, Any]]) -> list[str]:
-    dumps = json.dumps
+def _meta_body(payloads: list[dict[str, Any]]) -> bytes:
+    # What facebook_business does with the data parameter (api._top_level_param_json_encode).
+    return json.dumps(payloads, sort_keys=True, separators=(",", ":")).encode()
+
+
+def _batched(
+    records: Sequence[Record],
+    build: Callable[[Record], dict[str, Any]],
+    encode: Callable[[list[dict[str, Any]]], bytes] = request_body,
+) -> list[bytes]:
+    """Build every record's payload and encode each batch of BATCH_SIZE into a request body.
+
+    snapcapi and the floor use snapcapi's own encoder (compact JSON, as the client sends it);
+    Meta's pipeline encodes as its SDK does.
+    """
     return [
-        dumps({"data": [build(record) for record in records[start : start + BATCH_SIZE]]})
+        encode([build(record) for record in records[start : start + BATCH_SIZE]])
         for start in range(0, len(records), BATCH_SIZE)
     ]
 
@@ -458,7 +474,7 @@ def snapcapi_payload(r: Record) -> dict[str, Any]:
     return snapcapi_event(r).to_payload()
 
 
-def run_snapcapi(records: Sequence[Record]) -> list[str]:
+def run_snapcapi(records: Sequence[Record]) -> list[bytes]:
     """The snapcapi pipeline: records to request bodies."""
     return _batched(records, snapcapi_payload)
 
@@ -526,8 +542,8 @@ def make_run_meta(meta_payload: MetaPayload) -> Pipeline:
         except ValueError:
             return meta_payload(r, None)
 
-    def run_meta(records: Sequence[Record]) -> list[str]:
-        return _batched(records, build)
+    def run_meta(records: Sequence[Record]) -> list[bytes]:
+        return _batched(records, build, _meta_body)
 
     return run_meta
 
@@ -573,7 +589,7 @@ def floor_payload(r: Record) -> dict[str, Any]:
     return payload
 
 
-def run_floor(records: Sequence[Record]) -> list[str]:
+def run_floor(records: Sequence[Record]) -> list[bytes]:
     """The floor pipeline: no validation, no normalization beyond strip/lower."""
     return _batched(records, floor_payload)
 

@@ -37,6 +37,10 @@ def is_blank(value: object) -> bool:
 
 def text(value: Any, field: str) -> str:
     """Return ``value`` as a trimmed, non-empty string (ints are accepted and formatted)."""
+    if value.__class__ is str:
+        stripped: str = value.strip()
+        if stripped:
+            return stripped
     if isinstance(value, bool) or not isinstance(value, (str, int)):
         raise ValidationError(field, f"expected a string, got {type(value).__name__}")
     result = str(value).strip()
@@ -195,14 +199,14 @@ def init_fields(
     of None. This keeps models with dozens of optional fields cheap to build when, as usual,
     only a handful are set.
     """
-    values: dict[str, Any] = {}
+    values: dict[str, Any] = instance.__dict__
     for key, raw in fields.items():
         convert = converters.get(key)
         if convert is None:
             raise one_of(converters, owner, key, f"a {owner} field")
-        if not is_blank(raw):
-            values[key] = convert(raw, key)
-    instance.__dict__.update(values)
+        if raw is None or (raw.__class__ is str and not raw.strip()) or is_blank(raw):
+            continue
+        values[key] = convert(raw, key)
 
 
 def none_defaults(cls: type[T]) -> type[T]:

@@ -8,13 +8,22 @@ import math
 import re
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
 import attrs
 
-from snapcapi._convert import count, flag, is_blank, keywords, one_of, text, text_list
+from snapcapi._convert import (
+    count,
+    flag,
+    is_blank,
+    keywords,
+    none_defaults,
+    one_of,
+    text,
+    text_list,
+)
 from snapcapi._masking import mask
 from snapcapi.app_data import AppData
 from snapcapi.custom_data import CustomData
@@ -182,6 +191,8 @@ def _consent(value: Any) -> bool | None:
     return None if value is None else flag(value, "consent")
 
 
+# Plain strings for the payload (an enum member's .value is a slow descriptor look-up).
+_WIRE_NAMES_OF: dict[Any, str] = {m: m.value for m in (*EventName, *ActionSource)}
 _EXACT_EVENT_NAMES: dict[Any, EventName] = {m.value: m for m in EventName} | {
     m: m for m in EventName
 }
@@ -212,7 +223,8 @@ def _to_instant(now: _dt.datetime | float | None) -> float:
     return float(now)
 
 
-@attrs.frozen(kw_only=True, repr=False)
+@none_defaults
+@attrs.frozen(init=False, slots=False, repr=False)
 class Event:
     """One conversion event, checked when it is built.
 
@@ -242,20 +254,69 @@ class Event:
 
     """
 
-    event_name: EventName = attrs.field(converter=_event_name)
-    action_source: ActionSource = attrs.field(converter=_action_source)
-    user_data: UserData = attrs.field(converter=_user_data)
-    event_time: int = attrs.field(factory=_now_seconds, converter=_event_time)
-    event_source_url: str | None = attrs.field(default=None, converter=_url)
-    event_id: str = attrs.field(default=None, converter=_event_id)
-    custom_data: CustomData | None = attrs.field(default=None, converter=_custom_data)
-    app_data: AppData | None = attrs.field(default=None, converter=_app_data)
-    data_processing_options: tuple[str, ...] | None = attrs.field(default=None, converter=_options)
-    data_processing_options_country: int | None = attrs.field(default=None, converter=_dpo_country)
-    data_processing_options_state: int | None = attrs.field(default=None, converter=_dpo_state)
-    integration: str | None = attrs.field(default=None, converter=_integration)
-    opt_out: bool | None = attrs.field(default=None, converter=_opt_out)
-    consent: bool | None = attrs.field(default=None, converter=_consent)
+    event_name: EventName
+    action_source: ActionSource
+    user_data: UserData
+    event_time: int
+    event_id: str
+    event_source_url: str | None
+    custom_data: CustomData | None
+    app_data: AppData | None
+    data_processing_options: tuple[str, ...] | None
+    data_processing_options_country: int | None
+    data_processing_options_state: int | None
+    integration: str | None
+    opt_out: bool | None
+    consent: bool | None
+
+    def __init__(
+        self,
+        *,
+        event_name: str | EventName,
+        action_source: str | ActionSource,
+        user_data: UserData | Mapping[str, Any],
+        event_time: EventTime | None = None,
+        event_source_url: str | None = None,
+        event_id: str | int | None = None,
+        custom_data: CustomData | Mapping[str, Any] | None = None,
+        app_data: AppData | Mapping[str, Any] | None = None,
+        data_processing_options: str | Iterable[str] | None = None,
+        data_processing_options_country: int | None = None,
+        data_processing_options_state: int | None = None,
+        integration: str | None = None,
+        opt_out: bool | None = None,
+        consent: bool | None = None,
+    ) -> None:
+        # Written out rather than generated: building events is the hot path of every
+        # pipeline, and most optional fields are None.
+        fields: dict[str, Any] = {
+            "event_name": _event_name(event_name),
+            "action_source": _action_source(action_source),
+            "user_data": _user_data(user_data),
+            "event_time": _now_seconds() if event_time is None else _event_time(event_time),
+            "event_id": _event_id(event_id),
+        }
+        if event_source_url is not None:
+            fields["event_source_url"] = _url(event_source_url)
+        if custom_data is not None:
+            fields["custom_data"] = _custom_data(custom_data)
+        if app_data is not None:
+            fields["app_data"] = _app_data(app_data)
+        if data_processing_options is not None:
+            fields["data_processing_options"] = _options(data_processing_options)
+        if data_processing_options_country is not None:
+            fields["data_processing_options_country"] = _dpo_country(
+                data_processing_options_country
+            )
+        if data_processing_options_state is not None:
+            fields["data_processing_options_state"] = _dpo_state(data_processing_options_state)
+        if integration is not None:
+            fields["integration"] = _integration(integration)
+        if opt_out is not None:
+            fields["opt_out"] = _opt_out(opt_out)
+        if consent is not None:
+            fields["consent"] = _consent(consent)
+        self.__dict__.update(fields)
 
     @property
     def match_keys(self) -> tuple[str, ...]:
@@ -329,9 +390,9 @@ class Event:
     def to_payload(self) -> dict[str, Any]:
         """Return the exact JSON-ready dict sent to Snap for this event."""
         payload: dict[str, Any] = {
-            "event_name": self.event_name.value,
+            "event_name": _WIRE_NAMES_OF[self.event_name],
             "event_time": self.event_time,
-            "action_source": self.action_source.value,
+            "action_source": _WIRE_NAMES_OF[self.action_source],
             "event_id": self.event_id,
             "user_data": self.user_data.to_payload(),
         }

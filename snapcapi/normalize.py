@@ -183,7 +183,7 @@ class _Numbering(NamedTuple):
         return length in self.lengths or length in self.local_lengths
 
     def keeps_stripped(self, length: int) -> bool:
-        """``_test_number_length`` is neither TOO_SHORT, IS_POSSIBLE_LOCAL_ONLY nor INVALID_LENGTH."""
+        """``_test_number_length`` is not TOO_SHORT, IS_POSSIBLE_LOCAL_ONLY or INVALID_LENGTH."""
         if length in self.local_lengths:
             return False
         return length in self.lengths or length > self.longest

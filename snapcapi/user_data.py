@@ -14,8 +14,8 @@ import attrs
 from snapcapi import normalize
 from snapcapi._convert import is_blank, none_defaults, one_of, text, text_list
 from snapcapi._masking import mask, mask_email
-from snapcapi.normalize import ZERO_MADID, ZERO_MADID_REASON
 from snapcapi.errors import ValidationError
+from snapcapi.normalize import ZERO_MADID, ZERO_MADID_REASON
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -56,8 +56,8 @@ class UserDataFields(TypedDict, total=False):
     on_invalid: OnInvalid
 
 
-Prepared = tuple[str, str]
-"""A hashed identifier as stored: its normalized form and its SHA-256 hex digest."""
+Prepared = tuple[tuple[str], tuple[str]]
+"""One hashed identifier as stored: ``((normalized,), (digest,))``, ready to keep as is."""
 
 
 def _digest(normalized: str) -> str:
@@ -78,21 +78,22 @@ def _preparer(normalizer: Callable[[Any], str], *, cached: bool) -> Callable[[An
 
     def prepare(value: Any) -> Prepared:
         if isinstance(value, str) and len(value) == 64 and normalize.is_hashed(value):
-            digest = value.lower()
+            digest = (value.lower(),)
             return digest, digest
         normalized = normalizer(value)
-        return normalized, _digest(normalized)
+        return (normalized,), (_digest(normalized),)
 
     return lru_cache(maxsize=16384)(prepare) if cached else prepare
 
 
 # Hashed identifiers: Python name -> (wire key, preparer). Phone is handled on its own because
 # its region comes from other fields.
+_NAME = _preparer(normalize.name, cached=True)
 _HASHED: dict[str, tuple[str, Callable[[Any], Prepared]]] = {
     "email": ("em", _preparer(normalize.email, cached=False)),
     "phone": ("ph", _preparer(normalize.phone, cached=False)),
-    "first_name": ("fn", _preparer(normalize.name, cached=True)),
-    "last_name": ("ln", _preparer(normalize.name, cached=True)),
+    "first_name": ("fn", _NAME),
+    "last_name": ("ln", _NAME),
     "gender": ("ge", _preparer(normalize.gender, cached=True)),
     "date_of_birth": ("db", _preparer(normalize.date_of_birth, cached=True)),
     "city": ("ct", _preparer(normalize.city, cached=True)),
@@ -105,8 +106,9 @@ _country_code = lru_cache(maxsize=1024)(normalize.country)
 
 
 def _single(normalizer: Callable[[str], str]) -> Callable[[Any, str], str]:
+    # The normalizer checks the type and names the field itself.
     def convert(value: Any, field: str) -> str:
-        return normalizer(text(value, field))
+        return normalizer(value)
 
     return convert
 
@@ -202,8 +204,10 @@ class UserData:
         if on_invalid not in ("raise", "drop"):
             raise ValidationError("on_invalid", "must be 'raise' or 'drop'")
         region = fields.pop("region", None)
-        values: dict[str, Any] = {}
+        # Straight into the instance dict: this is the hot path of every pipeline.
+        values: dict[str, Any] = self.__dict__
         wire: dict[str, Any] = {}
+        values["_wire"] = wire
         warnings: list[str] = []
         phones: Any = None
         for key, value in fields.items():
@@ -212,7 +216,7 @@ class UserData:
                 convert = _RAW.get(key)
                 if convert is None:
                     raise one_of(sorted(self._FIELDS), "user_data", key, "a UserData field")
-                if is_blank(value):
+                if value is None or (value.__class__ is str and not value.strip()):
                     continue
                 if key == "madid" and isinstance(value, str) and value.strip() == ZERO_MADID:
                     # Not a mistake but a device with limited ad tracking: leave it out, say so.
@@ -223,15 +227,12 @@ class UserData:
                 phones = value
             elif value.__class__ is str:
                 # The common case, one plain string, without the list machinery.
-                stripped = value.strip()  # type: ignore[union-attr]
+                stripped = value.strip()
                 if stripped:
                     try:
-                        normalized, digest = spec[1](stripped)
+                        values[key], wire[spec[0]] = spec[1](stripped)
                     except ValidationError as exc:
                         _reject(key, exc, on_invalid, warnings)
-                    else:
-                        values[key] = (normalized,)
-                        wire[spec[0]] = (digest,)
             elif value is not None:
                 _store(values, wire, key, _prepare_all(key, value, spec[1], on_invalid, warnings))
         if on_invalid == "drop":
@@ -246,8 +247,6 @@ class UserData:
                 values["unresolved_phones"] = unresolved
         if warnings:
             values["warnings"] = tuple(warnings)
-        values["_wire"] = wire
-        self.__dict__.update(values)
 
     def with_default_region(self, region: str | None) -> UserData:
         """Return this user data with its unresolved phone numbers read in ``region``.
@@ -261,7 +260,10 @@ class UserData:
         resolved, unresolved = _prepare_phones(
             self.unresolved_phones, _country_code(region), self.on_invalid or "raise", warnings
         )
-        known = zip(self.phone or (), self._wire.get("ph", ()), strict=True)
+        known = [
+            ((number,), (digest,))
+            for number, digest in zip(self.phone or (), self._wire.get("ph", ()), strict=True)
+        ]
         values: dict[str, Any] = {
             "phone": None,
             "unresolved_phones": unresolved or None,
@@ -347,11 +349,10 @@ def _store(
 ) -> None:
     """Store prepared values: normalized forms under the field, digests under the wire key."""
     if len(prepared) == 1:
-        values[key] = (prepared[0][0],)
-        wire[_HASHED[key][0]] = (prepared[0][1],)
+        values[key], wire[_HASHED[key][0]] = prepared[0]
     elif prepared:
-        values[key] = tuple(normalized for normalized, _ in prepared)
-        wire[_HASHED[key][0]] = tuple(digest for _, digest in prepared)
+        values[key] = tuple(normalized for (normalized,), _ in prepared)
+        wire[_HASHED[key][0]] = tuple(digest for _, (digest,) in prepared)
 
 
 def _dedupe_prepared(prepared: list[Prepared]) -> list[Prepared]:
@@ -360,7 +361,7 @@ def _dedupe_prepared(prepared: list[Prepared]) -> list[Prepared]:
         return prepared
     seen: dict[str, Prepared] = {}
     for item in prepared:
-        seen.setdefault(item[1], item)
+        seen.setdefault(item[1][0], item)
     return list(seen.values())
 
 
@@ -396,7 +397,8 @@ def _prepare_phones(
             raise ValidationError("phone", f"expected a string, got {type(item).__name__}")
         stripped = item.strip()
         if normalize.is_hashed(stripped):
-            resolved.append((stripped.lower(), stripped.lower()))
+            digest = (stripped.lower(),)
+            resolved.append((digest, digest))
             continue
         try:
             number = normalize.phone(stripped, region)
@@ -406,7 +408,7 @@ def _prepare_phones(
             else:
                 _reject("phone", exc, on_invalid, warnings)
         else:
-            resolved.append((number, _digest(number)))
+            resolved.append(((number,), (_digest(number),)))
     return _dedupe_prepared(resolved), tuple(unresolved)
 
 
