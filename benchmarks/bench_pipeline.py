@@ -10,9 +10,11 @@ addresses, real-world user agents, amounts as strings or floats and lowercase cu
 record is a valid ``PURCHASE`` (``WEB`` with its page URL, or ``OFFLINE``).
 
 The same records then go through three pipelines, each ending in the JSON strings that would be
-POSTed, one ``{"data": [...]}`` body per batch of 2,000 events. snapcapi and the floor encode
-with snapcapi's own request encoder (compact JSON, as the client sends it); Meta's pipeline with
-``json.dumps(sort_keys=True, separators=(",", ":"))``, as its SDK encodes the data parameter:
+POSTed, one ``{"data": [...]}`` body per batch of 2,000 events. Each pipeline encodes the way
+its library does: snapcapi with its own request encoder (orjson with the ``fast`` extra,
+``snapcapi-json`` is the same pipeline on the standard library), Meta with
+``json.dumps(sort_keys=True, separators=(",", ":"))`` as its SDK encodes the data parameter,
+and the floor with plain ``json.dumps``:
 
 * ``snapcapi``: ``Event(..., user_data=UserData(...), custom_data=CustomData(...))`` built from
   the record's fields, then ``event.to_payload()``. This validates and normalizes every field
@@ -54,7 +56,7 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 import snapcapi
-from snapcapi._wire import request_body
+from snapcapi._wire import encoder_name, request_body, stdlib_encode
 
 Record = dict[str, Any]
 Pipeline = Callable[[Sequence[Record]], list[bytes]]
@@ -425,16 +427,22 @@ def _meta_body(payloads: list[dict[str, Any]]) -> bytes:
     return json.dumps(payloads, sort_keys=True, separators=(",", ":")).encode()
 
 
+def _floor_body(payloads: list[dict[str, Any]]) -> bytes:
+    # The floor as the issue defines it: the standard json module, default settings.
+    return json.dumps({"data": payloads}).encode()
+
+
+def _stdlib_body(payloads: list[dict[str, Any]]) -> bytes:
+    # snapcapi's request encoder without the `fast` extra.
+    return stdlib_encode({"data": payloads})
+
+
 def _batched(
     records: Sequence[Record],
     build: Callable[[Record], dict[str, Any]],
-    encode: Callable[[list[dict[str, Any]]], bytes] = request_body,
+    encode: Callable[[list[dict[str, Any]]], bytes],
 ) -> list[bytes]:
-    """Build every record's payload and encode each batch of BATCH_SIZE into a request body.
-
-    snapcapi and the floor use snapcapi's own encoder (compact JSON, as the client sends it);
-    Meta's pipeline encodes as its SDK does.
-    """
+    """Build every record's payload and encode each batch of BATCH_SIZE into a request body."""
     return [
         encode([build(record) for record in records[start : start + BATCH_SIZE]])
         for start in range(0, len(records), BATCH_SIZE)
@@ -475,8 +483,13 @@ def snapcapi_payload(r: Record) -> dict[str, Any]:
 
 
 def run_snapcapi(records: Sequence[Record]) -> list[bytes]:
-    """The snapcapi pipeline: records to request bodies."""
-    return _batched(records, snapcapi_payload)
+    """The snapcapi pipeline: records to request bodies, encoded as the client encodes them."""
+    return _batched(records, snapcapi_payload, request_body)
+
+
+def run_snapcapi_stdlib(records: Sequence[Record]) -> list[bytes]:
+    """The snapcapi pipeline without the ``fast`` extra: the standard library encodes."""
+    return _batched(records, snapcapi_payload, _stdlib_body)
 
 
 MetaPayload = Callable[[Record, str | None], dict[str, Any]]
@@ -591,7 +604,7 @@ def floor_payload(r: Record) -> dict[str, Any]:
 
 def run_floor(records: Sequence[Record]) -> list[bytes]:
     """The floor pipeline: no validation, no normalization beyond strip/lower."""
-    return _batched(records, floor_payload)
+    return _batched(records, floor_payload, _floor_body)
 
 
 # --------------------------------------------------------------------------- checks and timing
@@ -686,6 +699,7 @@ def print_table(results: Sequence[Result]) -> None:
     """Print throughput per pipeline and whether snapcapi meets its targets."""
     by_name = {result.name: result for result in results}
     ours = by_name["snapcapi"]
+    stdlib = by_name.get("snapcapi-json")
     header = ("pipeline", "events/s", "µs/event", "best (s)", "snapcapi/this")
     print(f"{header[0]:<10} {header[1]:>12} {header[2]:>10} {header[3]:>10} {header[4]:>14}")
     for result in results:
@@ -701,7 +715,11 @@ def print_table(results: Sequence[Result]) -> None:
             continue
         ratio = ours.events_per_second / by_name[other].events_per_second
         verdict = "MET" if ratio >= target else "MISSED"
-        print(f"snapcapi / {other:<5}: {ratio:5.2f}x  (target >= {target:.1f}x: {verdict})")
+        line = f"snapcapi / {other:<5}: {ratio:5.2f}x  (target >= {target:.1f}x: {verdict})"
+        if stdlib is not None:
+            plain = stdlib.events_per_second / by_name[other].events_per_second
+            line += f"; without the fast extra {plain:5.2f}x"
+        print(line)
 
 
 def profile_snapcapi(records: Sequence[Record], top: int = 25) -> None:
@@ -740,13 +758,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{args.events:,} events, batches of {BATCH_SIZE}, best of {args.repeat}, "
         f"seed {args.seed} | Python {platform.python_version()} "
         f"| snapcapi {snapcapi.__version__} "
-        f"| facebook-business {_package_version('facebook-business')}"
+        f"| facebook-business {_package_version('facebook-business')} "
+        f"| snapcapi encoder {encoder_name()}"
     )
     if args.profile:
         profile_snapcapi(records)
         return 0
 
     pipelines: dict[str, Pipeline] = {"snapcapi": run_snapcapi}
+    if encoder_name() != "json":
+        pipelines["snapcapi-json"] = run_snapcapi_stdlib
     if meta_payload is not None:
         pipelines["meta"] = make_run_meta(meta_payload)
     pipelines["floor"] = run_floor

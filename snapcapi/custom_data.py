@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import decimal
+import math
 from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, TypedDict
@@ -88,7 +89,30 @@ def _json_map(value: Any, field: str) -> Mapping[str, Any]:
         raise ValidationError(
             field, f"{', '.join(clashes)} are CustomData fields; pass them as keyword arguments"
         )
-    return MappingProxyType({text(k, field): v for k, v in value.items() if not is_blank(v)})
+    return MappingProxyType(
+        {text(k, field): _json_value(v, field) for k, v in value.items() if not is_blank(v)}
+    )
+
+
+def _json_value(value: Any, field: str) -> Any:
+    """Check that a value is plain, finite JSON (str, int, float, bool, None, lists, dicts)."""
+    if value is None or isinstance(value, (str, bool, int)):
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValidationError(field, "values must be finite numbers")
+        return value
+    if isinstance(value, decimal.Decimal):
+        if not value.is_finite():
+            raise ValidationError(field, "values must be finite numbers")
+        return json_number(value)
+    if isinstance(value, (list, tuple)):
+        return [_json_value(item, field) for item in value]
+    if isinstance(value, Mapping):
+        return {text(k, field): _json_value(v, field) for k, v in value.items()}
+    raise ValidationError(
+        field, f"values must be JSON (text, numbers, lists, dicts), not {type(value).__name__}"
+    )
 
 
 def _ratings(value: Any, field: str) -> tuple[str, ...]:

@@ -241,10 +241,15 @@ class UserData:
             values["region"] = _country_code(text(region, "region"))
         if phones is not None:
             phone_region = values.get("region") or (values.get("country") or (None,))[0]
-            resolved, unresolved = _prepare_phones(phones, phone_region, on_invalid, warnings)
-            _store(values, wire, "phone", resolved)
-            if unresolved:
-                values["unresolved_phones"] = unresolved
+            number = _plain_phone(phones, phone_region)
+            if number is not None:
+                # The common case: one number that normalizes on the fast path.
+                values["phone"], wire["ph"] = (number,), (_digest(number),)
+            else:
+                resolved, unresolved = _prepare_phones(phones, phone_region, on_invalid, warnings)
+                _store(values, wire, "phone", resolved)
+                if unresolved:
+                    values["unresolved_phones"] = unresolved
         if warnings:
             values["warnings"] = tuple(warnings)
 
@@ -410,6 +415,16 @@ def _prepare_phones(
         else:
             resolved.append(((number,), (_digest(number),)))
     return _dedupe_prepared(resolved), tuple(unresolved)
+
+
+def _plain_phone(value: Any, region: str | None) -> str | None:
+    """Normalize one plain phone string when nothing unusual happens, else return None."""
+    if value.__class__ is not str or len(value) >= 64:
+        return None
+    try:
+        return normalize.phone(value, region)
+    except ValidationError:
+        return None  # the general path reports it, drops it or keeps it for a default region
 
 
 def _lacks_country_code(number: str) -> bool:

@@ -1,4 +1,4 @@
-"""The request body encoder."""
+"""The request body encoder, with and without the optional orjson extra."""
 
 from __future__ import annotations
 
@@ -7,16 +7,38 @@ import math
 
 import pytest
 
-from snapcapi._wire import request_body
+from snapcapi import CustomData, ValidationError, _wire
+from snapcapi._wire import request_body, stdlib_encode
+
+PAYLOADS = [
+    {
+        "event_name": "PURCHASE",
+        "event_time": 1795435200,
+        "user_data": {"em": ["542d240129883c019e106e3b1b2d3f3cb3537c43c425364de8e951d5a3083345"]},
+        "custom_data": {"value": 1.5, "brands": "Zoë", "num_items": 3, "opt_out": False},
+    }
+]
 
 
-def test_compact_ascii_json_that_round_trips():
-    """Bodies are compact ASCII JSON with non-ASCII escaped, and decode to what went in."""
-    payloads = [{"event_name": "PURCHASE", "custom_data": {"value": 1.5, "brands": "Zoë"}}]
-    body = request_body(payloads)
+def test_request_body_round_trips():
+    """Bodies decode to what went in, whichever encoder is installed."""
+    assert json.loads(request_body(PAYLOADS)) == {"data": PAYLOADS}
+    assert _wire.encoder_name() in ("json", "orjson")
+
+
+def test_encoders_agree():
+    """The stdlib and orjson encoders give the same JSON document."""
+    orjson = pytest.importorskip("orjson")
+    body = {"data": PAYLOADS, "test_event_code": "T1"}
+    assert json.loads(stdlib_encode(body)) == json.loads(orjson.dumps(body))
+
+
+def test_stdlib_encoding_is_compact_ascii():
+    """The stdlib path is compact and escapes non-ASCII."""
+    body = stdlib_encode({"data": PAYLOADS})
     assert body.startswith(b'{"data":[{"event_name":"PURCHASE"')
     assert b" " not in body
-    assert json.loads(body) == {"data": payloads}
+    assert b"Zo\\u00eb" in body
 
 
 def test_test_event_code_sits_at_the_root():
@@ -27,7 +49,15 @@ def test_test_event_code_sits_at_the_root():
     }
 
 
-def test_nan_is_refused():
+def test_stdlib_refuses_nan():
     """NaN never reaches the wire as invalid JSON."""
     with pytest.raises(ValueError, match="JSON compliant"):
-        request_body([{"value": math.nan}])
+        stdlib_encode({"data": [{"value": math.nan}]})
+
+
+def test_models_keep_nan_out_of_payloads():
+    """Extra custom fields must be finite JSON values, so no encoder ever meets NaN."""
+    with pytest.raises(ValidationError, match="extra"):
+        CustomData(extra={"score": math.inf})
+    with pytest.raises(ValidationError, match="extra"):
+        CustomData(extra={"tags": [1, {"x": object()}]})
