@@ -23,6 +23,21 @@ def test_docs_examples_run(path):
     assert result.failed == 0
 
 
+def test_readme_example_runs():
+    """The README's Python example runs and builds an event fit to send."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    code = text.split("```python\n", 1)[1].split("```", 1)[0]
+    namespace: dict[str, object] = {}
+    exec(compile(code, "README.md", "exec"), namespace)
+    event = namespace["event"]
+    assert event.problems() == ()
+    assert event.to_payload()["custom_data"] == {
+        "value": 142.52,
+        "currency": "USD",
+        "order_id": "order-1234",
+    }
+
+
 def test_docstring_examples_run():
     """The examples in snapcapi.normalize's docstrings hold."""
     assert doctest.testmod(snapcapi.normalize).failed == 0
