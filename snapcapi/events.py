@@ -125,9 +125,7 @@ def _event_id(value: Any) -> str:
 _URL_START = re.compile(r"https?://[^\s/?#@]+(?:[/?#]|$)")
 
 
-def _url(value: Any) -> str | None:
-    if value is None:
-        return None
+def _url(value: Any) -> str:
     if value.__class__ is str and _URL_START.match(value) and not value[-1].isspace():
         return str(value)
     result = text(value, "event_source_url")
@@ -147,8 +145,8 @@ def _user_data(value: Any) -> UserData:
     raise ValidationError("user_data", f"expected UserData or a dict, got {type(value).__name__}")
 
 
-def _custom_data(value: Any) -> CustomData | None:
-    if value is None or isinstance(value, CustomData):
+def _custom_data(value: Any) -> CustomData:
+    if isinstance(value, CustomData):
         return value
     if isinstance(value, Mapping):
         return CustomData(**keywords(value, "custom_data"))
@@ -157,38 +155,16 @@ def _custom_data(value: Any) -> CustomData | None:
     )
 
 
-def _app_data(value: Any) -> AppData | None:
-    if value is None or isinstance(value, AppData):
+def _app_data(value: Any) -> AppData:
+    if isinstance(value, AppData):
         return value
     if isinstance(value, Mapping):
         return AppData(**keywords(value, "app_data"))
     raise ValidationError("app_data", f"expected AppData or a dict, got {type(value).__name__}")
 
 
-def _options(value: Any) -> tuple[str, ...] | None:
-    if value is None:
-        return None
+def _options(value: Any) -> tuple[str, ...]:
     return tuple(v.upper() for v in text_list(value, "data_processing_options"))
-
-
-def _dpo_country(value: Any) -> int | None:
-    return None if value is None else count(value, "data_processing_options_country")
-
-
-def _dpo_state(value: Any) -> int | None:
-    return None if value is None else count(value, "data_processing_options_state")
-
-
-def _integration(value: Any) -> str | None:
-    return None if value is None else text(value, "integration")
-
-
-def _opt_out(value: Any) -> bool | None:
-    return None if value is None else flag(value, "opt_out")
-
-
-def _consent(value: Any) -> bool | None:
-    return None if value is None else flag(value, "consent")
 
 
 # Plain strings for the payload (an enum member's .value is a slow descriptor look-up).
@@ -305,17 +281,19 @@ class Event:
         if data_processing_options is not None:
             fields["data_processing_options"] = _options(data_processing_options)
         if data_processing_options_country is not None:
-            fields["data_processing_options_country"] = _dpo_country(
-                data_processing_options_country
+            fields["data_processing_options_country"] = count(
+                data_processing_options_country, "data_processing_options_country"
             )
         if data_processing_options_state is not None:
-            fields["data_processing_options_state"] = _dpo_state(data_processing_options_state)
+            fields["data_processing_options_state"] = count(
+                data_processing_options_state, "data_processing_options_state"
+            )
         if integration is not None:
-            fields["integration"] = _integration(integration)
+            fields["integration"] = text(integration, "integration")
         if opt_out is not None:
-            fields["opt_out"] = _opt_out(opt_out)
+            fields["opt_out"] = flag(opt_out, "opt_out")
         if consent is not None:
-            fields["consent"] = _consent(consent)
+            fields["consent"] = flag(consent, "consent")
         self.__dict__.update(fields)
 
     @property
