@@ -11,11 +11,14 @@ import datetime as _dt
 import decimal
 import difflib
 import math
+import numbers
+import operator
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
 import attrs
 
+from snapcapi._masking import echo
 from snapcapi.errors import ValidationError
 
 T = TypeVar("T")
@@ -27,26 +30,57 @@ _FALSE = frozenset({"false", "f", "no", "n", "0", "off"})
 
 
 def is_blank(value: object) -> bool:
-    """Tell whether a value means "no value": None, an empty or blank string, or a float NaN."""
+    """Tell whether a value means "no value": None, an empty or blank string, or a float NaN.
+
+    NaN counts as blank because that is how pandas marks a missing cell.
+    """
     if value is None:
         return True
+    if value.__class__ is str:
+        return not value.strip()
     if isinstance(value, str):
         return not value.strip()
     return isinstance(value, float) and math.isnan(value)
 
 
+def check_unicode(value: str, field: str) -> str:
+    """Refuse text that cannot be encoded as UTF-8 (lone surrogates from broken decoding)."""
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValidationError(
+                field, "contains invalid Unicode (a lone surrogate); fix the file's encoding"
+            ) from None
+    return value
+
+
 def text(value: Any, field: str) -> str:
-    """Return ``value`` as a trimmed, non-empty string (ints are accepted and formatted)."""
+    """Return ``value`` as a trimmed, non-empty string (integers are accepted and formatted)."""
     if value.__class__ is str:
         stripped: str = value.strip()
-        if stripped:
+        if stripped and stripped.isascii():
             return stripped
-    if isinstance(value, bool) or not isinstance(value, (str, int)):
+    if isinstance(value, bool) or not isinstance(value, (str, numbers.Integral)):
         raise ValidationError(field, f"expected a string, got {type(value).__name__}")
-    result = str(value).strip()
+    result = value.strip() if isinstance(value, str) else str(int(value))
     if not result:
         raise ValidationError(field, "is empty; leave the field out when there is no value")
-    return result
+    return check_unicode(result, field)
+
+
+def _list_item(item: Any, field: str) -> str:
+    if isinstance(item, str):
+        return check_unicode(item.strip(), field)
+    if isinstance(item, bool):
+        raise ValidationError(field, "expected strings, got bool")
+    if isinstance(item, numbers.Integral):
+        return str(operator.index(item))
+    if isinstance(item, numbers.Real) and math.isfinite(item):
+        # Ids read from a spreadsheet column with gaps arrive as floats: 12345.0 means "12345".
+        number = float(item)
+        return str(int(number)) if number.is_integer() else repr(number)
+    raise ValidationError(field, f"expected strings, got {type(item).__name__}")
 
 
 def text_list(value: Any, field: str) -> tuple[str, ...]:
@@ -54,45 +88,58 @@ def text_list(value: Any, field: str) -> tuple[str, ...]:
     items: Iterable[Any]
     if isinstance(value, str):
         items = value.split(",")
-    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+    elif isinstance(value, (numbers.Real, bool)):
         items = (value,)
-    elif isinstance(value, Iterable) and not isinstance(value, (bytes, Mapping)):
+    elif isinstance(value, Iterable) and not isinstance(value, (bytes, bytearray, Mapping)):
         items = value
     else:
         raise ValidationError(
             field, f"expected a string or a list of strings, got {type(value).__name__}"
         )
     result = tuple(
-        str(item).strip() for item in items if not is_blank(item) and not isinstance(item, bool)
+        item for item in (_list_item(v, field) for v in items if not is_blank(v)) if item
     )
     if not result:
         raise ValidationError(field, "is empty; leave the field out when there is no value")
     return result
 
 
+#: Amounts above this are refused: no order is worth a quadrillion, and floats lose cents there.
+MAX_AMOUNT = decimal.Decimal(10**15)
+#: The largest whole number JSON consumers handle exactly (2**53 - 1).
+MAX_COUNT = 2**53 - 1
+
+
 def money(value: Any, field: str) -> decimal.Decimal:
-    """Return a non-negative, finite amount as a Decimal (from int, float, Decimal or str)."""
+    """Return a non-negative, finite amount as a Decimal (from int, float, Decimal or str).
+
+    Numeric types from numpy or pandas are accepted like the built-in ones.
+    """
     if isinstance(value, bool):
         raise ValidationError(field, "expected a number, got bool")
     try:
         if isinstance(value, decimal.Decimal):
             amount = value
-        elif isinstance(value, int):
-            amount = decimal.Decimal(value)
-        elif isinstance(value, float):
-            amount = decimal.Decimal(repr(value))
+        elif isinstance(value, numbers.Integral):
+            amount = decimal.Decimal(int(value))
+        elif isinstance(value, numbers.Real):
+            amount = decimal.Decimal(repr(float(value)))
         elif isinstance(value, str):
             amount = decimal.Decimal(value.strip())
         else:
             raise ValidationError(field, f"expected a number, got {type(value).__name__}")
     except decimal.InvalidOperation:
         raise ValidationError(
-            field, f"{value!r} is not a number; write amounts like 142.52 (no currency symbols)"
+            field, f"{echo(value)} is not a number; write amounts like 142.52 (no currency symbols)"
         ) from None
     if not amount.is_finite():
         raise ValidationError(field, "must be a finite number")
     if amount < 0:
         raise ValidationError(field, "must not be negative; send refunds as separate events")
+    if amount > MAX_AMOUNT:
+        raise ValidationError(field, "is implausibly large (over 10**15); check the column")
+    if amount and float(amount) < 1e-9:
+        raise ValidationError(field, "is too small to send as a number (below 1e-9)")
     return amount
 
 
@@ -104,19 +151,21 @@ def json_number(amount: decimal.Decimal) -> int | float:
 
 
 def count(value: Any, field: str) -> int:
-    """Return a non-negative integer (from int, integral float, or a string of digits)."""
+    """Return a non-negative whole number (from an integer, a whole float, or ASCII digits)."""
     if isinstance(value, bool):
         raise ValidationError(field, "expected a whole number, got bool")
-    if isinstance(value, int):
-        number = value
-    elif isinstance(value, float) and value.is_integer():
-        number = int(value)
-    elif isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, numbers.Integral):
+        number = operator.index(value)
+    elif isinstance(value, numbers.Real) and math.isfinite(value) and float(value).is_integer():
+        number = int(float(value))
+    elif isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
         number = int(value.strip())
     else:
-        raise ValidationError(field, f"expected a whole number, got {value!r}")
+        raise ValidationError(field, f"expected a whole number, got {echo(value)}")
     if number < 0:
         raise ValidationError(field, "must not be negative")
+    if number > MAX_COUNT:
+        raise ValidationError(field, "is implausibly large (over 2**53); check the column")
     return number
 
 
@@ -124,7 +173,7 @@ def flag(value: Any, field: str) -> bool:
     """Return a bool from a bool, 0/1, or a yes/no word such as "true" or "no"."""
     if isinstance(value, bool):
         return value
-    if isinstance(value, int) and value in (0, 1):
+    if isinstance(value, numbers.Integral) and value in (0, 1):
         return bool(value)
     if isinstance(value, str):
         word = value.strip().lower()
@@ -132,7 +181,7 @@ def flag(value: Any, field: str) -> bool:
             return True
         if word in _FALSE:
             return False
-    raise ValidationError(field, f"expected true or false, got {value!r}")
+    raise ValidationError(field, f"expected true or false, got {echo(value)}")
 
 
 def travel_date(value: Any, field: str) -> str:
@@ -150,7 +199,16 @@ def one_of(choices: Iterable[str], field: str, given: str, what: str) -> Validat
     """Build the error for a name that is not among ``choices``, suggesting the closest ones."""
     close = difflib.get_close_matches(given, list(choices), n=3, cutoff=0.6)
     hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
-    return ValidationError(field, f"{given!r} is not {what}{hint}")
+    return ValidationError(field, f"{echo(given)} is not {what}{hint}")
+
+
+def prefixed(convert: Converter, owner: str) -> Converter:
+    """Wrap a converter so its errors name the field as ``owner.field``."""
+
+    def converter(value: Any, field: str) -> Any:
+        return convert(value, f"{owner}.{field}")
+
+    return converter
 
 
 def build(cls: type[T], mapping: Mapping[Any, Any], field: str) -> T:
@@ -159,9 +217,6 @@ def build(cls: type[T], mapping: Mapping[Any, Any], field: str) -> T:
     for key in mapping:
         if not isinstance(key, str) or key not in known:
             raise one_of(known, field, str(key), f"a {field} field")
-    for name, attribute in known.items():
-        if attribute.default is attrs.NOTHING and is_blank(mapping.get(name)):
-            raise ValidationError(f"{field}.{name}", "is required")
     return cls(**mapping)
 
 
@@ -204,7 +259,7 @@ def init_fields(
         convert = converters.get(key)
         if convert is None:
             raise one_of(converters, owner, key, f"a {owner} field")
-        if raw is None or (raw.__class__ is str and not raw.strip()) or is_blank(raw):
+        if is_blank(raw):
             continue
         values[key] = convert(raw, key)
 

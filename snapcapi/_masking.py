@@ -6,7 +6,7 @@ A masked value keeps just enough to recognise a record while debugging (``p*****
 
 from __future__ import annotations
 
-__all__ = ["mask", "mask_email"]
+__all__ = ["echo", "mask", "mask_email"]
 
 
 def _mask_word(word: str) -> str:
@@ -34,3 +34,19 @@ def mask(value: object) -> str:
     if len(text) < 6:
         return text[0] + "*" * (len(text) - 1)
     return text[0] + "*" * (len(text) - 3) + text[-2:]
+
+
+def echo(value: object) -> str:
+    """Show a value the user gave in an error message, masked if it might be personal data.
+
+    Names of things (an event name, a currency, a column) are shown as given, which is what
+    makes the message useful. Anything that looks like an identifier (an ``@``, several digits,
+    or long text, as when CSV columns are shifted) is masked.
+    """
+    if not isinstance(value, str):
+        return type(value).__name__
+    text = value.strip()
+    digits = sum(ch.isdigit() for ch in text)
+    if len(text) > 40 or "@" in text or digits >= 5:
+        return repr(mask_email(text) if "@" in text else mask(text))
+    return repr(text)

@@ -13,6 +13,7 @@ from snapcapi._convert import (
     flag,
     init_fields,
     none_defaults,
+    prefixed,
     text,
     text_list,
 )
@@ -59,24 +60,17 @@ def _extinfo_text(value: Any, field: str) -> str:
     return text(value, field)
 
 
-def _prefixed(convert: Converter) -> Converter:
-    def converter(value: Any, field: str) -> Any:
-        return convert(value, f"app_data.{field}")
-
-    return converter
-
-
 _CONVERTERS: dict[str, Converter] = {
-    "app_id": _prefixed(text),
-    "platform": _prefixed(_platform),
-    "advertiser_tracking_enabled": _prefixed(flag),
-    "application_tracking_enabled": _prefixed(flag),
-    **{name: _prefixed(_extinfo_text) for name in EXTINFO_FIELDS},
-    "campaign_ids": _prefixed(text),
-    "install_referrer": _prefixed(text),
-    "installer_package": _prefixed(text),
-    "url_schemes": _prefixed(text_list),
-    "windows_attribution_id": _prefixed(text),
+    "app_id": prefixed(text, "app_data"),
+    "platform": prefixed(_platform, "app_data"),
+    "advertiser_tracking_enabled": prefixed(flag, "app_data"),
+    "application_tracking_enabled": prefixed(flag, "app_data"),
+    **{name: prefixed(_extinfo_text, "app_data") for name in EXTINFO_FIELDS},
+    "campaign_ids": prefixed(text, "app_data"),
+    "install_referrer": prefixed(text, "app_data"),
+    "installer_package": prefixed(text, "app_data"),
+    "url_schemes": prefixed(text_list, "app_data"),
+    "windows_attribution_id": prefixed(text, "app_data"),
 }
 
 

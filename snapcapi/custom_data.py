@@ -24,6 +24,7 @@ from snapcapi._convert import (
     money,
     none_defaults,
     one_of,
+    prefixed,
     text,
     text_list,
     travel_date,
@@ -52,7 +53,7 @@ def _content(value: Any, field: str) -> Content:
     if isinstance(value, Content):
         return value
     if isinstance(value, Mapping):
-        return build(Content, keywords(value, field), field)
+        return build(Content, keywords(value, field), field)  # unknown keys named, not TypeError
     raise ValidationError(field, f"expected a Content or a dict, got {type(value).__name__}")
 
 
@@ -84,14 +85,13 @@ def _string_map(value: Any, field: str) -> Mapping[str, str]:
 def _json_map(value: Any, field: str) -> Mapping[str, Any]:
     if not isinstance(value, Mapping):
         raise ValidationError(field, f"expected a dict, got {type(value).__name__}")
-    clashes = sorted(set(value) & set(_CONVERTERS))
+    extra = {text(k, field): _json_value(v, field) for k, v in value.items() if not is_blank(v)}
+    clashes = sorted(set(extra) & set(_CONVERTERS))
     if clashes:
         raise ValidationError(
             field, f"{', '.join(clashes)} are CustomData fields; pass them as keyword arguments"
         )
-    return MappingProxyType(
-        {text(k, field): _json_value(v, field) for k, v in value.items() if not is_blank(v)}
-    )
+    return MappingProxyType(extra)
 
 
 def _json_value(value: Any, field: str) -> Any:
@@ -116,32 +116,21 @@ def _json_value(value: Any, field: str) -> Any:
 
 
 def _ratings(value: Any, field: str) -> tuple[str, ...]:
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        value = (value,)
-    return text_list([str(v) for v in value] if not isinstance(value, str) else value, field)
+    # Star ratings as text ("3", "4.5"): text_list takes numbers and strings alike.
+    return text_list(value, field)
 
 
-def _content_id(value: Any) -> str:
-    return text(value, "contents.id")
+_CONTENT_CONVERTERS: dict[str, Converter] = {
+    "id": prefixed(text, "contents"),
+    "quantity": prefixed(count, "contents"),
+    "item_price": prefixed(money, "contents"),
+    "delivery_category": prefixed(text, "contents"),
+    "brand": prefixed(text, "contents"),
+}
 
 
-def _quantity(value: Any) -> int | None:
-    return None if is_blank(value) else count(value, "contents.quantity")
-
-
-def _item_price(value: Any) -> decimal.Decimal | None:
-    return None if is_blank(value) else money(value, "contents.item_price")
-
-
-def _delivery_category(value: Any) -> str | None:
-    return None if is_blank(value) else text(value, "contents.delivery_category")
-
-
-def _brand(value: Any) -> str | None:
-    return None if is_blank(value) else text(value, "contents.brand")
-
-
-@attrs.frozen(kw_only=True, repr=False)
+@none_defaults
+@attrs.frozen(init=False, slots=False, repr=False)
 class Content:
     """One item of ``custom_data.contents``.
 
@@ -152,13 +141,35 @@ class Content:
         delivery_category: ``in_store``, ``curbside`` or ``home_delivery``.
         brand: The item's brand.
 
+    Raises:
+        ValidationError: The id is missing, or a value is out of range.
     """
 
-    id: str = attrs.field(converter=_content_id)
-    quantity: int | None = attrs.field(default=None, converter=_quantity)
-    item_price: decimal.Decimal | None = attrs.field(default=None, converter=_item_price)
-    delivery_category: str | None = attrs.field(default=None, converter=_delivery_category)
-    brand: str | None = attrs.field(default=None, converter=_brand)
+    id: str
+    quantity: int | None
+    item_price: decimal.Decimal | None
+    delivery_category: str | None
+    brand: str | None
+
+    def __init__(
+        self,
+        *,
+        id: str | int,
+        quantity: int | str | None = None,
+        item_price: Amount | None = None,
+        delivery_category: str | None = None,
+        brand: str | None = None,
+    ) -> None:
+        fields = {
+            "id": id,
+            "quantity": quantity,
+            "item_price": item_price,
+            "delivery_category": delivery_category,
+            "brand": brand,
+        }
+        init_fields(self, "contents", fields, _CONTENT_CONVERTERS)
+        if self.id is None:
+            raise ValidationError("contents.id", "is required: the product id of the item")
 
     def to_payload(self) -> dict[str, str]:
         """Return the item as Snap's documented example has it: every value a string."""
@@ -173,9 +184,7 @@ class Content:
             payload["brand"] = self.brand
         return payload
 
-    def __repr__(self) -> str:
-        parts = [f"{a.name}={getattr(self, a.name)!r}" for a in attrs.fields(Content)]
-        return f"Content({', '.join(p for p in parts if not p.endswith('=None'))})"
+    __repr__ = fields_repr
 
 
 class CustomDataFields(TypedDict, total=False):

@@ -7,6 +7,7 @@ import enum
 from collections.abc import Mapping
 
 from snapcapi._convert import one_of
+from snapcapi._masking import echo
 from snapcapi.errors import ValidationError
 
 __all__ = ["ActionSource", "EventName"]
@@ -81,6 +82,8 @@ class EventName(str, enum.Enum):
         key = _key(name)
         if aliases:
             for alias, target in aliases.items():
+                if not isinstance(alias, str):
+                    raise ValidationError("aliases", f"keys must be event names, got {alias!r}")
                 if _key(alias) == key:
                     return cls._target(alias, target)
         found = _EVENT_NAMES.get(key)
@@ -93,8 +96,9 @@ class EventName(str, enum.Enum):
         hint = f"; did you mean {' or '.join(repr(n) for n in names)}?" if names else "."
         raise ValidationError(
             "event_name",
-            f"{name.strip()!r} is not a Snap event name{hint} Map business-specific events to "
-            "CUSTOM_EVENT_1..5 with aliases={'Your Name': 1}.",
+            f"{echo(name)} is not a Snap event name{hint} Map business-specific events to "
+            "CUSTOM_EVENT_1..5: EventName.resolve(name, aliases={'Your Name': 1}), or "
+            "Event.from_dict(record, aliases=...).",
         )
 
     @classmethod

@@ -5,11 +5,12 @@ from __future__ import annotations
 import datetime as _dt
 import decimal
 import math
+import numbers
 import re
 import time
 import uuid
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import attrs
@@ -24,7 +25,7 @@ from snapcapi._convert import (
     text,
     text_list,
 )
-from snapcapi._masking import mask
+from snapcapi._masking import echo, mask
 from snapcapi.app_data import AppData
 from snapcapi.custom_data import CustomData
 from snapcapi.enums import ActionSource, EventName
@@ -42,6 +43,7 @@ STALE_AGE = _dt.timedelta(days=7)
 #: How far in the future an event may be stamped (clock skew between servers).
 MAX_FUTURE_SKEW = _dt.timedelta(minutes=10)
 
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _MS_THRESHOLD = 10**11  # 5138 AD in seconds, 1973 in milliseconds
 _MAX_MS = 10**14
 
@@ -65,8 +67,10 @@ def _event_time(value: Any) -> int:
 def to_epoch_seconds(value: Any, field: str = "event_time") -> int:
     """Convert an event time to integer Unix seconds.
 
-    Accepts an aware ``datetime``, a ``date`` (midnight UTC), Unix seconds (int or float),
-    Unix milliseconds (13-digit int), a string of digits, or an ISO 8601 string with an offset.
+    Accepts an aware ``datetime``, a ``date`` or ``YYYY-MM-DD`` text (midnight UTC), Unix
+    seconds (any real number, numpy's included), Unix milliseconds (13 digits), a string of
+    digits, or ISO 8601 text with an offset as ``datetime.fromisoformat`` reads it (a trailing
+    ``Z`` is accepted on every Python version).
 
     Raises:
         ValidationError: The value is a naive datetime, not a time, or not positive.
@@ -85,19 +89,25 @@ def to_epoch_seconds(value: Any, field: str = "event_time") -> int:
         return int(
             _dt.datetime(value.year, value.month, value.day, tzinfo=_dt.timezone.utc).timestamp()
         )
-    if isinstance(value, (int, float, decimal.Decimal)):
+    if isinstance(value, (numbers.Real, decimal.Decimal)):
         return _epoch(float(value), field)
     if isinstance(value, str):
         stripped = value.strip()
-        if stripped.isdigit():
+        if stripped.isascii() and stripped.isdigit():
             return _epoch(int(stripped), field)
+        if _ISO_DATE.fullmatch(stripped):
+            try:
+                return to_epoch_seconds(_dt.date.fromisoformat(stripped), field)
+            except ValueError:
+                pass
         try:
             parsed = _dt.datetime.fromisoformat(
                 stripped.replace("Z", "+00:00").replace("z", "+00:00")
             )
         except ValueError:
             raise ValidationError(
-                field, f"{stripped!r} is not a time; use ISO 8601 with an offset or Unix seconds"
+                field,
+                f"{echo(stripped)} is not a time; use ISO 8601 with an offset or Unix seconds",
             ) from None
         return to_epoch_seconds(parsed, field)
     raise ValidationError(
@@ -137,30 +147,16 @@ def _url(value: Any) -> str:
     return result
 
 
-def _user_data(value: Any) -> UserData:
-    if isinstance(value, UserData):
+Model = TypeVar("Model", UserData, CustomData, AppData)
+
+
+def _part(cls: type[Model], value: Any, field: str) -> Model:
+    """Take a model instance as it is, or build one from a dict of its arguments."""
+    if isinstance(value, cls):
         return value
     if isinstance(value, Mapping):
-        return UserData(**keywords(value, "user_data"))
-    raise ValidationError("user_data", f"expected UserData or a dict, got {type(value).__name__}")
-
-
-def _custom_data(value: Any) -> CustomData:
-    if isinstance(value, CustomData):
-        return value
-    if isinstance(value, Mapping):
-        return CustomData(**keywords(value, "custom_data"))
-    raise ValidationError(
-        "custom_data", f"expected CustomData or a dict, got {type(value).__name__}"
-    )
-
-
-def _app_data(value: Any) -> AppData:
-    if isinstance(value, AppData):
-        return value
-    if isinstance(value, Mapping):
-        return AppData(**keywords(value, "app_data"))
-    raise ValidationError("app_data", f"expected AppData or a dict, got {type(value).__name__}")
+        return cls(**keywords(value, field))
+    raise ValidationError(field, f"expected {cls.__name__} or a dict, got {type(value).__name__}")
 
 
 def _options(value: Any) -> tuple[str, ...]:
@@ -268,16 +264,16 @@ class Event:
         fields: dict[str, Any] = {
             "event_name": _event_name(event_name),
             "action_source": _action_source(action_source),
-            "user_data": _user_data(user_data),
+            "user_data": _part(UserData, user_data, "user_data"),
             "event_time": _now_seconds() if event_time is None else _event_time(event_time),
             "event_id": _event_id(event_id),
         }
         if event_source_url is not None:
             fields["event_source_url"] = _url(event_source_url)
         if custom_data is not None:
-            fields["custom_data"] = _custom_data(custom_data)
+            fields["custom_data"] = _part(CustomData, custom_data, "custom_data")
         if app_data is not None:
-            fields["app_data"] = _app_data(app_data)
+            fields["app_data"] = _part(AppData, app_data, "app_data")
         if data_processing_options is not None:
             fields["data_processing_options"] = _options(data_processing_options)
         if data_processing_options_country is not None:
@@ -422,17 +418,19 @@ class Event:
             ValidationError: An unknown key, a missing required field, or a bad value.
 
         """
+        if not isinstance(record, Mapping):
+            raise ValidationError("record", f"expected a dict, got {type(record).__name__}")
         parts: dict[str, dict[str, Any]] = {"event": {}, "user": {}, "custom": {}, "app": {}}
+        items: list[tuple[str, Any]] = []
         for raw_key, value in record.items():
             key = str(raw_key).strip()
-            if key in _NESTED:
-                if value is None:
-                    continue
-                if not isinstance(value, Mapping):
-                    raise ValidationError(key, f"expected a dict, got {type(value).__name__}")
-                target = parts[_NESTED[key]]
-                target.update({k: v for k, v in value.items() if not is_blank(v)})
-                continue
+            if key not in _NESTED:
+                items.append((key, value))
+            elif isinstance(value, Mapping):
+                items.extend((f"{key}.{str(k).strip()}", v) for k, v in value.items())
+            elif value is not None:
+                raise ValidationError(key, f"expected a dict, got {type(value).__name__}")
+        for key, value in items:
             part, name = _route(key)
             if not is_blank(value):
                 parts[part][name] = value
@@ -474,6 +472,8 @@ class Event:
             "consent",
         ):
             value = getattr(self, name)
+            if name == "event_source_url" and value is not None:
+                value = _url_for_display(value)
             if value is not None:
                 parts.append(f"{name}={value!r}")
         return f"Event({', '.join(parts)})"
@@ -504,6 +504,14 @@ _ALL_KEYS: tuple[str, ...] = tuple(
 )
 
 
+def _url_for_display(url: str) -> str:
+    """Drop the query and fragment, which often carry emails, ids or tokens."""
+    parts = urlsplit(url)
+    hidden = "?…" if parts.query or parts.fragment else ""
+    host = parts.netloc.rpartition("@")[2]  # never user:password@
+    return f"{parts.scheme}://{host}{parts.path}{hidden}"
+
+
 def _route(key: str) -> tuple[str, str]:
     prefix, dot, name = key.partition(".")
     if dot and prefix in _NESTED:
@@ -511,7 +519,7 @@ def _route(key: str) -> tuple[str, str]:
         known = {"user": _USER_KEYS, "custom": _CUSTOM_KEYS, "app": _APP_KEYS}[part]
         name = _WIRE_NAMES.get(name, name) if part == "user" else name
         if name not in known:
-            raise one_of(known, key, name, f"a {prefix} field")
+            raise one_of(known, "record", name, f"a {prefix} field")
         return part, name
     if key in _EVENT_KEYS:
         return "event", key
@@ -523,7 +531,7 @@ def _route(key: str) -> tuple[str, str]:
         return "custom", key
     if key in _APP_KEYS:
         return "app", key
-    raise one_of(_ALL_KEYS, key, key, "a field snapcapi knows")
+    raise one_of(_ALL_KEYS, "record", key, "a field snapcapi knows")
 
 
 def _app_from_record(fields: dict[str, Any]) -> AppData | None:

@@ -36,7 +36,8 @@ import email_validator
 import phonenumbers
 
 from snapcapi import _iso
-from snapcapi._masking import mask, mask_email
+from snapcapi._convert import check_unicode
+from snapcapi._masking import echo, mask, mask_email
 from snapcapi.errors import ValidationError
 
 __all__ = [
@@ -74,10 +75,17 @@ def hash_value(normalized: str) -> str:
         ValidationError: ``normalized`` is empty; an empty value is omitted, never hashed.
 
     """
-    if len(normalized) == 64 and _HEX64.fullmatch(normalized):
+    if not isinstance(normalized, str):
+        raise ValidationError("value", f"expected a string, got {type(normalized).__name__}")
+    if is_hashed(normalized):
         return normalized.lower()
-    if not normalized:
+    if not normalized.strip():
         raise ValidationError("value", "is empty; omit the identifier instead of hashing ''")
+    return sha256_hex(check_unicode(normalized, "value"))
+
+
+def sha256_hex(normalized: str) -> str:
+    """SHA-256 of the NFC UTF-8 form, lowercase hex, for a value already checked and normalized."""
     if not normalized.isascii():
         normalized = unicodedata.normalize("NFC", normalized)
     return hashlib.sha256(normalized.encode("utf-8")).hexdigest()
@@ -89,7 +97,7 @@ def _text(value: object, field: str) -> str:
     text = value.strip()
     if not text:
         raise ValidationError(field, "is empty; leave the field out when there is no value")
-    return text
+    return text if text.isascii() else check_unicode(text, field)
 
 
 # --------------------------------------------------------------------------- email
@@ -151,6 +159,7 @@ def email(value: str) -> str:
 
 _PHONE_FAST_CHARS = re.compile(r"\+?[0-9 .\-()]+")
 _PHONE_PUNCTUATION = str.maketrans("", "", " .-()")
+_IS_POSSIBLE = phonenumbers.ValidationResult.IS_POSSIBLE
 try:  # pragma: no branch - the fast path is an optimisation only
     from phonenumbers.phonenumberutil import (
         _match_national_number,
@@ -179,8 +188,8 @@ class _Numbering(NamedTuple):
     longest: int
 
     def is_possible_length(self, length: int) -> bool:
-        """``_test_number_length`` says IS_POSSIBLE or IS_POSSIBLE_LOCAL_ONLY."""
-        return length in self.lengths or length in self.local_lengths
+        """``_test_number_length`` says IS_POSSIBLE (local-only lengths lack an area code)."""
+        return length in self.lengths and length not in self.local_lengths
 
     def keeps_stripped(self, length: int) -> bool:
         """``_test_number_length`` is not TOO_SHORT, IS_POSSIBLE_LOCAL_ONLY or INVALID_LENGTH."""
@@ -253,6 +262,8 @@ def _phone_fast(digits: str, international: bool, region: str | None) -> str | N
         if plan is None or (plan.idd is not None and plan.idd.match(digits)):
             # An international prefix dialled from the region: phonenumbers' IDD rules apply.
             return None
+        if len(digits) < 3:
+            return None  # phonenumbers reads two digits amid punctuation as no number at all
         national = digits
         if digits.startswith(plan.code_text):
             # A national number written with its own country code in front ("1 415 555 0132"):
@@ -314,8 +325,9 @@ def phone(value: str, region: str | None = None) -> str:
     prefix, ``(0)`` trunk markers and national leading zeros are removed, and a number written
     without a country code is read in ``region`` (an ISO 3166-1 code such as ``"US"``); when it
     is not a possible number there, it is read as digits that already start with their country
-    code. Numbers are checked with ``phonenumbers.is_possible_number``, so fictional 555 numbers
-    pass. The result is stable: ``phone("+" + phone(x))`` equals ``phone(x)``.
+    code. Numbers must have a possible length for their country (``phonenumbers``), so
+    fictional 555 numbers pass but numbers missing their area code do not. The result is
+    stable: ``phone("+" + phone(x))`` equals ``phone(x)``.
 
     Raises:
         ValidationError: The value is not a possible phone number, or it has no country code
@@ -363,11 +375,12 @@ def _phone_full(text: str, region_code: str | None) -> str:
         else:
             reason = f"{mask(text)} is not a phone number"
         raise ValidationError("phone", reason) from None
-    if not phonenumbers.is_possible_number(number):
+    if phonenumbers.is_possible_number_with_reason(number) != _IS_POSSIBLE:
+        # IS_POSSIBLE_LOCAL_ONLY too: a number without its area code can never match.
         raise ValidationError(
             "phone",
             f"{mask(text)} has the wrong number of digits for country code "
-            f"+{number.country_code}; check the number and its country code",
+            f"+{number.country_code} (an area code missing?); check the number",
         )
     result = f"{number.country_code}{phonenumbers.national_significant_number(number)}"
     if text != "+" + result:
@@ -448,14 +461,15 @@ def _ascii_fold(text: str) -> str:
     return "".join(ch for ch in decomposed if ch.isascii() and ch.isalnum())
 
 
-_ZIP_PLUS_FOUR = re.compile(r"(\d{5})-\d{4}")
+_ZIP_PLUS_FOUR = re.compile(r"(\d{5})-?\d{4}")
 _ZIP_CHARS = re.compile(r"[0-9a-z][0-9a-z\-]*")
 
 
 def zip_code(value: str) -> str:
     """Normalize a postal code: lowercase, no spaces; a US ZIP+4 keeps its first five digits.
 
-    ``SW1A 1AA`` becomes ``sw1a1aa`` and ``94107-1234`` becomes ``94107``.
+    ``SW1A 1AA`` becomes ``sw1a1aa``; ``94107-1234``, ``94107 1234`` and ``941071234`` (nine
+    digits: no country uses nine-digit postcodes) become ``94107``.
     """
     text = _text(value, "zip_code")
     result = "".join(text.lower().split())
@@ -480,18 +494,17 @@ def country(value: str) -> str:
     if len(key) == 2 and key in _iso.COUNTRY_NAMES:
         return key
     code = _iso.COUNTRY_ALIASES.get(key)
+    if code is None and key.startswith("the"):
+        code = _iso.COUNTRY_ALIASES.get(key[3:])  # "The Netherlands", "the Gambia"
     if code is not None:
         return code
-    close = difflib.get_close_matches(key, list(_iso.COUNTRY_ALIASES), n=3, cutoff=0.75)
-    hint = (
-        "; did you mean "
-        + " or ".join(repr(_iso.COUNTRY_NAMES[_iso.COUNTRY_ALIASES[c]]) for c in close)
-        if close
-        else ""
-    )
+    close = difflib.get_close_matches(key, list(_iso.COUNTRY_ALIASES), n=6, cutoff=0.75)
+    names = list(dict.fromkeys(_iso.COUNTRY_NAMES[_iso.COUNTRY_ALIASES[c]] for c in close))[:3]
+    hint = f"; did you mean {' or '.join(repr(n) for n in names)}?" if names else ""
     raise ValidationError(
         "country",
-        f"{text!r} is not a country; use an ISO 3166-1 code such as 'us' or an English name{hint}",
+        f"{echo(text)} is not a country; use an ISO 3166-1 code such as 'us' or an English "
+        f"name{hint}",
     )
 
 
@@ -511,7 +524,7 @@ def gender(value: str) -> str:
 
 _DATE_FORMS = (
     re.compile(r"(?P<y>\d{4})(?P<m>\d{2})(?P<d>\d{2})"),
-    re.compile(r"(?P<y>\d{4})[-/.](?P<m>\d{1,2})[-/.](?P<d>\d{1,2})(?:[T ].*)?"),
+    re.compile(r"(?P<y>\d{4})[-/.](?P<m>\d{1,2})[-/.](?P<d>\d{1,2})(?:[T ]\d{1,2}:\d{2}\S*)?"),
 )
 
 
@@ -578,15 +591,22 @@ _FAST_IPV4 = re.compile(
 
 
 def ip_address(value: str) -> str:
-    """Normalize a client IP address (IPv4 or IPv6) to its canonical text; it is sent unhashed."""
+    """Normalize a client IP address (IPv4 or IPv6) to its canonical text; it is sent unhashed.
+
+    An IPv4 address written in IPv6 form (``::ffff:203.0.113.7``, as dual-stack servers report
+    it) becomes the IPv4 address.
+    """
     text = _text(value, "client_ip_address")
     if _FAST_IPV4.fullmatch(text):
         return text
     if text.startswith("[") and text.endswith("]"):
         text = text[1:-1]
     try:
-        return str(ipaddress.ip_address(text))
+        address = ipaddress.ip_address(text)
     except ValueError:
         raise ValidationError(
             "client_ip_address", f"{mask(text)} is not an IPv4 or IPv6 address"
         ) from None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return str(address.ipv4_mapped)
+    return str(address)

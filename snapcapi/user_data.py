@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
-import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypedDict
@@ -15,7 +13,7 @@ from snapcapi import normalize
 from snapcapi._convert import is_blank, none_defaults, one_of, text, text_list
 from snapcapi._masking import mask, mask_email
 from snapcapi.errors import ValidationError
-from snapcapi.normalize import ZERO_MADID, ZERO_MADID_REASON
+from snapcapi.normalize import ZERO_MADID, ZERO_MADID_REASON, sha256_hex
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -60,13 +58,6 @@ Prepared = tuple[tuple[str], tuple[str]]
 """One hashed identifier as stored: ``((normalized,), (digest,))``, ready to keep as is."""
 
 
-def _digest(normalized: str) -> str:
-    """Hash a value our own normalizers produced (so never empty, never a digest already)."""
-    if not normalized.isascii():
-        normalized = unicodedata.normalize("NFC", normalized)
-    return hashlib.sha256(normalized.encode()).hexdigest()
-
-
 def _preparer(normalizer: Callable[[Any], str], *, cached: bool) -> Callable[[Any], Prepared]:
     """Return a function from one stripped raw value to (normalized, digest).
 
@@ -81,7 +72,7 @@ def _preparer(normalizer: Callable[[Any], str], *, cached: bool) -> Callable[[An
             digest = (value.lower(),)
             return digest, digest
         normalized = normalizer(value)
-        return (normalized,), (_digest(normalized),)
+        return (normalized,), (sha256_hex(normalized),)
 
     return lru_cache(maxsize=16384)(prepare) if cached else prepare
 
@@ -103,6 +94,22 @@ _HASHED: dict[str, tuple[str, Callable[[Any], Prepared]]] = {
     "external_id": ("external_id", _preparer(normalize.external_id, cached=False)),
 }
 _country_code = lru_cache(maxsize=1024)(normalize.country)
+
+
+def _region(value: Any) -> str:
+    """Normalize a phone region, reporting problems against ``region``."""
+    try:
+        return _country_code(text(value, "region"))
+    except ValidationError as exc:
+        raise ValidationError("region", exc.reason) from None
+
+
+def _plain_country(countries: tuple[str, ...] | None) -> str | None:
+    """Return the user's first country as a region, unless it was given already hashed."""
+    for country in countries or ():
+        if not normalize.is_hashed(country):
+            return country
+    return None
 
 
 def _single(normalizer: Callable[[str], str]) -> Callable[[Any, str], str]:
@@ -154,11 +161,12 @@ class UserData:
         sc_click_id: The ``ScCid`` landing-page parameter (click id).
         sc_cookie1: The ``_scid`` first-party cookie set by the Snap Pixel.
         madid: Mobile advertising id (IDFA/AAID); the all-zero id is dropped with a warning.
-        idfv, subscription_id, lead_id, anon_id, download_id, partner_id: Sent as given.
+        idfv, subscription_id, lead_id, download_id, partner_id: Sent as given (trimmed).
+        anon_id: One id, a comma-separated string or a list; sent as a list.
         region: Default region for phone numbers written without a country code.
         on_invalid: ``"raise"`` (default) raises :class:`~snapcapi.ValidationError` for an
             identifier that cannot be normalized; ``"drop"`` leaves it out and records a warning
-            in :attr:`warnings`.
+            in :attr:`warnings`. A value of the wrong type (a number for an email) always raises.
 
     Raises:
         ValidationError: A value has the wrong type, or (with ``on_invalid="raise"``) cannot be
@@ -222,7 +230,12 @@ class UserData:
                     # Not a mistake but a device with limited ad tracking: leave it out, say so.
                     warnings.append(f"madid dropped: {ZERO_MADID_REASON}")
                     continue
-                values[key] = wire[key] = convert(value, key)
+                try:
+                    values[key] = wire[key] = convert(value, key)
+                except ValidationError as exc:
+                    if not isinstance(value, str):
+                        raise  # a wrong type is a programming mistake, not bad data
+                    _reject(key, exc, on_invalid, warnings)
             elif key == "phone":
                 phones = value
             elif value.__class__ is str:
@@ -238,13 +251,13 @@ class UserData:
         if on_invalid == "drop":
             values["on_invalid"] = on_invalid
         if not is_blank(region):
-            values["region"] = _country_code(text(region, "region"))
+            values["region"] = _region(region)
         if phones is not None:
-            phone_region = values.get("region") or (values.get("country") or (None,))[0]
+            phone_region = values.get("region") or _plain_country(values.get("country"))
             number = _plain_phone(phones, phone_region)
             if number is not None:
                 # The common case: one number that normalizes on the fast path.
-                values["phone"], wire["ph"] = (number,), (_digest(number),)
+                values["phone"], wire["ph"] = (number,), (sha256_hex(number),)
             else:
                 resolved, unresolved = _prepare_phones(phones, phone_region, on_invalid, warnings)
                 _store(values, wire, "phone", resolved)
@@ -263,7 +276,7 @@ class UserData:
             return self
         warnings = list(self.warnings or ())
         resolved, unresolved = _prepare_phones(
-            self.unresolved_phones, _country_code(region), self.on_invalid or "raise", warnings
+            self.unresolved_phones, _region(region), self.on_invalid or "raise", warnings
         )
         known = [
             ((number,), (digest,))
@@ -383,6 +396,8 @@ def _prepare_all(
             continue
         if isinstance(item, str):
             item = item.strip()
+        elif not (key == "date_of_birth" and isinstance(item, _dt.date)):
+            raise ValidationError(key, f"expected strings, got {type(item).__name__}")
         try:
             result.append(prepare(item))
         except ValidationError as exc:
@@ -408,12 +423,12 @@ def _prepare_phones(
         try:
             number = normalize.phone(stripped, region)
         except ValidationError as exc:
-            if region is None and _lacks_country_code(stripped):
+            if region is None and _national_number(stripped):
                 unresolved.append(stripped)
             else:
                 _reject("phone", exc, on_invalid, warnings)
         else:
-            resolved.append(((number,), (_digest(number),)))
+            resolved.append(((number,), (sha256_hex(number),)))
     return _dedupe_prepared(resolved), tuple(unresolved)
 
 
@@ -427,5 +442,12 @@ def _plain_phone(value: Any, region: str | None) -> str | None:
         return None  # the general path reports it, drops it or keeps it for a default region
 
 
-def _lacks_country_code(number: str) -> bool:
-    return not number.startswith(("+", "00"))
+def _national_number(text: str) -> bool:
+    """Tell whether text looks like a phone number written without its country code.
+
+    Such a number waits for a region; anything else ("n/a", "-") is simply not a phone number.
+    """
+    if text.startswith(("+", "00")):
+        return False
+    digits = sum(ch.isdigit() for ch in text)
+    return digits >= 6 and digits * 2 >= len(text.replace(" ", ""))
