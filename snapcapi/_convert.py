@@ -36,8 +36,6 @@ def is_blank(value: object) -> bool:
     """
     if value is None:
         return True
-    if value.__class__ is str:
-        return not value.strip()
     if isinstance(value, str):
         return not value.strip()
     return isinstance(value, float) and math.isnan(value)
@@ -76,6 +74,8 @@ def _list_item(item: Any, field: str) -> str:
         raise ValidationError(field, "expected strings, got bool")
     if isinstance(item, numbers.Integral):
         return str(operator.index(item))
+    if isinstance(item, decimal.Decimal) and item.is_finite():
+        return str(int(item)) if item == item.to_integral_value() else str(item)
     if isinstance(item, numbers.Real) and math.isfinite(item):
         # Ids read from a spreadsheet column with gaps arrive as floats: 12345.0 means "12345".
         number = float(item)

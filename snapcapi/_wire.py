@@ -2,8 +2,9 @@
 
 With the ``fast`` extra installed (``pip install 'snapcapi[fast]'``), bodies are encoded with
 ``orjson``, about four times faster than the standard library on event batches; otherwise the
-standard library encoder is used. Both produce equivalent JSON for the payloads the models build
-(which never hold NaN, infinities or non-string keys).
+standard library encoder is used. Both produce the same JSON document for the payloads the
+models build (finite numbers, bounded integers, valid Unicode, string keys); should orjson refuse
+a body, the standard library encodes it.
 """
 
 from __future__ import annotations
@@ -32,7 +33,16 @@ def _encoder() -> tuple[str, Callable[[dict[str, Any]], bytes]]:
         import orjson
     except ImportError:
         return "json", stdlib_encode
-    return "orjson", orjson.dumps
+
+    def orjson_encode(body: dict[str, Any]) -> bytes:
+        try:
+            return orjson.dumps(body)
+        except TypeError:
+            # orjson refuses what it cannot represent exactly (integers past 64 bits); the
+            # standard library then decides, and refuses only what JSON cannot express.
+            return stdlib_encode(body)
+
+    return "orjson", orjson_encode
 
 
 def encoder_name() -> str:

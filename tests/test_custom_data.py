@@ -136,3 +136,51 @@ def test_content_validation():
     with pytest.raises(ValidationError, match="contents"):
         CustomData(contents=["sku"])
     assert repr(Content(id="a", quantity=1)) == "Content(id='a', quantity=1)"
+
+
+def test_numpy_numbers_are_numbers():
+    """Values from a DataFrame row (numpy scalars) are accepted like built-in numbers."""
+    np = pytest.importorskip("numpy")
+    custom = CustomData(value=np.float64(5.5), num_items=np.int64(3), content_ids=[np.int64(7)])
+    assert custom.to_payload() == {"value": 5.5, "num_items": 3, "content_ids": ["7"]}
+
+
+@pytest.mark.parametrize(("given", "fragment"), [("1e5000", "large"), ("1e-400", "small")])
+def test_amounts_are_bounded(given, fragment):
+    """Amounts that JSON floats cannot carry faithfully are refused, not sent wrong."""
+    with pytest.raises(ValidationError, match=fragment):
+        CustomData(value=given)
+
+
+def test_counts_are_bounded_and_ascii():
+    """Counts stay within JSON's exact integers; digits must be ASCII."""
+    with pytest.raises(ValidationError, match="large"):
+        CustomData(num_items=2**70)
+    with pytest.raises(ValidationError, match="whole number"):
+        CustomData(num_items="²")
+
+
+def test_id_lists_from_spreadsheets():
+    """Whole floats become plain ids; nested or binary items are refused."""
+    assert CustomData(content_ids=[12345.0, "sku-2"]).content_ids == ("12345", "sku-2")
+    with pytest.raises(ValidationError, match="expected strings"):
+        CustomData(content_ids=[["a"]])
+    with pytest.raises(ValidationError, match="expected strings"):
+        CustomData(preferred_star_ratings=[True])
+    assert CustomData(preferred_star_ratings=[Decimal("4.5"), 3]).preferred_star_ratings == (
+        "4.5",
+        "3",
+    )
+
+
+def test_extra_keys_are_trimmed_before_the_clash_check():
+    """' value' is still value: extra cannot overwrite a real field through whitespace."""
+    with pytest.raises(ValidationError, match="CustomData fields"):
+        CustomData(extra={" value": "oops"})
+
+
+def test_errors_mask_values_that_look_personal():
+    """A shifted CSV column puts an email in 'value'; the error does not repeat it."""
+    with pytest.raises(ValidationError) as info:
+        CustomData(value="jane.doe@example.com")
+    assert "jane.doe" not in str(info.value)

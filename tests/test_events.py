@@ -371,3 +371,52 @@ def test_hash_of_normalized_values_only():
     """Names in the payload are hashes of normalized text, never of raw input."""
     event = purchase(user_data=UserData(first_name=" JOHN ", email="a@x.com"))
     assert event.to_payload()["user_data"]["fn"] == [normalize.hash_value("john")]
+
+
+# --------------------------------------------------------------------------- review regressions
+
+
+def test_date_only_text_is_midnight_utc_and_numpy_times_work():
+    """'2026-11-23' means the date at midnight UTC, like a date object; numpy ints are times."""
+    midnight = int(dt.datetime(2026, 11, 23, tzinfo=dt.timezone.utc).timestamp())
+    assert purchase(event_time="2026-11-23").event_time == midnight
+    np = pytest.importorskip("numpy")
+    assert purchase(event_time=np.int64(NOW_TS)).event_time == NOW_TS
+
+
+def test_from_dict_checks_its_input_shape():
+    """Records must be dicts with string field names; nested dicts take wire names too."""
+    with pytest.raises(ValidationError, match="record"):
+        Event.from_dict(["not", "a", "dict"])  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match="record"):
+        Event.from_dict(
+            {"event_name": "SEARCH", "event_time": NOW_TS, "action_source": "WEB",
+             "user_data": {"emial": "a@x.com"}}
+        )  # fmt: skip
+    event = Event.from_dict(
+        {"event_name": "SEARCH", "event_time": NOW_TS, "action_source": "WEB",
+         "user_data": {"em": "a@x.com"}}
+    )  # fmt: skip
+    assert event.user_data.email == ("a@x.com",)
+
+
+def test_repr_hides_the_url_query():
+    """Query strings often carry emails or tokens: the repr leaves them out."""
+    event = purchase(event_source_url="https://u:pw@shop.example.com/thanks?email=jane@x.com#top")
+    assert "jane" not in repr(event)
+    assert "pw" not in repr(event)
+    assert "event_source_url='https://shop.example.com/thanks?…'" in repr(event)
+    assert event.to_payload()["event_source_url"].endswith("?email=jane@x.com#top")
+
+
+def test_shifted_columns_do_not_leak_into_errors():
+    """An email in the event_name or an unknown column header is masked in the error."""
+    with pytest.raises(ValidationError) as info:
+        purchase(event_name="jane.doe@example.com")
+    assert "jane.doe" not in str(info.value)
+    with pytest.raises(ValidationError) as info:
+        Event.from_dict(
+            {"event_name": "SEARCH", "event_time": NOW_TS, "action_source": "WEB",
+             "jane.doe@example.com": "x"}
+        )  # fmt: skip
+    assert "jane.doe" not in str(info.value)

@@ -396,3 +396,54 @@ def test_phone_fast_path_on_each_regions_example_numbers(region):
     )
     assert normalize.phone(international) == expected
     assert normalize.phone(national, region) == expected
+
+
+# --------------------------------------------------------------------------- review regressions
+
+
+@pytest.mark.parametrize(("raw", "region"), [("555 0132", "US"), ("+49 12", None), ("(0)9", "DE")])
+def test_numbers_without_area_code_are_not_phones(raw, region):
+    """Local-only numbers (no area code) can never match, so they are refused."""
+    with pytest.raises(ValidationError, match="phone"):
+        normalize.phone(raw, region)
+
+
+@pytest.mark.parametrize("raw", ["94107-1234", "94107 1234", "941071234", " 94107 "])
+def test_us_zip_forms_keep_five_digits(raw):
+    """ZIP+4 in any spelling keeps the first five digits."""
+    assert normalize.zip_code(raw) == "94107"
+
+
+def test_ipv4_mapped_addresses_become_ipv4():
+    """Dual-stack servers report IPv4 clients as ::ffff:a.b.c.d; Snap gets the IPv4 address."""
+    assert normalize.ip_address("::ffff:203.0.113.7") == "203.0.113.7"
+
+
+def test_date_of_birth_allows_a_time_but_not_garbage():
+    """A timestamp is cut to its date; trailing junk is refused."""
+    assert normalize.date_of_birth("1997-12-26 10:30:00") == "19971226"
+    with pytest.raises(ValidationError):
+        normalize.date_of_birth("1997-12-26 garbage")
+
+
+def test_country_names_with_an_article_and_clean_hints():
+    """'The Netherlands' maps; suggestions are listed once each."""
+    assert normalize.country("The Netherlands") == "nl"
+    with pytest.raises(ValidationError) as info:
+        normalize.country("Netherland")
+    assert str(info.value).count("'Netherlands'") == 1
+    assert str(info.value).endswith("?")
+
+
+@pytest.mark.parametrize("field", sorted(NORMALIZERS))
+def test_lone_surrogates_are_refused(field):
+    """Text broken by a bad decoder (lone surrogates) raises ValidationError, not UnicodeError."""
+    with pytest.raises(ValidationError):
+        NORMALIZERS[field]("ab\ud800cd@example.com")
+
+
+@pytest.mark.parametrize("value", [5, b"abc", None, "a\ud800"])
+def test_hash_value_refuses_non_text(value):
+    """hash_value takes text only."""
+    with pytest.raises(ValidationError):
+        normalize.hash_value(value)

@@ -237,3 +237,66 @@ def test_any_input_gives_user_data_or_validation_error(data, mode):
             assert len(digest) == 64
             assert digest != hashlib.sha256(b"").hexdigest()
     repr(user)
+
+
+# --------------------------------------------------------------------------- review regressions
+
+
+def test_drop_mode_covers_raw_identifiers():
+    """A bad IP or ad id is dropped with a warning in drop mode, and raises by default."""
+    user = UserData(
+        email="a@x.com", client_ip_address="unknown", madid="not-an-id", on_invalid="drop"
+    )
+    assert user.client_ip_address is None
+    assert user.madid is None
+    assert user.warnings is not None
+    assert [w.split(":")[0] for w in user.warnings] == [
+        "client_ip_address dropped",
+        "madid dropped",
+    ]
+    with pytest.raises(ValidationError, match="client_ip_address"):
+        UserData(client_ip_address="unknown")
+
+
+def test_prehashed_country_is_not_used_as_phone_region():
+    """A hashed country cannot be a region: the phone is read on its own terms."""
+    country = normalize.hash_value("us")
+    assert UserData(phone="+1 415 555 0132", country=country).phone == ("14155550132",)
+    assert UserData(phone="(415) 555-0132", country=country).unresolved_phones == (
+        "(415) 555-0132",
+    )
+
+
+def test_garbage_phone_is_invalid_not_waiting_for_a_region():
+    """'n/a' is not a national number waiting for a region: it is simply invalid."""
+    with pytest.raises(ValidationError, match="phone"):
+        UserData(phone="n/a", email="a@x.com")
+    user = UserData(phone="n/a", email="a@x.com", on_invalid="drop")
+    assert user.unresolved_phones is None
+    assert user.warnings is not None
+    assert user.warnings[0].startswith("phone dropped")
+
+
+def test_bad_region_is_reported_as_region():
+    """A region that is no country is the region's fault, not the country field's."""
+    with pytest.raises(ValidationError) as info:
+        UserData(phone="(415) 555-0132", region="Atlantis")
+    assert info.value.field == "region"
+    with pytest.raises(ValidationError) as info:
+        UserData(phone="(415) 555-0132").with_default_region("Atlantis")
+    assert info.value.field == "region"
+
+
+@pytest.mark.parametrize("value", [[["x"]], [b"x"], [42], [{"a": 1}]])
+def test_list_items_must_be_text(value):
+    """List items of the wrong type raise, in drop mode too: that is a bug, not bad data."""
+    with pytest.raises(ValidationError, match="expected strings"):
+        UserData(first_name=value, on_invalid="drop")
+
+
+def test_surrogates_are_refused():
+    """Lone surrogates raise ValidationError rather than a UnicodeEncodeError."""
+    with pytest.raises(ValidationError, match="Unicode"):
+        UserData(external_id="a\ud800")
+    with pytest.raises(ValidationError, match="Unicode"):
+        UserData(client_user_agent="Mozilla\ud800")

@@ -61,3 +61,9 @@ def test_models_keep_nan_out_of_payloads():
         CustomData(extra={"score": math.inf})
     with pytest.raises(ValidationError, match="extra"):
         CustomData(extra={"tags": [1, {"x": object()}]})
+
+
+def test_orjson_refusals_fall_back_to_the_standard_library():
+    """Integers past 64 bits (which orjson refuses) still encode."""
+    pytest.importorskip("orjson")
+    assert json.loads(request_body([{"n": 2**70}])) == {"data": [{"n": 2**70}]}
