@@ -154,7 +154,7 @@ class Content:
     def __init__(
         self,
         *,
-        id: str | int,
+        id: str | int | None = None,  # required; checked below
         quantity: int | str | None = None,
         item_price: Amount | None = None,
         delivery_category: str | None = None,

@@ -12,8 +12,9 @@ and safe to call one value at a time in a notebook::
     >>> normalize.hash_value("person@example.com")
     '542d240129883c019e106e3b1b2d3f3cb3537c43c425364de8e951d5a3083345'
 
-Every normalizer is idempotent: normalizing its own output gives the output back. The rules, and
-the places where Snap's documentation is silent, are described in ``docs/normalization.md``.
+Every normalizer is idempotent: normalizing its own output gives the output back (for phones,
+the output read back with a ``+``, since it carries its country code). The rules, and the places
+where Snap's documentation is silent, are described in ``docs/normalization.md``.
 
 Two hot paths (email and phone) first try a fast check that accepts only inputs the full
 validator (``email-validator``, ``phonenumbers``) is known to accept with the same result, and
@@ -72,7 +73,8 @@ def hash_value(normalized: str) -> str:
     pre-hashed identifiers pass through unchanged.
 
     Raises:
-        ValidationError: ``normalized`` is empty; an empty value is omitted, never hashed.
+        ValidationError: ``normalized`` is not text, is blank (an empty value is omitted, never
+            hashed), or is not valid Unicode.
 
     """
     if not isinstance(normalized, str):

@@ -341,7 +341,8 @@ def test_from_dict_extinfo_column():
 
 
 record_values = st.one_of(
-    st.none(), st.text(max_size=30), st.integers(), st.floats(), st.booleans(),
+    st.none(), st.text(st.characters(exclude_categories=()), max_size=30),
+    st.integers(), st.floats(), st.booleans(),
     st.lists(st.text(max_size=10), max_size=3),
     st.dictionaries(st.text(max_size=5), st.text(max_size=5), max_size=2),
 )  # fmt: skip

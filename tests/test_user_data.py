@@ -215,7 +215,7 @@ fields = st.sampled_from(
 )  # fmt: skip
 values = st.one_of(
     st.none(),
-    st.text(),
+    st.text(alphabet=st.characters(exclude_categories=())),
     st.text(alphabet=string.printable),
     st.lists(st.text(max_size=20), max_size=3),
     st.integers(),
