@@ -115,11 +115,6 @@ def _json_value(value: Any, field: str) -> Any:
     )
 
 
-def _ratings(value: Any, field: str) -> tuple[str, ...]:
-    # Star ratings as text ("3", "4.5"): text_list takes numbers and strings alike.
-    return text_list(value, field)
-
-
 _CONTENT_CONVERTERS: dict[str, Converter] = {
     "id": prefixed(text, "contents"),
     "quantity": prefixed(count, "contents"),
@@ -279,7 +274,7 @@ _CONVERTERS: dict[str, Converter] = {
     "hotel_score": _score,
     "postal_code": text,
     "preferred_neighborhoods": text_list,
-    "preferred_star_ratings": _ratings,
+    "preferred_star_ratings": text_list,  # numbers or text; sent as text like Snap's model
     "suggested_hotels": text_list,
 }
 
