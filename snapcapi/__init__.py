@@ -1,13 +1,16 @@
 """snapcapi: send conversions to Snap's Conversions API (CAPI) v3 from Python.
 
 Build :class:`Event` objects from raw values; identifiers are normalized and SHA-256 hashed
-exactly as Snap specifies, and mistakes raise :class:`ValidationError` naming the field.
+exactly as Snap specifies, and mistakes raise :class:`ValidationError` naming the field. A
+:class:`Client` batches, sends and retries them and reports on every event in a
+:class:`SendResult`; :mod:`snapcapi.testing` has a fake Snap server for tests.
 """
 
 import importlib.metadata as _metadata
 
 from snapcapi import normalize
 from snapcapi.app_data import AppData
+from snapcapi.client import Client
 from snapcapi.custom_data import Content, CustomData
 from snapcapi.enums import ActionSource, EventName
 from snapcapi.errors import (
@@ -19,6 +22,7 @@ from snapcapi.errors import (
     ValidationError,
 )
 from snapcapi.events import Event
+from snapcapi.results import EventResult, EventStatus, SendResult
 from snapcapi.user_data import UserData
 
 try:
@@ -33,11 +37,15 @@ __all__ = [
     "ActionSource",
     "AppData",
     "AuthenticationError",
+    "Client",
     "Content",
     "CustomData",
     "Event",
     "EventName",
+    "EventResult",
+    "EventStatus",
     "RateLimitError",
+    "SendResult",
     "SnapCapiError",
     "TransportError",
     "UserData",

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import Any
 
-__all__ = ["encoder_name", "request_body"]
+__all__ = ["encode", "encoder_name", "request_body"]
 
 # Compact separators and no cycle check: payloads are trees we built ourselves, and both
 # settings cut the encoding time of a 2,000-event batch by about a fifth. NaN and infinity are
@@ -22,19 +22,19 @@ __all__ = ["encoder_name", "request_body"]
 _STDLIB = json.JSONEncoder(separators=(",", ":"), check_circular=False, allow_nan=False)
 
 
-def stdlib_encode(body: dict[str, Any]) -> bytes:
+def stdlib_encode(body: Any) -> bytes:
     """Encode with the standard library: compact, ASCII-only, NaN refused."""
     return _STDLIB.encode(body).encode("ascii")
 
 
 @lru_cache(maxsize=1)
-def _encoder() -> tuple[str, Callable[[dict[str, Any]], bytes]]:
+def _encoder() -> tuple[str, Callable[[Any], bytes]]:
     try:
         import orjson
     except ImportError:
         return "json", stdlib_encode
 
-    def orjson_encode(body: dict[str, Any]) -> bytes:
+    def orjson_encode(body: Any) -> bytes:
         try:
             return orjson.dumps(body)
         except TypeError:
@@ -48,6 +48,11 @@ def _encoder() -> tuple[str, Callable[[dict[str, Any]], bytes]]:
 def encoder_name() -> str:
     """Name the JSON encoder in use: ``"orjson"`` with the ``fast`` extra, else ``"json"``."""
     return _encoder()[0]
+
+
+def encode(value: Any) -> bytes:
+    """Encode one JSON value (an event payload, a root field) as compact UTF-8 JSON."""
+    return _encoder()[1](value)
 
 
 def request_body(payloads: Sequence[dict[str, Any]], test_event_code: str | None = None) -> bytes:

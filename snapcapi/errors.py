@@ -15,7 +15,10 @@ identifier (email, phone, name, ...): identifiers appear masked, as in ``p*****@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from snapcapi.results import SendResult
 
 __all__ = [
     "APIError",
@@ -28,7 +31,15 @@ __all__ = [
 
 
 class SnapCapiError(Exception):
-    """Base class of every error raised by snapcapi."""
+    """Base class of every error raised by snapcapi.
+
+    Attributes:
+        result: When :meth:`snapcapi.Client.send` stops early (a refused token, a missing asset
+            id), the :class:`snapcapi.SendResult` of the events that reached a status so far;
+            otherwise None.
+    """
+
+    result: SendResult | None = None
 
 
 class ValidationError(SnapCapiError, ValueError):

@@ -292,6 +292,13 @@ class Event:
             fields["consent"] = flag(consent, "consent")
         self.__dict__.update(fields)
 
+    def _replace(self, **fields: Any) -> Event:
+        """Return a copy with some fields swapped for already-converted values (no checks)."""
+        copy = object.__new__(Event)
+        copy.__dict__.update(self.__dict__)
+        copy.__dict__.update(fields)
+        return copy
+
     @property
     def match_keys(self) -> tuple[str, ...]:
         """The matching keys this event carries (``madid`` counts only for app events)."""

@@ -1,0 +1,21 @@
+"""pytest plugin shipped with snapcapi: the ``snap_server`` fixture.
+
+Registered through the ``pytest11`` entry point, so any project with snapcapi installed can
+write ``def test_checkout(snap_server): ...`` and get a started
+:class:`snapcapi.testing.FakeSnapServer`, stopped after the test.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from snapcapi.testing import FakeSnapServer
+
+
+@pytest.fixture
+def snap_server() -> Iterator[FakeSnapServer]:
+    """Yield a running fake Snap server on loopback for one test."""
+    with FakeSnapServer() as server:
+        yield server

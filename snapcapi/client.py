@@ -1,0 +1,755 @@
+"""``Client``: batch, send and validate events against Snap's Conversions API v3."""
+
+from __future__ import annotations
+
+import collections
+import ipaddress
+import logging
+import os
+import platform
+import random
+import re
+import time
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+from urllib.parse import urlsplit
+
+import attrs
+import requests
+
+from snapcapi import _wire
+from snapcapi._batching import Batch, Batcher, Item, join_body
+from snapcapi.enums import ActionSource
+from snapcapi.errors import (
+    APIError,
+    AuthenticationError,
+    RateLimitError,
+    SnapCapiError,
+    TransportError,
+    ValidationError,
+)
+from snapcapi.events import Event
+from snapcapi.normalize import country as _country
+from snapcapi.results import (
+    EventResult,
+    EventStatus,
+    SendResult,
+    StatsWindow,
+    ValidationLog,
+    ValidationStats,
+)
+
+__all__ = ["DEFAULT_BASE_URL", "Client"]
+
+logger = logging.getLogger("snapcapi")
+
+DEFAULT_BASE_URL = "https://tr.snapchat.com"
+RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+_TOKEN_IN_TEXT = re.compile(r"(access_token=)[^&\s\"'#]+")
+
+
+def _redact(text: str, token: str | None = None) -> str:
+    """Remove an access token from text: both as a query parameter and anywhere verbatim."""
+    text = _TOKEN_IN_TEXT.sub(r"\1***", text)
+    if token:
+        text = text.replace(token, "***")
+    return text
+
+
+class _RedactTokens(logging.Filter):
+    """Scrub ``access_token=...`` from records of loggers that print request URLs (urllib3)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.args:
+            args = record.args if isinstance(record.args, tuple) else (record.args,)
+            record.msg = record.msg % args if "%" in str(record.msg) else record.msg
+            record.args = ()
+        record.msg = _redact(str(record.msg))
+        return True
+
+
+_URL_LOGGERS = ("urllib3.connectionpool", "urllib3.connection", "urllib3.util.retry", "requests")
+_FILTER = _RedactTokens()
+for _name in _URL_LOGGERS:
+    if _FILTER not in logging.getLogger(_name).filters:
+        logging.getLogger(_name).addFilter(_FILTER)
+
+
+def _scrub(exc: BaseException, token: str, seen: set[int] | None = None) -> None:
+    """Remove the token from an exception chain's messages in place (they quote the URL)."""
+    seen = seen if seen is not None else set()
+    if id(exc) in seen:
+        return
+    seen.add(id(exc))
+    args: list[Any] = []
+    for arg in exc.args:
+        if isinstance(arg, BaseException):
+            _scrub(arg, token, seen)
+            args.append(arg)
+        elif isinstance(arg, str):
+            args.append(_redact(arg, token))
+        else:
+            args.append(arg)
+    exc.args = tuple(args)
+    for attribute in ("url", "reason"):
+        value = getattr(exc, attribute, None)
+        if isinstance(value, str):
+            setattr(exc, attribute, _redact(value, token))
+        elif isinstance(value, BaseException):
+            _scrub(value, token, seen)
+    if getattr(exc, "request", None) is not None:
+        exc.request = None  # type: ignore[attr-defined]  # its URL carries the token
+    for linked in (exc.__cause__, exc.__context__):
+        if linked is not None:
+            _scrub(linked, token, seen)
+
+
+def transport_error(exc: requests.RequestException, token: str) -> TransportError:
+    """Translate a ``requests`` exception into a :class:`TransportError`, token scrubbed."""
+    _scrub(exc, token)
+    if isinstance(exc, requests.Timeout):
+        kind = "timed out"
+    elif isinstance(exc, requests.exceptions.SSLError):
+        kind = "TLS failed"
+    elif isinstance(exc, requests.ConnectionError):
+        kind = "could not connect"
+    else:
+        kind = "request failed"
+    return TransportError(f"{kind}: {_redact(str(exc), token)}")
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _env(value: str | None, name: str) -> str | None:
+    if value is not None:
+        return value
+    found = os.environ.get(name, "").strip()
+    return found or None
+
+
+@attrs.frozen
+class _Outcome:
+    """The last response (or transport error) for one request, after retries."""
+
+    status: int | None
+    body: Any
+    attempts: int
+    error: TransportError | None = None
+    retry_after: float | None = None
+
+
+def _json(response: requests.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def _final(
+    item: Item,
+    outcome: _Outcome,
+    attempts: Mapping[int, int],
+    status: EventStatus,
+    reason: str | None,
+    *,
+    codes: tuple[str, ...] = (),
+    messages: tuple[str, ...] = (),
+    warnings: tuple[str, ...] = (),
+) -> EventResult:
+    """Build the final result of one event after ``outcome``."""
+    return EventResult(
+        item.index,
+        item.event_id,
+        status,
+        reason,
+        codes=codes,
+        messages=messages,
+        warnings=item.warnings + warnings,
+        http_status=outcome.status,
+        attempts=attempts[item.index],
+    )
+
+
+def _snap_errors(body: Any) -> tuple[str | None, tuple[str, ...], tuple[str, ...]]:
+    """Read Snap's (reason, codes, messages) from an error body of any shape."""
+    if not isinstance(body, Mapping):
+        return None, (), ()
+    errors = body.get("errors")
+    codes: tuple[str, ...] = ()
+    messages: tuple[str, ...] = ()
+    if isinstance(errors, Mapping):
+        codes = tuple(str(c) for c in errors.get("codes") or ())
+        messages = tuple(str(m) for m in errors.get("error_msgs") or ())
+    reason = body.get("reason")
+    return (str(reason) if reason else None), codes, messages
+
+
+@attrs.define(repr=False)
+class Client:
+    """A synchronous client for Snap's Conversions API v3.
+
+    Args:
+        pixel_id: The Pixel ID, for ``WEB`` and ``OFFLINE`` events (else ``SNAP_PIXEL_ID``).
+        access_token: The Conversions API token (else ``SNAP_ACCESS_TOKEN``). It is sent as the
+            ``access_token`` query parameter, as Snap documents, and never logged or shown.
+        snap_app_id: The Snap App ID, for ``MOBILE_APP`` events (else ``SNAP_APP_ID``).
+        base_url: Snap's host (else ``SNAP_CAPI_BASE_URL``, else ``https://tr.snapchat.com``);
+            must be ``https`` unless it is a loopback address (the fake server).
+        timeout: Seconds to wait for Snap per request.
+        max_retries: Retries of one request after a connection error, a timeout, 408, 429 or
+            5xx, with capped exponential backoff, full jitter and ``Retry-After`` honoured.
+        batch_size: Events per request, at most 2,000 (Snap's limit).
+        max_batch_bytes: Bytes of JSON per request.
+        max_workers: Requests in flight at once (threads); results keep input order anyway.
+        default_region: Region for phone numbers that came without country code and region.
+        require_consent: Send only events whose ``consent`` is ``True``; others are SKIPPED.
+        session: A ``requests.Session`` to use (and leave open); one is made otherwise.
+        max_resends: How often a batch is re-sent after Snap rejects one of its events.
+        backoff_base, backoff_max: Backoff of the first retry and the cap, in seconds.
+        retry_after_max: The longest ``Retry-After`` honoured, in seconds.
+        sleep, clock, now, rng: Injectable ``time.sleep``, ``time.monotonic``, ``time.time``
+            and random source, so tests run instantly and deterministically.
+
+    Raises:
+        ValidationError: A missing token or asset id, a bad ``base_url`` or a setting out of
+            range.
+    """
+
+    pixel_id: str | None
+    snap_app_id: str | None
+    base_url: str
+    timeout: float
+    max_retries: int
+    batch_size: int
+    max_batch_bytes: int
+    max_workers: int
+    default_region: str | None
+    require_consent: bool
+    max_resends: int
+    backoff_base: float
+    backoff_max: float
+    retry_after_max: float
+    _token: str
+    _session: requests.Session
+    _owns_session: bool
+    _sleep: Callable[[float], None]
+    _clock: Callable[[], float]
+    _now: Callable[[], float]
+    _rng: random.Random
+    _closed: bool
+
+    def __init__(
+        self,
+        pixel_id: str | None = None,
+        access_token: str | None = None,
+        *,
+        snap_app_id: str | None = None,
+        base_url: str | None = None,
+        timeout: float = 10.0,
+        max_retries: int = 5,
+        batch_size: int = 2000,
+        max_batch_bytes: int = 2_000_000,
+        max_workers: int = 1,
+        default_region: str | None = None,
+        require_consent: bool = False,
+        session: requests.Session | None = None,
+        max_resends: int = 50,
+        backoff_base: float = 0.5,
+        backoff_max: float = 30.0,
+        retry_after_max: float = 60.0,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        now: Callable[[], float] = time.time,
+        rng: random.Random | None = None,
+    ) -> None:
+        token = _env(access_token, "SNAP_ACCESS_TOKEN")
+        if not token:
+            raise ValidationError(
+                "access_token", "is missing; pass Client(access_token=...) or set SNAP_ACCESS_TOKEN"
+            )
+        pixel = _env(pixel_id, "SNAP_PIXEL_ID")
+        app = _env(snap_app_id, "SNAP_APP_ID")
+        if not pixel and not app:
+            raise ValidationError(
+                "pixel_id",
+                "is missing; pass Client(pixel_id=...) (WEB/OFFLINE events) or snap_app_id= "
+                "(MOBILE_APP events), or set SNAP_PIXEL_ID / SNAP_APP_ID",
+            )
+        url = (_env(base_url, "SNAP_CAPI_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValidationError(
+                "base_url", "must be an absolute URL such as https://tr.snapchat.com"
+            )
+        if parts.scheme == "http" and not _is_loopback(parts.hostname):
+            raise ValidationError(
+                "base_url", "must use https (plain http is allowed only for loopback test servers)"
+            )
+        if not 1 <= batch_size <= 2000:
+            raise ValidationError("batch_size", "must be between 1 and 2000 (Snap's limit)")
+        if max_batch_bytes < 1024:
+            raise ValidationError("max_batch_bytes", "must be at least 1024")
+        if max_workers < 1 or max_retries < 0 or max_resends < 0 or timeout <= 0:
+            raise ValidationError(
+                "max_workers", "max_workers must be >= 1, max_retries/max_resends >= 0, timeout > 0"
+            )
+        if session is not None and session.verify is False:
+            raise ValidationError(
+                "session", "has TLS verification turned off; snapcapi refuses that"
+            )
+        self.pixel_id = pixel
+        self.snap_app_id = app
+        self.base_url = url
+        self.timeout = timeout
+        self.max_retries = max_retries
+        self.batch_size = batch_size
+        self.max_batch_bytes = max_batch_bytes
+        self.max_workers = max_workers
+        self.default_region = _country(default_region) if default_region else None
+        self.require_consent = require_consent
+        self.max_resends = max_resends
+        self.backoff_base = backoff_base
+        self.backoff_max = backoff_max
+        self.retry_after_max = retry_after_max
+        self._token = token
+        self._owns_session = session is None
+        self._session = session if session is not None else requests.Session()
+        self._sleep = sleep
+        self._clock = clock
+        self._now = now
+        self._rng = rng if rng is not None else random.Random()
+        self._closed = False
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def close(self) -> None:
+        """Close the HTTP session if the client made it. Safe to call more than once."""
+        if not self._closed and self._owns_session:
+            self._session.close()
+        self._closed = True
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return (
+            f"Client(pixel_id={self.pixel_id!r}, snap_app_id={self.snap_app_id!r}, "
+            f"base_url={self.base_url!r})"
+        )
+
+    @property
+    def user_agent(self) -> str:
+        """The ``User-Agent`` sent with every request."""
+        from snapcapi import __version__
+
+        return (
+            f"snapcapi/{__version__} (python/{platform.python_version()}; "
+            f"requests/{requests.__version__})"
+        )
+
+    # ------------------------------------------------------------------ public calls
+
+    def send(self, events: Iterable[Event], *, test_event_code: str | None = None) -> SendResult:
+        """Send events to ``/v3/{asset_id}/events``, batched, and report on every one.
+
+        Events are read lazily: at most one batch per asset is being filled and at most
+        ``max_workers`` requests are in flight, so a generator of millions of events is fine.
+        Events unfit to send are reported ``INVALID`` (with ``require_consent``, events without
+        consent ``SKIPPED``) and not sent.
+
+        Args:
+            events: Any iterable of :class:`~snapcapi.Event`.
+            test_event_code: Put at the body root: Snap shows the events in its test tool and
+                does not record them as conversions.
+
+        Returns:
+            One :class:`~snapcapi.EventResult` per input event, in input order.
+
+        Raises:
+            AuthenticationError: Snap refused the token (401/403); ``.result`` holds the
+                statuses reached so far.
+            ValidationError: An event needs an asset id the client lacks (a MOBILE_APP event
+                without ``snap_app_id``); ``.result`` holds the statuses so far.
+        """
+        root = b""
+        if test_event_code is not None:
+            code = str(test_event_code).strip()
+            if not code:
+                raise ValidationError("test_event_code", "is empty")
+            root = b',"test_event_code":' + _wire.encode(code)
+        return self._run(events, "events", root)
+
+    def validate(self, events: Iterable[Event]) -> SendResult:
+        """Send events to Snap's ``/events/validate`` endpoint; nothing is recorded.
+
+        Each event's result says how Snap judged it: ``ACCEPTED`` for VALID, ``REJECTED`` with
+        Snap's codes and messages for INVALID, warnings in ``warnings``.
+        """
+        return self._run(events, "events/validate", b"")
+
+    def validation_logs(self, *, asset_id: str | None = None) -> tuple[ValidationLog, ...]:
+        """Read ``/events/validate/logs``: how Snap judged recent test events (24 hours)."""
+        body = self._get(asset_id, "events/validate/logs")
+        logs = body.get("logs") if isinstance(body, Mapping) else None
+        found = []
+        for entry in logs or ():
+            if not isinstance(entry, Mapping):
+                continue
+            found.append(
+                ValidationLog(
+                    event_name=entry.get("event_name"),
+                    status=entry.get("status"),
+                    event_time=None
+                    if entry.get("event_time") is None
+                    else str(entry["event_time"]),
+                    action_source=entry.get("action_source"),
+                    errors=tuple(str(e) for e in entry.get("error_records") or ()),
+                    warnings=tuple(str(w) for w in entry.get("warning_records") or ()),
+                    raw=dict(entry),
+                )
+            )
+        return tuple(found)
+
+    def validation_stats(self, *, asset_id: str | None = None) -> ValidationStats:
+        """Read ``/events/validate/stats``: test and live event counts of the past hour."""
+        body = self._get(asset_id, "events/validate/stats")
+        found = body.get("stats") if isinstance(body, Mapping) else None
+        stats: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
+
+        def window(name: str) -> StatsWindow:
+            part = stats.get(name)
+            data: Mapping[str, Any] = part if isinstance(part, Mapping) else {}
+            return StatsWindow(
+                event_count_past_hour=int(data.get("event_count_past_hour") or 0),
+                latest_event_ts=int(data.get("latest_event_ts") or 0),
+            )
+
+        return ValidationStats(test=window("test"), live=window("live"))
+
+    # ------------------------------------------------------------------ the pipeline
+
+    def _asset_for(self, event: Event) -> str | None:
+        if event.action_source is ActionSource.MOBILE_APP:
+            return self.snap_app_id
+        return self.pixel_id
+
+    def _prepare(self, index: int, event: Any, now: float) -> Item | EventResult | None:
+        """Check one event; return its encoded item, its final result, or None (no asset id)."""
+        if not isinstance(event, Event):
+            return EventResult(
+                index, None, EventStatus.INVALID, f"expected an Event, got {type(event).__name__}"
+            )
+        if self.require_consent and event.consent is not True:
+            return EventResult(
+                index,
+                event.event_id,
+                EventStatus.SKIPPED,
+                "no consent: the client requires consent=True (require_consent=True)",
+            )
+        user = event.user_data
+        if user.unresolved_phones and self.default_region:
+            try:
+                event = event._replace(user_data=user.with_default_region(self.default_region))
+            except ValidationError as exc:
+                return EventResult(index, event.event_id, EventStatus.INVALID, str(exc))
+        problems = event.problems(now=now)
+        if problems:
+            return EventResult(
+                index,
+                event.event_id,
+                EventStatus.INVALID,
+                "; ".join(problems),
+                warnings=event.warnings,
+            )
+        if self._asset_for(event) is None:
+            return None
+        return Item(index, event.event_id, _wire.encode(event.to_payload()), event.notices(now=now))
+
+    def _run(self, events: Iterable[Event], endpoint: str, root: bytes) -> SendResult:
+        if self._closed:
+            raise SnapCapiError("the client is closed")
+        results: list[EventResult | None] = []
+        batcher = Batcher(self.batch_size, self.max_batch_bytes, len(root))
+        pool = ThreadPoolExecutor(self.max_workers) if self.max_workers > 1 else None
+        in_flight: collections.deque[tuple[Batch, Future[list[EventResult]]]] = collections.deque()
+
+        def settle(batch_results: list[EventResult]) -> None:
+            for result in batch_results:
+                results[result.index] = result
+
+        def dispatch(batch: Batch) -> None:
+            if pool is None:
+                settle(self._deliver(batch, endpoint, root))
+                return
+            while len(in_flight) >= self.max_workers:
+                settle(in_flight.popleft()[1].result())
+            in_flight.append((batch, pool.submit(self._deliver, batch, endpoint, root)))
+
+        try:
+            now = self._now()
+            for index, event in enumerate(events):
+                results.append(None)
+                prepared = self._prepare(index, event, now)
+                if prepared is None:
+                    needed = (
+                        "snap_app_id"
+                        if event.action_source is ActionSource.MOBILE_APP
+                        else "pixel_id"
+                    )
+                    error = ValidationError(
+                        needed,
+                        f"event {index} is {event.action_source.value} but the client has no "
+                        f"{needed}; pass Client({needed}=...)",
+                    )
+                    raise error
+                if isinstance(prepared, EventResult):
+                    results[index] = prepared
+                    continue
+                if not batcher.fits_alone(prepared):
+                    results[index] = EventResult(
+                        index,
+                        prepared.event_id,
+                        EventStatus.INVALID,
+                        f"the event is larger than max_batch_bytes ({self.max_batch_bytes})",
+                    )
+                    continue
+                asset = self._asset_for(event)
+                assert asset is not None
+                for batch in batcher.add(asset, prepared):
+                    dispatch(batch)
+            for batch in batcher.flush():
+                dispatch(batch)
+            while in_flight:
+                settle(in_flight.popleft()[1].result())
+        except (AuthenticationError, ValidationError) as exc:
+            settle(getattr(exc, "partial", []))
+            for _, future in in_flight:
+                future.cancel()
+            for _, future in in_flight:
+                if not future.cancelled():
+                    try:
+                        settle(future.result())
+                    except SnapCapiError as other:
+                        settle(getattr(other, "partial", []))
+            exc.result = SendResult(tuple(r for r in results if r is not None))
+            raise
+        finally:
+            if pool is not None:
+                pool.shutdown(wait=True)
+        return SendResult(tuple(r for r in results if r is not None))
+
+    def _deliver(self, batch: Batch, endpoint: str, root: bytes) -> list[EventResult]:
+        """Post one batch until every event in it has a final status."""
+        url = f"{self.base_url}/v3/{batch.asset_id}/{endpoint}"
+        remaining = list(batch.items)
+        attempts = dict.fromkeys((item.index for item in remaining), 0)
+        done: list[EventResult] = []
+        resends = 0
+        while remaining:
+            started = self._clock()
+            outcome = self._post(url, join_body(remaining, root))
+            for item in remaining:
+                attempts[item.index] += outcome.attempts
+            judged, remaining = self._judge(batch, endpoint, root, outcome, remaining, attempts)
+            done.extend(judged)
+            if remaining:
+                resends += 1
+                if resends > self.max_resends:
+                    reason = f"not sent: Snap rejected {resends} events of this batch; gave up"
+                    done.extend(
+                        _final(item, outcome, attempts, EventStatus.FAILED, reason)
+                        for item in remaining
+                    )
+                    remaining = []
+            counts = collections.Counter(result.status.value.lower() for result in judged)
+            logger.info(
+                "batch to %s: %d events, HTTP %s, %d attempts, %.3fs: %s",
+                batch.asset_id,
+                len(judged) + len(remaining),
+                outcome.status if outcome.error is None else "none (transport error)",
+                outcome.attempts,
+                self._clock() - started,
+                ", ".join(f"{name}={n}" for name, n in counts.items())
+                + (f", re-sending {len(remaining)}" if remaining else ""),
+            )
+        return done
+
+    def _judge(
+        self,
+        batch: Batch,
+        endpoint: str,
+        root: bytes,
+        outcome: _Outcome,
+        items: list[Item],
+        attempts: dict[int, int],
+    ) -> tuple[list[EventResult], list[Item]]:
+        """Turn one response into final results, and the items to send again (if any)."""
+        status, body = outcome.status, outcome.body
+
+        def every(state: EventStatus, reason: str | None, **extra: Any) -> list[EventResult]:
+            return [_final(item, outcome, attempts, state, reason, **extra) for item in items]
+
+        if outcome.error is not None:
+            return every(
+                EventStatus.FAILED, f"{outcome.error} (after {outcome.attempts} attempts)"
+            ), []
+        if status in (401, 403):
+            reason, codes, messages = _snap_errors(body)
+            error = AuthenticationError(
+                f"Snap refused the access token (HTTP {status}): {reason or 'no reason given'}; "
+                "check SNAP_ACCESS_TOKEN and that the token belongs to the organization owning "
+                f"asset {batch.asset_id}",
+                status_code=status or 0,
+                codes=codes,
+                messages=messages,
+            )
+            error.partial = every(EventStatus.FAILED, f"authentication failed (HTTP {status})")  # type: ignore[attr-defined]
+            raise error
+        if isinstance(body, Mapping) and isinstance(body.get("event_logs"), list):
+            return self._judge_logs(items, body["event_logs"], outcome, attempts), []
+        if status is not None and 200 <= status < 300:
+            return every(EventStatus.ACCEPTED, None), []
+        if status in RETRY_STATUSES:
+            return every(EventStatus.FAILED, f"HTTP {status} after {outcome.attempts} attempts"), []
+        if status == 413 and len(items) > 1:
+            # Too large for Snap: send each half on its own.
+            half = len(items) // 2
+            done: list[EventResult] = []
+            for part in (items[:half], items[half:]):
+                for result in self._deliver(Batch(batch.asset_id, tuple(part)), endpoint, root):
+                    spent = result.attempts + attempts[result.index]
+                    done.append(attrs.evolve(result, attempts=spent))
+            return done, []
+        reason, codes, messages = _snap_errors(body)
+        text = reason or f"HTTP {status}"
+        index = body.get("event") if isinstance(body, Mapping) else None
+        if isinstance(index, int) and not isinstance(index, bool) and 0 <= index < len(items):
+            # Snap names one bad event: it is rejected, the others go again without it.
+            culprit = items[index]
+            rejected = _final(
+                culprit,
+                outcome,
+                attempts,
+                EventStatus.REJECTED,
+                text,
+                codes=codes,
+                messages=messages,
+            )
+            return [rejected], items[:index] + items[index + 1 :]
+        return every(EventStatus.REJECTED, text, codes=codes, messages=messages), []
+
+    def _judge_logs(
+        self, items: list[Item], logs: list[Any], outcome: _Outcome, attempts: dict[int, int]
+    ) -> list[EventResult]:
+        """Map the validate endpoint's per-event logs onto results."""
+        by_index: dict[int, Mapping[str, Any]] = {}
+        for position, log in enumerate(logs):
+            if isinstance(log, Mapping):
+                at = log.get("event", position)
+                by_index[at if isinstance(at, int) else position] = log
+        judged = []
+        for position, item in enumerate(items):
+            log = by_index.get(position)
+            if log is None:
+                reason = "Snap's answer did not cover this event"
+                judged.append(_final(item, outcome, attempts, EventStatus.FAILED, reason))
+                continue
+            _, codes, messages = _snap_errors(log)
+            warnings = tuple(str(w) for w in log.get("warnings") or ())
+            valid = str(log.get("status", "")).upper() == "VALID"
+            judged.append(
+                _final(
+                    item,
+                    outcome,
+                    attempts,
+                    EventStatus.ACCEPTED if valid else EventStatus.REJECTED,
+                    None if valid else "; ".join(messages) or "Snap judged the event INVALID",
+                    codes=codes,
+                    messages=messages,
+                    warnings=warnings,
+                )
+            )
+        return judged
+
+    # ------------------------------------------------------------------ HTTP
+
+    def _headers(self) -> dict[str, str]:
+        return {"Content-Type": "application/json", "User-Agent": self.user_agent}
+
+    def _backoff(self, attempt: int) -> float:
+        """Full jitter: a random wait up to the capped exponential backoff of this attempt."""
+        return self._rng.uniform(0, min(self.backoff_max, self.backoff_base * 2 ** (attempt - 1)))
+
+    def _retry_after(self, response: requests.Response) -> float | None:
+        value = response.headers.get("Retry-After")
+        if value is None:
+            return None
+        try:
+            seconds = float(value)
+        except ValueError:
+            return None  # HTTP-date form: fall back to our own backoff
+        return max(0.0, min(seconds, self.retry_after_max))
+
+    def _request(self, method: str, url: str, body: bytes | None) -> _Outcome:
+        """Make one logical request, retrying transient failures."""
+        if self._closed:
+            raise SnapCapiError("the client is closed")
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                response = self._session.request(
+                    method,
+                    url,
+                    params={"access_token": self._token},
+                    data=body,
+                    headers=self._headers(),
+                    timeout=self.timeout,
+                )
+            except requests.RequestException as exc:
+                error = transport_error(exc, self._token)
+                if attempt > self.max_retries:
+                    return _Outcome(None, None, attempt, error)
+                delay = self._backoff(attempt)
+                logger.debug("retrying in %.2fs after %s (attempt %d)", delay, error, attempt)
+                self._sleep(delay)
+                continue
+            status = response.status_code
+            if status in RETRY_STATUSES and attempt <= self.max_retries:
+                retry_after = self._retry_after(response)
+                delay = max(self._backoff(attempt), retry_after or 0.0)
+                logger.debug("retrying in %.2fs after HTTP %d (attempt %d)", delay, status, attempt)
+                response.close()
+                self._sleep(delay)
+                continue
+            return _Outcome(status, _json(response), attempt, None, self._retry_after(response))
+
+    def _post(self, url: str, body: bytes) -> _Outcome:
+        return self._request("POST", url, body)
+
+    def _get(self, asset_id: str | None, endpoint: str) -> Any:
+        asset = asset_id or self.pixel_id or self.snap_app_id
+        outcome = self._request("GET", f"{self.base_url}/v3/{asset}/{endpoint}", None)
+        if outcome.error is not None:
+            raise outcome.error
+        status = outcome.status or 0
+        if 200 <= status < 300:
+            return outcome.body
+        reason, codes, messages = _snap_errors(outcome.body)
+        text = f"{endpoint} answered HTTP {status}: {reason or 'no reason given'}"
+        if status in (401, 403):
+            raise AuthenticationError(text, status_code=status, codes=codes, messages=messages)
+        if status == 429:
+            raise RateLimitError(text, status_code=status, codes=codes, messages=messages)
+        raise APIError(text, status_code=status, codes=codes, messages=messages)
