@@ -192,7 +192,7 @@ def _snap_errors(body: Any) -> tuple[str | None, tuple[str, ...], tuple[str, ...
     return (str(reason) if reason else None), codes, messages
 
 
-@attrs.define(repr=False)
+@attrs.define(init=False, repr=False)
 class Client:
     """A synchronous client for Snap's Conversions API v3.
 
