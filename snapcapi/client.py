@@ -61,11 +61,12 @@ class _RedactTokens(logging.Filter):
     """Scrub ``access_token=...`` from records of loggers that print request URLs (urllib3)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.args:
-            args = record.args if isinstance(record.args, tuple) else (record.args,)
-            record.msg = record.msg % args if "%" in str(record.msg) else record.msg
-            record.args = ()
-        record.msg = _redact(str(record.msg))
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):  # a malformed record: leave it to logging to report
+            return True
+        record.msg = _redact(message)
+        record.args = ()
         return True
 
 
@@ -116,7 +117,9 @@ def transport_error(exc: requests.RequestException, token: str) -> TransportErro
         kind = "could not connect"
     else:
         kind = "request failed"
-    return TransportError(f"{kind}: {_redact(str(exc), token)}")
+    error = TransportError(f"{kind}: {_redact(str(exc), token)}")
+    error.__cause__ = exc
+    return error
 
 
 def _is_loopback(host: str) -> bool:

@@ -1,0 +1,493 @@
+"""Client against the fake Snap server, over real sockets: batching, retries, results."""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+import threading
+
+import pytest
+import requests
+from conftest import make_app_event, make_event
+
+from snapcapi import (
+    AuthenticationError,
+    Client,
+    EventStatus,
+    SnapCapiError,
+    TransportError,
+    UserData,
+    ValidationError,
+    normalize,
+)
+from snapcapi.client import transport_error
+
+
+def bodies(server, endpoint="events"):
+    return [r.body for r in server.received if r.endpoint == endpoint]
+
+
+# --------------------------------------------------------------------------- the happy path
+
+
+def test_send_reports_every_event_in_input_order(snap_server, make_client):
+    """Every event gets one result, in input order, and reaches the server once."""
+    events = [make_event(i) for i in range(5)]
+    result = make_client().send(events)
+    assert [r.index for r in result.events] == [0, 1, 2, 3, 4]
+    assert [r.event_id for r in result.events] == [f"e{i}" for i in range(5)]
+    assert result.ok
+    assert all(r.http_status == 200 and r.attempts == 1 for r in result.events)
+    assert snap_server.event_ids() == {f"e{i}" for i in range(5)}
+    assert len(snap_server.events) == 5
+
+
+def test_batches_respect_count_and_bytes(snap_server, make_client):
+    """Requests carry at most batch_size events and max_batch_bytes of JSON, in order."""
+    result = make_client(batch_size=3).send(make_event(i) for i in range(10))
+    assert [len(body["data"]) for body in bodies(snap_server)] == [3, 3, 3, 1]
+    assert result.ok
+    snap_server.reset()
+    make_client(max_batch_bytes=2048).send(make_event(i) for i in range(20))
+    sizes = [len(json.dumps(b, separators=(",", ":")).encode()) for b in bodies(snap_server)]
+    assert len(sizes) > 1
+    assert max(sizes) <= 2048
+    sent = [event["event_id"] for body in bodies(snap_server) for event in body["data"]]
+    assert sent == [f"e{i}" for i in range(20)]
+
+
+def test_app_events_go_to_the_snap_app_id(snap_server, make_client):
+    """MOBILE_APP events are batched apart and posted to the Snap App ID."""
+    events = [make_event(0), make_app_event(1), make_event(2), make_app_event(3)]
+    result = make_client().send(events)
+    assert result.ok
+    by_asset = {r.asset_id: [e["event_id"] for e in r.body["data"]] for r in snap_server.received}
+    assert by_asset == {
+        snap_server.pixel_id: ["e0", "e2"],
+        snap_server.snap_app_id: ["app1", "app3"],
+    }
+
+
+def test_missing_asset_id_is_an_error_carrying_the_results_so_far(snap_server):
+    """An app event without a Snap App ID stops the call with a clear error and .result."""
+    client = Client(snap_server.pixel_id, snap_server.token, base_url=snap_server.url)
+    with client, pytest.raises(ValidationError, match="snap_app_id") as info:
+        client.send([make_event(0, user_data=UserData()), make_app_event(1)])
+    assert info.value.result is not None
+    assert [r.status for r in info.value.result.events] == [EventStatus.INVALID]
+
+
+def test_locally_invalid_events_are_reported_and_not_sent(snap_server, make_client):
+    """Events unfit to send are INVALID with the reason, and never reach Snap."""
+    events = [make_event(0), make_event(1, user_data=UserData(client_ip_address="203.0.113.9"))]
+    result = make_client().send(events)
+    assert [r.status for r in result.events] == [EventStatus.ACCEPTED, EventStatus.INVALID]
+    assert "no matching key" in result.events[1].reason
+    assert result.events[1].attempts == 0
+    assert snap_server.event_ids() == {"e0"}
+
+
+def test_non_events_are_invalid_not_lost(make_client):
+    """Something that is not an Event is reported INVALID, not skipped silently."""
+    result = make_client().send([make_event(0), {"event_name": "PURCHASE"}])
+    assert result.events[1].status is EventStatus.INVALID
+    assert "expected an Event, got dict" in result.events[1].reason
+
+
+def test_consent_is_required_when_asked(snap_server, make_client):
+    """With require_consent=True only consent=True events go out; the rest are SKIPPED."""
+    events = [make_event(0, consent=True), make_event(1, consent=False), make_event(2)]
+    result = make_client(require_consent=True).send(events)
+    assert [r.status for r in result.events] == [
+        EventStatus.ACCEPTED,
+        EventStatus.SKIPPED,
+        EventStatus.SKIPPED,
+    ]
+    assert snap_server.event_ids() == {"e0"}
+
+
+def test_default_region_reads_national_phones(snap_server, make_client):
+    """Phones without country code wait for the client's default region."""
+    event = make_event(0, user_data=UserData(phone="(415) 555-0132"))
+    assert make_client().send([event]).events[0].status is EventStatus.INVALID
+    assert make_client(default_region="US").send([event]).ok
+    sent = bodies(snap_server)[-1]["data"][0]["user_data"]["ph"]
+    assert sent == [normalize.hash_value("14155550132")]
+
+
+def test_old_events_carry_a_notice(snap_server, make_client):
+    """Events older than 7 days are sent, with a warning on their result."""
+    from datetime import datetime, timedelta, timezone
+
+    old = make_event(0, event_time=datetime.now(timezone.utc) - timedelta(days=10))
+    result = make_client().send([old])
+    assert result.ok
+    assert any("10 days old" in w for w in result.events[0].warnings)
+
+
+# --------------------------------------------------------------------------- retries
+
+
+def test_retries_transient_statuses_with_backoff(snap_server, make_client, sleeps):
+    """503, 408 and 500 are retried with jittered backoff; the events end ACCEPTED."""
+    snap_server.script(503)
+    snap_server.script(408)
+    snap_server.script(500)
+    result = make_client(backoff_base=1.0).send([make_event(0)])
+    assert result.ok
+    assert result.events[0].attempts == 4
+    assert len(sleeps) == 3
+    assert all(0 <= s <= cap for s, cap in zip(sleeps, [1.0, 2.0, 4.0], strict=True))
+
+
+def test_retry_after_is_honoured_and_capped(snap_server, make_client, sleeps):
+    """429 with Retry-After waits as told, up to retry_after_max."""
+    snap_server.script(429, headers={"Retry-After": "7"})
+    snap_server.script(429, headers={"Retry-After": "3600"})
+    result = make_client(retry_after_max=30.0, backoff_base=0.01).send([make_event(0)])
+    assert result.ok
+    assert sleeps[0] >= 7
+    assert sleeps[1] == 30.0
+
+
+def test_retries_run_out_into_failed_not_an_exception(snap_server, make_client, sleeps):
+    """After the last retry the events are FAILED with the reason; nothing is raised."""
+    snap_server.script(500, times=4)
+    result = make_client(max_retries=3).send([make_event(0), make_event(1)])
+    assert [r.status for r in result.events] == [EventStatus.FAILED] * 2
+    assert result.events[0].reason == "HTTP 500 after 4 attempts"
+    assert result.events[0].attempts == 4
+    assert len(sleeps) == 3
+
+
+def test_other_client_errors_are_not_retried(snap_server, make_client, sleeps):
+    """A 404 (unknown asset) is final at once: REJECTED with Snap's reason, no retry."""
+    client = make_client()
+    client.pixel_id = "00000000-0000-4000-8000-000000000000"
+    result = client.send([make_event(0)])
+    assert result.events[0].status is EventStatus.REJECTED
+    assert result.events[0].http_status == 404
+    assert result.events[0].reason == "Unknown asset id"
+    assert sleeps == []
+
+
+def test_connection_reset_and_timeout_are_retried(snap_server, make_client):
+    """A dropped connection and a slow answer are retried like 5xx."""
+    snap_server.script("reset")
+    snap_server.script(200, delay=1.0)
+    result = make_client(timeout=0.2).send([make_event(0)])
+    assert result.ok
+    assert result.events[0].attempts == 3
+
+
+def test_server_down_means_failed_with_a_transport_reason(sleeps):
+    """With nothing listening, events end FAILED after the retries, reason given."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    client = Client(
+        "p", "secret-token", base_url=f"http://127.0.0.1:{port}", sleep=sleeps, max_retries=2
+    )
+    with client:
+        result = client.send([make_event(0)])
+    event = result.events[0]
+    assert event.status is EventStatus.FAILED
+    assert event.reason.startswith("could not connect")
+    assert event.attempts == 3
+    assert "secret-token" not in event.reason
+
+
+def test_payload_too_large_is_split(snap_server, make_client):
+    """A 413 splits the batch in halves, each sent on its own."""
+    snap_server.script(413)
+    result = make_client().send([make_event(i) for i in range(4)])
+    assert result.ok
+    assert [len(b["data"]) for b in bodies(snap_server)] == [4, 2, 2]
+
+
+# --------------------------------------------------------------------------- rejections
+
+
+def test_a_rejected_event_is_isolated_and_the_rest_resent(snap_server, make_client):
+    """Snap names one bad event: it is REJECTED with Snap's codes, the others go again."""
+    snap_server.reject("e2", code="INVALID_CURRENCY", message="Currency not enabled")
+    result = make_client().send([make_event(i) for i in range(5)])
+    statuses = [r.status for r in result.events]
+    assert (
+        statuses == [EventStatus.ACCEPTED] * 2 + [EventStatus.REJECTED] + [EventStatus.ACCEPTED] * 2
+    )
+    rejected = result.events[2]
+    assert rejected.codes == ("INVALID_CURRENCY",)
+    assert rejected.messages == ("Currency not enabled",)
+    assert rejected.reason == "Currency not enabled"
+    assert rejected.http_status == 400
+    assert snap_server.event_ids() == {"e0", "e1", "e3", "e4"}
+    assert [len(b["data"]) for b in bodies(snap_server)] == [5, 4]
+
+
+def test_resends_are_bounded(snap_server, make_client):
+    """After max_resends rejections in one batch, the rest is FAILED instead of looping."""
+    for i in range(4):
+        snap_server.reject(f"e{i}")
+    result = make_client(max_resends=2).send([make_event(i) for i in range(6)])
+    statuses = [r.status for r in result.events]
+    assert statuses[:3] == [EventStatus.REJECTED] * 3
+    assert statuses[3:] == [EventStatus.FAILED] * 3
+    assert "gave up" in result.events[5].reason
+
+
+def test_a_batch_rejected_as_a_whole(snap_server, make_client):
+    """A 400 without an event index rejects every event of the batch, with the reason."""
+    snap_server.script(400, {"status": "INVALID", "reason": "Malformed request"})
+    result = make_client().send([make_event(0), make_event(1)])
+    assert [r.status for r in result.events] == [EventStatus.REJECTED] * 2
+    assert result.events[0].reason == "Malformed request"
+
+
+def test_bad_token_raises_with_the_results_so_far(snap_server, make_client):
+    """401 raises AuthenticationError; .result has a status for every event read so far."""
+    client = make_client(batch_size=2)
+    snap_server.token = "another-token"
+    with pytest.raises(AuthenticationError) as info:
+        client.send([make_event(i) for i in range(5)])
+    error = info.value
+    assert error.status_code == 401
+    assert [r.status for r in error.result.events] == [EventStatus.FAILED] * 2
+    assert "fake-snap-token" not in str(error)
+
+
+# --------------------------------------------------------------------------- validate & test codes
+
+
+def test_validate_maps_event_logs(snap_server, make_client):
+    """validate() uses /events/validate; Snap's per-event verdicts become results."""
+    snap_server.reject("e1", code="INVALID_VALUE", message="Value looks wrong")
+    result = make_client().validate([make_event(0), make_event(1)])
+    assert [r.status for r in result.events] == [EventStatus.ACCEPTED, EventStatus.REJECTED]
+    assert result.events[1].codes == ("INVALID_VALUE",)
+    assert result.events[1].reason == "Value looks wrong"
+    assert {r.endpoint for r in snap_server.received} == {"validate"}
+    assert snap_server.events == []
+    assert len(snap_server.validated_events) == 2
+
+
+def test_validation_logs_and_stats(snap_server, make_client):
+    """The two GET endpoints come back as typed objects."""
+    client = make_client()
+    client.validate([make_event(0)])
+    client.send([make_event(1)])
+    logs = client.validation_logs()
+    assert [log.event_name for log in logs] == ["PURCHASE"]
+    assert logs[0].status == "VALID"
+    stats = client.validation_stats()
+    assert stats.test.event_count_past_hour == 1
+    assert stats.live.event_count_past_hour == 1
+
+
+def test_get_endpoints_raise_api_errors(snap_server, make_client):
+    """GET calls raise: AuthenticationError for 401, APIError otherwise, TransportError offline."""
+    client = make_client(max_retries=0)
+    snap_server.script(401)
+    with pytest.raises(AuthenticationError):
+        client.validation_stats()
+    snap_server.script(418)
+    with pytest.raises(SnapCapiError, match="HTTP 418"):
+        client.validation_logs()
+    snap_server.script("reset")
+    with pytest.raises(TransportError):
+        client.validation_logs()
+
+
+def test_test_event_code_goes_to_the_body_root(snap_server, make_client):
+    """A test event code sits next to data; the fake, like Snap, records nothing."""
+    result = make_client().send([make_event(0)], test_event_code="TEST4321")
+    assert result.ok
+    assert bodies(snap_server)[0]["test_event_code"] == "TEST4321"
+    assert snap_server.events == []
+
+
+# --------------------------------------------------------------------------- streaming & workers
+
+
+def test_the_input_is_read_lazily(snap_server, make_client):
+    """With one worker, the generator is never read more than a batch ahead of the wire."""
+    seen = []
+
+    def events():
+        for i in range(50):
+            seen.append((i, len(snap_server.received)))
+            yield make_event(i)
+
+    assert make_client(batch_size=10).send(events()).ok
+    for index, requests_so_far in seen:
+        assert requests_so_far == index // 10
+
+
+def test_workers_keep_input_order_and_bound_reading(snap_server, make_client):
+    """With 4 workers, results keep input order and at most 4 batches are in flight."""
+    snap_server.latency = 0.02
+    seen = []
+    lock = threading.Lock()
+
+    def events():
+        for i in range(200):
+            with lock:
+                seen.append((i, len(snap_server.received)))
+            yield make_event(i)
+
+    result = make_client(batch_size=10, max_workers=4).send(events())
+    assert [r.index for r in result.events] == list(range(200))
+    assert result.ok
+    for index, answered in seen:
+        assert index // 10 - answered <= 4 + 1
+
+
+# --------------------------------------------------------------------------- configuration
+
+
+def test_https_is_required_except_on_loopback():
+    """Plain http only for loopback hosts; TLS verification cannot be switched off."""
+    with pytest.raises(ValidationError, match="https"):
+        Client("p", "t", base_url="http://tr.snapchat.com")
+    for url in ("http://127.0.0.1:9", "http://localhost:9", "http://[::1]:9"):
+        Client("p", "t", base_url=url).close()
+    session = requests.Session()
+    session.verify = False
+    with pytest.raises(ValidationError, match="TLS verification"):
+        Client("p", "t", session=session)
+
+
+def test_environment_fallbacks(monkeypatch):
+    """SNAP_* variables fill in what is not given; explicit arguments win."""
+    monkeypatch.setenv("SNAP_ACCESS_TOKEN", "env-token")
+    monkeypatch.setenv("SNAP_PIXEL_ID", "env-pixel")
+    monkeypatch.setenv("SNAP_APP_ID", "env-app")
+    monkeypatch.setenv("SNAP_CAPI_BASE_URL", "http://127.0.0.1:1")
+    with Client() as client:
+        assert (client.pixel_id, client.snap_app_id, client.base_url) == (
+            "env-pixel",
+            "env-app",
+            "http://127.0.0.1:1",
+        )
+    with Client("arg-pixel", base_url="https://example.test") as client:
+        assert client.pixel_id == "arg-pixel"
+        assert client.base_url == "https://example.test"
+
+
+def test_missing_credentials_are_clear(monkeypatch):
+    """No token, or no asset id at all, is a ValidationError saying what to set."""
+    for name in ("SNAP_ACCESS_TOKEN", "SNAP_PIXEL_ID", "SNAP_APP_ID"):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(ValidationError, match="SNAP_ACCESS_TOKEN"):
+        Client("pixel")
+    with pytest.raises(ValidationError, match="SNAP_PIXEL_ID"):
+        Client(access_token="t")
+    with pytest.raises(ValidationError, match="batch_size"):
+        Client("p", "t", batch_size=2001)
+
+
+def test_close_is_idempotent_and_spares_injected_sessions(snap_server):
+    """close() twice is fine; a session passed in is left open; a closed client refuses."""
+    session = requests.Session()
+    client = Client(
+        snap_server.pixel_id, snap_server.token, base_url=snap_server.url, session=session
+    )
+    client.close()
+    client.close()
+    with pytest.raises(SnapCapiError, match="closed"):
+        client.send([make_event(0)])
+    assert session.get(snap_server.url + "/nowhere").status_code == 404
+    session.close()
+
+
+def test_repr_and_user_agent(snap_server, make_client):
+    """The repr shows ids, never the token; requests carry a snapcapi User-Agent."""
+    client = make_client()
+    assert "fake-snap-token" not in repr(client)
+    assert repr(client).startswith("Client(pixel_id=")
+    client.send([make_event(0)])
+    agent = snap_server.received[0].headers["User-Agent"]
+    assert agent.startswith("snapcapi/")
+
+
+# --------------------------------------------------------------------------- secrets & logs
+
+
+def test_no_token_or_pii_in_any_log_record(snap_server, make_client, caplog):
+    """At DEBUG, across all loggers (urllib3's included), the token and raw email never appear."""
+    caplog.set_level(logging.DEBUG)
+    client = make_client(max_retries=1)
+    snap_server.script("reset")
+    snap_server.script(503)
+    snap_server.reject("e1")
+    event = make_event(1, user_data=UserData(email="Jane.Secret@Example.com"))
+    client.send([make_event(0), event])
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    offline = Client(
+        "p",
+        snap_server.token,
+        base_url=f"http://127.0.0.1:{port}",
+        max_retries=1,
+        sleep=lambda s: None,
+    )
+    result = offline.send([make_event(2)])
+    offline.close()
+    text = "\n".join(record.getMessage() for record in caplog.records)
+    assert any(r.name.startswith("urllib3") for r in caplog.records)
+    assert any(r.name == "snapcapi" and r.levelno == logging.INFO for r in caplog.records)
+    assert snap_server.token not in text
+    assert "jane.secret" not in text.lower()
+    assert snap_server.token not in repr(result)
+    assert snap_server.token not in str(result.events[0].reason)
+
+
+def test_one_info_line_per_batch(snap_server, make_client, caplog):
+    """The snapcapi logger writes one INFO line per batch with counts and status."""
+    caplog.set_level(logging.INFO, logger="snapcapi")
+    make_client(batch_size=2).send([make_event(i) for i in range(3)])
+    lines = [r.getMessage() for r in caplog.records if r.name == "snapcapi"]
+    assert len(lines) == 2
+    assert "2 events, HTTP 200, 1 attempts" in lines[0]
+    assert "accepted=2" in lines[0]
+
+
+def _request_exceptions():
+    found = []
+    for name in dir(requests.exceptions):
+        value = getattr(requests.exceptions, name)
+        if isinstance(value, type) and issubclass(value, requests.RequestException):
+            found.append(value)
+    return sorted(found, key=lambda cls: cls.__name__)
+
+
+@pytest.mark.parametrize("cls", _request_exceptions(), ids=lambda cls: cls.__name__)
+def test_every_requests_exception_maps_to_transport_error(cls):
+    """Each requests exception becomes a TransportError, cause kept, token scrubbed."""
+    url = "https://tr.snapchat.com/v3/p/events?access_token=sekrit-123"
+    if issubclass(cls, requests.exceptions.JSONDecodeError):
+        original = cls(f"boom at {url}", "{", 0)
+    else:
+        original = cls(f"boom at {url}")
+    error = transport_error(original, "sekrit-123")
+    assert isinstance(error, TransportError)
+    assert error.__cause__ is original
+    assert "sekrit-123" not in str(error)
+    assert "sekrit-123" not in str(original)
+    assert "access_token=***" in str(error)
+
+
+def test_chaos_every_event_reported_once_and_accepted_means_recorded(snap_server, make_client):
+    """20,000 events through a seeded 20% fault rate: nothing lost, nothing double counted."""
+    snap_server.faults(0.2, seed=7)
+    snap_server.reject("e777")
+    client = make_client(batch_size=400, max_retries=3, max_workers=2)
+    result = client.send(make_event(i) for i in range(20_000))
+    assert [r.index for r in result.events] == list(range(20_000))
+    accepted = {r.event_id for r in result.accepted}
+    assert accepted == snap_server.event_ids()
+    assert len(accepted) + len(result.rejected) + len(result.failed) == 20_000
+    assert result.events[777].status in (EventStatus.REJECTED, EventStatus.FAILED)
+    assert len(accepted) > 19_000
