@@ -1,0 +1,43 @@
+"""SendResult and EventResult."""
+
+from __future__ import annotations
+
+from snapcapi import EventResult, EventStatus, SendResult
+
+
+def test_filters_counts_ok_and_repr():
+    """Status filters, counts, ok and the repr summarise the per-event results."""
+    result = SendResult(
+        (
+            EventResult(0, "a", EventStatus.ACCEPTED, http_status=200, attempts=1),
+            EventResult(1, "b", EventStatus.REJECTED, "bad", codes=("C",)),
+            EventResult(2, "c", EventStatus.INVALID, "no key"),
+            EventResult(3, "d", EventStatus.SKIPPED, "no consent"),
+            EventResult(4, "e", EventStatus.FAILED, "HTTP 503 after 6 attempts"),
+        )
+    )
+    assert [r.event_id for r in result.accepted] == ["a"]
+    assert [r.event_id for r in result.rejected] == ["b"]
+    assert [r.event_id for r in result.invalid] == ["c"]
+    assert [r.event_id for r in result.skipped] == ["d"]
+    assert [r.event_id for r in result.failed] == ["e"]
+    assert not result.ok
+    assert result.counts == {
+        "ACCEPTED": 1,
+        "REJECTED": 1,
+        "INVALID": 1,
+        "SKIPPED": 1,
+        "FAILED": 1,
+    }
+    assert len(result) == 5
+    assert repr(result) == (
+        "SendResult(5 events: accepted=1, rejected=1, invalid=1, skipped=1, failed=1)"
+    )
+    assert result.events[1].to_dict()["codes"] == ["C"]
+    assert str(EventStatus.FAILED) == "FAILED"
+
+
+def test_empty_result_is_not_ok():
+    """Sending nothing is not a success."""
+    assert not SendResult(()).ok
+    assert repr(SendResult(())) == "SendResult(0 events: none)"
