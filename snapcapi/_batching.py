@@ -58,7 +58,7 @@ class Batcher:
 
     def fits_alone(self, item: Item) -> bool:
         """Tell whether a single event fits in a request at all."""
-        return body_size([item], self._root) <= self.max_bytes
+        return len(_OPEN) + len(_CLOSE) + self._root + len(item.encoded) <= self.max_bytes
 
     def add(self, asset_id: str, item: Item) -> list[Batch]:
         """Add an item; return the batches it completes or displaces (usually none)."""

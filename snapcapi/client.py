@@ -34,6 +34,7 @@ from snapcapi.normalize import country as _country
 from snapcapi.results import (
     EventResult,
     EventStatus,
+    ResultStore,
     SendResult,
     StatsWindow,
     ValidationLog,
@@ -466,30 +467,26 @@ class Client:
                 event = event._replace(user_data=user.with_default_region(self.default_region))
             except ValidationError as exc:
                 return EventResult(index, event.event_id, EventStatus.INVALID, str(exc))
-        problems = event.problems(now=now)
+        problems, notices = event.review(now)
         if problems:
             return EventResult(
-                index,
-                event.event_id,
-                EventStatus.INVALID,
-                "; ".join(problems),
-                warnings=event.warnings,
+                index, event.event_id, EventStatus.INVALID, "; ".join(problems), warnings=notices
             )
         if self._asset_for(event) is None:
             return None
-        return Item(index, event.event_id, _wire.encode(event.to_payload()), event.notices(now=now))
+        return Item(index, event.event_id, _wire.encode(event.to_payload()), notices)
 
     def _run(self, events: Iterable[Event], endpoint: str, root: bytes) -> SendResult:
         if self._closed:
             raise SnapCapiError("the client is closed")
-        results: list[EventResult | None] = []
+        store = ResultStore()
         batcher = Batcher(self.batch_size, self.max_batch_bytes, len(root))
         pool = ThreadPoolExecutor(self.max_workers) if self.max_workers > 1 else None
         in_flight: collections.deque[tuple[Batch, Future[list[EventResult]]]] = collections.deque()
 
         def settle(batch_results: list[EventResult]) -> None:
             for result in batch_results:
-                results[result.index] = result
+                store.put(result)
 
         def dispatch(batch: Batch) -> None:
             if pool is None:
@@ -500,10 +497,11 @@ class Client:
             in_flight.append((batch, pool.submit(self._deliver, batch, endpoint, root)))
 
         try:
-            now = self._now()
             for index, event in enumerate(events):
-                results.append(None)
-                prepared = self._prepare(index, event, now)
+                store.reserve()
+                # Judged against the clock now, as it is about to be sent (a long upload
+                # must not send an event that aged out while earlier ones were going).
+                prepared = self._prepare(index, event, self._now())
                 if prepared is None:
                     needed = (
                         "snap_app_id"
@@ -517,15 +515,11 @@ class Client:
                     )
                     raise error
                 if isinstance(prepared, EventResult):
-                    results[index] = prepared
+                    store.put(prepared)
                     continue
                 if not batcher.fits_alone(prepared):
-                    results[index] = EventResult(
-                        index,
-                        prepared.event_id,
-                        EventStatus.INVALID,
-                        f"the event is larger than max_batch_bytes ({self.max_batch_bytes})",
-                    )
+                    too_large = f"the event is larger than max_batch_bytes ({self.max_batch_bytes})"
+                    store.put(EventResult(index, prepared.event_id, EventStatus.INVALID, too_large))
                     continue
                 asset = self._asset_for(event)
                 assert asset is not None
@@ -545,12 +539,12 @@ class Client:
                         settle(future.result())
                     except SnapCapiError as other:
                         settle(getattr(other, "partial", []))
-            exc.result = SendResult(tuple(r for r in results if r is not None))
+            exc.result = SendResult.from_store(store, settled_only=True)
             raise
         finally:
             if pool is not None:
                 pool.shutdown(wait=True)
-        return SendResult(tuple(r for r in results if r is not None))
+        return SendResult.from_store(store)
 
     def _deliver(self, batch: Batch, endpoint: str, root: bytes) -> list[EventResult]:
         """Post one batch until every event in it has a final status."""

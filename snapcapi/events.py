@@ -44,7 +44,9 @@ STALE_AGE = _dt.timedelta(days=7)
 MAX_FUTURE_SKEW = _dt.timedelta(minutes=10)
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_MS_THRESHOLD = 10**11  # 5138 AD in seconds, 1973 in milliseconds
+_MS_THRESHOLD = 10**11
+_MAX_SKEW_S = 600
+_STALE_S = 7 * 86400  # 5138 AD in seconds, 1973 in milliseconds
 _MAX_MS = 10**14
 
 
@@ -355,6 +357,33 @@ class Event:
                 f"event_time is {-age / 60:.0f} minutes in the future; check the clock or time zone"
             )
         return tuple(found)
+
+    def review(self, now: float) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """Return ``(problems, notices)`` at Unix time ``now``: the client's check of each event.
+
+        Events that are clearly fine (the common case) are recognised without building the
+        full lists.
+        """
+        user = self.user_data.__dict__
+        custom = self.custom_data
+        age = now - self.event_time
+        source = self.action_source
+        if (
+            (user.get("email") or user.get("phone"))
+            and not user.get("unresolved_phones")
+            and not user.get("warnings")
+            and -_MAX_SKEW_S <= age <= _STALE_S
+            and (
+                source is ActionSource.OFFLINE
+                or (source is ActionSource.WEB and self.event_source_url is not None)
+            )
+            and (
+                self.event_name is not EventName.PURCHASE
+                or (custom is not None and custom.value is not None and custom.currency is not None)
+            )
+        ):
+            return (), ()
+        return self.problems(now=now), self.notices(now=now)
 
     def notices(self, *, now: _dt.datetime | float | None = None) -> tuple[str, ...]:
         """List what Snap will accept but you should know, judged at ``now``.

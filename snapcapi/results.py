@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import enum
-from collections import Counter
-from collections.abc import Iterator
-from typing import Any
+from array import array
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any, overload
 
 import attrs
 
 __all__ = [
     "EventResult",
     "EventStatus",
+    "ResultSequence",
+    "ResultStore",
     "SendResult",
     "StatsWindow",
     "ValidationLog",
@@ -78,14 +80,142 @@ class EventResult:
         }
 
 
+_STATUSES = tuple(EventStatus)
+_CODE = {status: code for code, status in enumerate(_STATUSES)}
+_PENDING = 255
+
+
+class ResultStore:
+    """Per-event results kept compactly while a send runs (about 30 bytes an event).
+
+    A plain accepted event costs a status byte, two small integers and a reference to its
+    ``event_id``; only results with a reason, codes or warnings are kept whole. This is what
+    lets a million-event upload finish in bounded memory.
+    """
+
+    def __init__(self) -> None:
+        self._status = bytearray()
+        self._ids: list[str | None] = []
+        self._http = array("H")
+        self._attempts = array("H")
+        self._details: dict[int, EventResult] = {}
+
+    def reserve(self) -> int:
+        """Make room for the next input event; return its index."""
+        self._status.append(_PENDING)
+        self._ids.append(None)
+        self._http.append(0)
+        self._attempts.append(0)
+        return len(self._status) - 1
+
+    def put(self, result: EventResult) -> None:
+        """Record the final result of one event."""
+        index = result.index
+        self._status[index] = _CODE[result.status]
+        self._ids[index] = result.event_id
+        self._http[index] = min(result.http_status or 0, 65535)
+        self._attempts[index] = min(result.attempts, 65535)
+        if result.reason or result.codes or result.messages or result.warnings:
+            self._details[index] = result
+        else:
+            self._details.pop(index, None)
+
+    def get(self, index: int) -> EventResult:
+        """Rebuild the result of one event."""
+        found = self._details.get(index)
+        if found is not None:
+            return found
+        code = self._status[index]
+        if code == _PENDING:
+            raise LookupError(f"event {index} has no result yet")
+        return EventResult(
+            index,
+            self._ids[index],
+            _STATUSES[code],
+            http_status=self._http[index] or None,
+            attempts=self._attempts[index],
+        )
+
+    def settled(self) -> list[int]:
+        """Indexes of the events that have a result."""
+        return [i for i, code in enumerate(self._status) if code != _PENDING]
+
+    def count(self, status: EventStatus) -> int:
+        """How many events ended in ``status``."""
+        return self._status.count(_CODE[status])
+
+    def __len__(self) -> int:
+        return len(self._status)
+
+
+class ResultSequence(Sequence[EventResult]):
+    """A read-only sequence of results, built on access from a :class:`ResultStore`.
+
+    It behaves like a tuple (indexing, slicing, iteration, ``len``, equality with other
+    sequences of results) without holding a million result objects at once.
+    """
+
+    __slots__ = ("_indexes", "_store")
+
+    def __init__(self, store: ResultStore, indexes: Sequence[int] | None = None) -> None:
+        self._store = store
+        self._indexes = indexes
+
+    def __len__(self) -> int:
+        return len(self._store) if self._indexes is None else len(self._indexes)
+
+    @overload
+    def __getitem__(self, position: int) -> EventResult: ...
+
+    @overload
+    def __getitem__(self, position: slice) -> tuple[EventResult, ...]: ...
+
+    def __getitem__(self, position: int | slice) -> EventResult | tuple[EventResult, ...]:
+        if isinstance(position, slice):
+            return tuple(self[i] for i in range(*position.indices(len(self))))
+        if position < 0:
+            position += len(self)
+        if not 0 <= position < len(self):
+            raise IndexError("result index out of range")
+        index = position if self._indexes is None else self._indexes[position]
+        return self._store.get(index)
+
+    def __iter__(self) -> Iterator[EventResult]:
+        for position in range(len(self)):
+            yield self[position]
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sequence) or isinstance(other, (str, bytes)):
+            return NotImplemented
+        return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
+
+    def __hash__(self) -> int:
+        return hash(tuple(self))
+
+    def __repr__(self) -> str:
+        return f"<{len(self)} event results>"
+
+
+def _as_results(events: Iterable[EventResult]) -> Sequence[EventResult]:
+    return events if isinstance(events, ResultSequence) else tuple(events)
+
+
 @attrs.frozen(repr=False)
 class SendResult:
     """The outcome of :meth:`snapcapi.Client.send` or :meth:`~snapcapi.Client.validate`.
 
-    ``events`` holds exactly one :class:`EventResult` per input event, in input order.
+    ``events`` holds exactly one :class:`EventResult` per input event, in input order: a
+    tuple, or for results the client built, a tuple-like read-only sequence that rebuilds
+    each result on access (so a million-event send stays small in memory).
     """
 
-    events: tuple[EventResult, ...]
+    events: Sequence[EventResult] = attrs.field(converter=_as_results)
+
+    @classmethod
+    def from_store(cls, store: ResultStore, *, settled_only: bool = False) -> SendResult:
+        """Wrap a client's result store (only the events with a result, if asked)."""
+        indexes = store.settled() if settled_only else None
+        return cls(ResultSequence(store, indexes))
 
     def _with(self, status: EventStatus) -> tuple[EventResult, ...]:
         return tuple(result for result in self.events if result.status is status)
@@ -118,13 +248,18 @@ class SendResult:
     @property
     def ok(self) -> bool:
         """True when every event was accepted (and there was at least one)."""
-        return bool(self.events) and all(r.status is EventStatus.ACCEPTED for r in self.events)
+        return bool(self.events) and self.counts["ACCEPTED"] == len(self.events)
 
     @property
     def counts(self) -> dict[str, int]:
         """How many events ended in each status, every status listed."""
-        found = Counter(result.status for result in self.events)
-        return {status.value: found.get(status, 0) for status in EventStatus}
+        events = self.events
+        if isinstance(events, ResultSequence) and events._indexes is None:
+            return {status.value: events._store.count(status) for status in EventStatus}
+        found = dict.fromkeys(EventStatus, 0)
+        for result in events:
+            found[result.status] += 1
+        return {status.value: n for status, n in found.items()}
 
     def __len__(self) -> int:
         return len(self.events)

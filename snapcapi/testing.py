@@ -450,6 +450,9 @@ class FakeSnapServer:
 class _Handler(BaseHTTPRequestHandler):
     fake: FakeSnapServer
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes; with Nagle on, every answer would stall ~40 ms
+    # waiting for the client's delayed ACK.
+    disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args: Any) -> None:
         """Stay quiet: the default writes every request (with its token) to stderr."""

@@ -188,6 +188,30 @@ def test_a_ready_event_has_no_problems():
     """A complete event judged at its own time has nothing to report."""
     assert purchase().problems(now=NOW) == ()
     assert purchase().notices(now=NOW) == ()
+    assert purchase().review(NOW_TS) == ((), ())
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {},
+        {"custom_data": None},
+        {"event_source_url": None},
+        {"action_source": "OFFLINE", "event_source_url": None},
+        {"action_source": "MOBILE_APP"},
+        {"event_time": NOW - dt.timedelta(days=8)},
+        {"event_time": NOW - dt.timedelta(days=40)},
+        {"event_time": NOW + dt.timedelta(minutes=20)},
+        {"user_data": UserData(phone="(415) 555-0132")},
+        {"user_data": UserData(email=["bad@", "a@x.com"], on_invalid="drop")},
+        {"user_data": UserData(client_ip_address="203.0.113.7", client_user_agent="UA")},
+        {"event_name": "SEARCH", "custom_data": None},
+    ],
+)
+def test_review_is_problems_and_notices(overrides):
+    """The client's fast check gives exactly what problems() and notices() give."""
+    event = purchase(**overrides)
+    assert event.review(NOW_TS) == (event.problems(now=NOW_TS), event.notices(now=NOW_TS))
 
 
 @pytest.mark.parametrize(
@@ -364,7 +388,8 @@ def test_any_record_gives_an_event_or_validation_error(record):
     except ValidationError:
         return
     json.dumps(event.to_payload())
-    event.problems(now=NOW)
+    for moment in (NOW_TS, NOW_TS - 10 * 86400, NOW_TS + 3600, NOW_TS - 40 * 86400):
+        assert event.review(moment) == (event.problems(now=moment), event.notices(now=moment))
     repr(event)
 
 
