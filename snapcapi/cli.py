@@ -91,6 +91,10 @@ def demo_events(now: datetime) -> list[Event]:
     ]
 
 
+def _shorten(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
 def print_table(events: Sequence[Event], result: SendResult, out: TextIO) -> None:
     """Print one line per event: index, id, name, status, attempts and reason."""
     rows = [("#", "event_id", "event_name", "status", "http", "tries", "reason")]
@@ -103,7 +107,7 @@ def print_table(events: Sequence[Event], result: SendResult, out: TextIO) -> Non
                 outcome.status.value,
                 str(outcome.http_status or ""),
                 str(outcome.attempts),
-                (outcome.reason or "")[:70],
+                _shorten(outcome.reason or "", 100),
             )
         )
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
