@@ -8,14 +8,19 @@ write ``def test_checkout(snap_server): ...`` and get a started
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 
-from snapcapi.testing import FakeSnapServer
+if TYPE_CHECKING:
+    from snapcapi.testing import FakeSnapServer
 
 
 @pytest.fixture
 def snap_server() -> Iterator[FakeSnapServer]:
     """Yield a running fake Snap server on loopback for one test."""
+    # Imported here, so merely having snapcapi installed costs other test suites nothing.
+    from snapcapi.testing import FakeSnapServer
+
     with FakeSnapServer() as server:
         yield server

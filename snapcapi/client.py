@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import collections
+import contextlib
+import email.utils
 import ipaddress
 import logging
 import os
@@ -17,6 +19,7 @@ from urllib.parse import urlsplit
 
 import attrs
 import requests
+from requests.adapters import HTTPAdapter
 
 from snapcapi import _wire
 from snapcapi._batching import Batch, Batcher, Item, join_body
@@ -46,7 +49,8 @@ __all__ = ["DEFAULT_BASE_URL", "Client"]
 logger = logging.getLogger("snapcapi")
 
 DEFAULT_BASE_URL = "https://tr.snapchat.com"
-RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+#: Statuses retried besides every 5xx.
+RETRY_STATUSES = frozenset({408, 429})
 _TOKEN_IN_TEXT = re.compile(r"(access_token=)[^&\s\"'#]+")
 
 
@@ -100,8 +104,10 @@ def _scrub(exc: BaseException, token: str, seen: set[int] | None = None) -> None
             setattr(exc, attribute, _redact(value, token))
         elif isinstance(value, BaseException):
             _scrub(value, token, seen)
-    if getattr(exc, "request", None) is not None:
-        exc.request = None  # type: ignore[attr-defined]  # its URL carries the token
+    for attribute in ("request", "response"):
+        # A request's URL carries the token, as do a response's and its redirect history.
+        if getattr(exc, attribute, None) is not None:
+            setattr(exc, attribute, None)
     for linked in (exc.__cause__, exc.__context__):
         if linked is not None:
             _scrub(linked, token, seen)
@@ -153,8 +159,40 @@ class _Outcome:
 def _json(response: requests.Response) -> Any:
     try:
         return response.json()
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested beyond the parser's depth
         return None
+
+
+def _retryable(status: int) -> bool:
+    return status >= 500 or status in RETRY_STATUSES
+
+
+def _transient(exc: requests.RequestException) -> bool:
+    """Tell whether a failed request may succeed when tried again."""
+    if isinstance(exc, requests.exceptions.SSLError):
+        return False  # a certificate problem does not fix itself
+    return isinstance(
+        exc, (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
+    )
+
+
+def _strings(value: Any) -> tuple[str, ...]:
+    """Read a list of strings from a response field of any shape."""
+    if isinstance(value, (list, tuple)):
+        return tuple(str(v) for v in value if v is not None)
+    if isinstance(value, str) and value:
+        return (value,)
+    return ()
+
+
+def _count(value: Any) -> int:
+    """Read a count or timestamp from a response field of any shape (0 when unreadable)."""
+    if isinstance(value, bool):
+        return 0
+    try:
+        return int(value)
+    except (TypeError, ValueError, OverflowError):
+        return 0
 
 
 def _final(
@@ -190,8 +228,8 @@ def _snap_errors(body: Any) -> tuple[str | None, tuple[str, ...], tuple[str, ...
     codes: tuple[str, ...] = ()
     messages: tuple[str, ...] = ()
     if isinstance(errors, Mapping):
-        codes = tuple(str(c) for c in errors.get("codes") or ())
-        messages = tuple(str(m) for m in errors.get("error_msgs") or ())
+        codes = _strings(errors.get("codes"))
+        messages = _strings(errors.get("error_msgs"))
     reason = body.get("reason")
     return (str(reason) if reason else None), codes, messages
 
@@ -305,6 +343,10 @@ class Client:
             raise ValidationError(
                 "max_workers", "max_workers must be >= 1, max_retries/max_resends >= 0, timeout > 0"
             )
+        if min(backoff_base, backoff_max, retry_after_max) < 0:
+            raise ValidationError(
+                "backoff_base", "backoff_base, backoff_max and retry_after_max must be >= 0"
+            )
         if session is not None and session.verify is False:
             raise ValidationError(
                 "session", "has TLS verification turned off; snapcapi refuses that"
@@ -325,7 +367,13 @@ class Client:
         self.retry_after_max = retry_after_max
         self._token = token
         self._owns_session = session is None
-        self._session = session if session is not None else requests.Session()
+        if session is None:
+            session = requests.Session()
+            # One pooled connection per worker thread, so concurrent batches reuse connections.
+            adapter = HTTPAdapter(pool_maxsize=max(10, max_workers))
+            session.mount("https://", adapter)
+            session.mount("http://", adapter)
+        self._session = session
         self._sleep = sleep
         self._clock = clock
         self._now = now
@@ -418,8 +466,8 @@ class Client:
                     if entry.get("event_time") is None
                     else str(entry["event_time"]),
                     action_source=entry.get("action_source"),
-                    errors=tuple(str(e) for e in entry.get("error_records") or ()),
-                    warnings=tuple(str(w) for w in entry.get("warning_records") or ()),
+                    errors=_strings(entry.get("error_records")),
+                    warnings=_strings(entry.get("warning_records")),
                     raw=dict(entry),
                 )
             )
@@ -435,8 +483,8 @@ class Client:
             part = stats.get(name)
             data: Mapping[str, Any] = part if isinstance(part, Mapping) else {}
             return StatsWindow(
-                event_count_past_hour=int(data.get("event_count_past_hour") or 0),
-                latest_event_ts=int(data.get("latest_event_ts") or 0),
+                event_count_past_hour=_count(data.get("event_count_past_hour")),
+                latest_event_ts=_count(data.get("latest_event_ts")),
             )
 
         return ValidationStats(test=window("test"), live=window("live"))
@@ -484,21 +532,47 @@ class Client:
         pool = ThreadPoolExecutor(self.max_workers) if self.max_workers > 1 else None
         in_flight: collections.deque[tuple[Batch, Future[list[EventResult]]]] = collections.deque()
 
-        def settle(batch_results: list[EventResult]) -> None:
+        def settle(batch_results: Iterable[EventResult]) -> None:
             for result in batch_results:
                 store.put(result)
 
+        sending: list[Batch] = []  # the batch being posted from this thread, if any
+        waiting: list[Batch] = []  # the batch waiting for a free worker, if any
+
         def dispatch(batch: Batch) -> None:
             if pool is None:
-                settle(self._deliver(batch, endpoint, root))
+                sending.append(batch)
+                results = self._deliver(batch, endpoint, root)
+                sending.clear()
+                settle(results)
                 return
+            waiting.append(batch)
             while len(in_flight) >= self.max_workers:
                 settle(in_flight.popleft()[1].result())
             in_flight.append((batch, pool.submit(self._deliver, batch, endpoint, root)))
+            waiting.clear()
 
+        iterator = iter(events)
+        index = -1
         try:
-            for index, event in enumerate(events):
-                store.reserve()
+            while True:
+                try:
+                    event = next(iterator)
+                except StopIteration:
+                    break
+                except Exception as exc:
+                    # The input broke: deliver every event read before it, then re-raise.
+                    for batch in batcher.flush():
+                        dispatch(batch)
+                    while in_flight:
+                        settle(in_flight.popleft()[1].result())
+                    logger.warning(
+                        "the events iterable raised %s after %d events; those were delivered",
+                        type(exc).__name__,
+                        index + 1,
+                    )
+                    raise
+                index = store.reserve()
                 # Judged against the clock now, as it is about to be sent (a long upload
                 # must not send an event that aged out while earlier ones were going).
                 prepared = self._prepare(index, event, self._now())
@@ -513,6 +587,7 @@ class Client:
                         f"event {index} is {event.action_source.value} but the client has no "
                         f"{needed}; pass Client({needed}=...)",
                     )
+                    store.put(EventResult(index, event.event_id, EventStatus.INVALID, str(error)))
                     raise error
                 if isinstance(prepared, EventResult):
                     store.put(prepared)
@@ -529,58 +604,163 @@ class Client:
                 dispatch(batch)
             while in_flight:
                 settle(in_flight.popleft()[1].result())
-        except (AuthenticationError, ValidationError) as exc:
-            settle(getattr(exc, "partial", []))
-            for _, future in in_flight:
-                future.cancel()
-            for _, future in in_flight:
-                if not future.cancelled():
-                    try:
-                        settle(future.result())
-                    except SnapCapiError as other:
-                        settle(getattr(other, "partial", []))
-            exc.result = SendResult.from_store(store, settled_only=True)
-            raise
-        finally:
+        except BaseException as exc:
+            self._stop_early(exc, store, batcher, in_flight, sending, waiting)
             if pool is not None:
-                pool.shutdown(wait=True)
+                # On Ctrl-C, do not wait for requests on the wire: their events are reported.
+                pool.shutdown(wait=isinstance(exc, Exception), cancel_futures=True)
+            raise
+        if pool is not None:
+            pool.shutdown(wait=True)
         return SendResult.from_store(store)
 
+    def _stop_early(
+        self,
+        exc: BaseException,
+        store: ResultStore,
+        batcher: Batcher,
+        in_flight: collections.deque[tuple[Batch, Future[list[EventResult]]]],
+        sending: list[Batch],
+        waiting: list[Batch],
+    ) -> None:
+        """Give every event read a result when a send stops early, and attach them to ``exc``.
+
+        Requests already on the wire finish (unless the stop is a ``KeyboardInterrupt`` or
+        ``SystemExit``); batches not yet posted are not posted, and their events are
+        ``FAILED`` (safe to resend). The result is ``exc.result`` for snapcapi's own errors and
+        ``exc.snapcapi_result`` for any other exception.
+        """
+        for result in getattr(exc, "partial", ()):
+            if store.is_pending(result.index):
+                store.put(result)
+        for _, future in in_flight:
+            future.cancel()
+        unsent: list[Item] = [item for batch in batcher.flush() for item in batch.items]
+        unsent.extend(item for batch in waiting for item in batch.items)
+        interrupted: list[Item] = [item for batch in sending for item in batch.items]
+        for batch, future in in_flight:
+            if future.cancelled():
+                unsent.extend(batch.items)
+                continue
+            if not isinstance(exc, Exception) and not future.done():
+                interrupted.extend(batch.items)
+                continue
+            try:
+                results = future.result()
+            except BaseException as other:  # another batch failed too (say, the same 401)
+                results = getattr(other, "partial", [])
+            for result in results:
+                if store.is_pending(result.index):
+                    store.put(result)
+        in_flight.clear()
+        stopped = f"the send stopped early ({type(exc).__name__})"
+        for items, reason in (
+            (interrupted, f"interrupted while being sent, {stopped}: it may have reached Snap; "
+             "safe to resend (the event_id deduplicates)"),
+            (unsent, f"not sent: {stopped}"),
+        ):  # fmt: skip
+            for item in items:
+                if store.is_pending(item.index):
+                    store.put(
+                        EventResult(
+                            item.index,
+                            item.event_id,
+                            EventStatus.FAILED,
+                            reason,
+                            warnings=item.warnings,
+                        )
+                    )
+        for index in store.pending():  # a safety net: no event read goes unreported
+            store.put(EventResult(index, None, EventStatus.FAILED, f"not sent: {stopped}"))
+        result = SendResult.from_store(store)
+        if isinstance(exc, SnapCapiError):
+            exc.result = result
+        else:
+            with contextlib.suppress(AttributeError):  # a type that takes no attributes
+                exc.snapcapi_result = result  # type: ignore[attr-defined]
+        logger.warning(
+            "send stopped early (%s): %s",
+            type(exc).__name__,
+            ", ".join(f"{name.lower()}={n}" for name, n in result.counts.items() if n),
+        )
+
     def _deliver(self, batch: Batch, endpoint: str, root: bytes) -> list[EventResult]:
-        """Post one batch until every event in it has a final status."""
+        """Post one batch until every event in it has a final status.
+
+        Raises:
+            AuthenticationError: Snap refused the token; its ``partial`` holds a result for
+                every event of the batch (those not settled before are ``FAILED``).
+        """
         url = f"{self.base_url}/v3/{batch.asset_id}/{endpoint}"
         remaining = list(batch.items)
         attempts = dict.fromkeys((item.index for item in remaining), 0)
         done: list[EventResult] = []
         resends = 0
-        while remaining:
-            started = self._clock()
-            outcome = self._post(url, join_body(remaining, root))
-            for item in remaining:
-                attempts[item.index] += outcome.attempts
-            judged, remaining = self._judge(batch, endpoint, root, outcome, remaining, attempts)
-            done.extend(judged)
-            if remaining:
-                resends += 1
-                if resends > self.max_resends:
-                    reason = f"not sent: Snap rejected {resends} events of this batch; gave up"
-                    done.extend(
+        try:
+            while remaining:
+                started = self._clock()
+                outcome = self._post(url, join_body(remaining, root))
+                for item in remaining:
+                    attempts[item.index] += outcome.attempts
+                judged, remaining = self._judge(batch, endpoint, root, outcome, remaining, attempts)
+                done.extend(judged)
+                if remaining and resends >= self.max_resends:
+                    reason = (
+                        f"Snap rejected other events of this batch {resends + 1} times; gave "
+                        f"up re-sending the rest after {resends} re-sends (max_resends); "
+                        "safe to resend"
+                    )
+                    gave_up = [
                         _final(item, outcome, attempts, EventStatus.FAILED, reason)
                         for item in remaining
-                    )
+                    ]
+                    judged = judged + gave_up
+                    done.extend(gave_up)
                     remaining = []
-            counts = collections.Counter(result.status.value.lower() for result in judged)
-            logger.info(
-                "batch to %s: %d events, HTTP %s, %d attempts, %.3fs: %s",
-                batch.asset_id,
-                len(judged) + len(remaining),
-                outcome.status if outcome.error is None else "none (transport error)",
-                outcome.attempts,
-                self._clock() - started,
-                ", ".join(f"{name}={n}" for name, n in counts.items())
-                + (f", re-sending {len(remaining)}" if remaining else ""),
-            )
+                elif remaining:
+                    resends += 1
+                self._log_batch(batch, outcome, judged, remaining, self._clock() - started)
+        except AuthenticationError as exc:
+            settled = done + getattr(exc, "partial", [])
+            covered = {result.index for result in settled}
+            exc.partial = settled + [  # type: ignore[attr-defined]
+                EventResult(
+                    item.index,
+                    item.event_id,
+                    EventStatus.FAILED,
+                    f"not sent: Snap refused the access token (HTTP {exc.status_code})",
+                    warnings=item.warnings,
+                    http_status=exc.status_code,
+                    attempts=attempts[item.index],
+                )
+                for item in batch.items
+                if item.index not in covered
+            ]
+            raise
         return done
+
+    def _log_batch(
+        self,
+        batch: Batch,
+        outcome: _Outcome,
+        judged: list[EventResult],
+        remaining: list[Item],
+        seconds: float,
+    ) -> None:
+        """Write the one INFO line of a request: counts per status, HTTP status, attempts."""
+        if not logger.isEnabledFor(logging.INFO):
+            return
+        counts = collections.Counter(result.status.value.lower() for result in judged)
+        logger.info(
+            "batch to %s: %d events, HTTP %s, %d attempts, %.3fs: %s",
+            batch.asset_id,
+            len(judged) + len(remaining),
+            outcome.status if outcome.error is None else "none (transport error)",
+            outcome.attempts,
+            seconds,
+            ", ".join(f"{name}={n}" for name, n in counts.items())
+            + (f", re-sending {len(remaining)}" if remaining else ""),
+        )
 
     def _judge(
         self,
@@ -615,21 +795,29 @@ class Client:
             raise error
         if isinstance(body, Mapping) and isinstance(body.get("event_logs"), list):
             return self._judge_logs(items, body["event_logs"], outcome, attempts), []
-        if status is not None and 200 <= status < 300:
+        refused = isinstance(body, Mapping) and str(body.get("status", "")).upper() == "INVALID"
+        if status is not None and 200 <= status < 300 and not refused:
             return every(EventStatus.ACCEPTED, None), []
-        if status in RETRY_STATUSES:
+        if status is not None and _retryable(status):
             return every(EventStatus.FAILED, f"HTTP {status} after {outcome.attempts} attempts"), []
         if status == 413 and len(items) > 1:
             # Too large for Snap: send each half on its own.
             half = len(items) // 2
             done: list[EventResult] = []
             for part in (items[:half], items[half:]):
-                for result in self._deliver(Batch(batch.asset_id, tuple(part)), endpoint, root):
+                try:
+                    delivered = self._deliver(Batch(batch.asset_id, tuple(part)), endpoint, root)
+                except AuthenticationError as exc:
+                    exc.partial = done + exc.partial  # type: ignore[attr-defined]
+                    raise
+                for result in delivered:
                     spent = result.attempts + attempts[result.index]
                     done.append(attrs.evolve(result, attempts=spent))
             return done, []
         reason, codes, messages = _snap_errors(body)
         text = reason or f"HTTP {status}"
+        if status is not None and 300 <= status < 400:
+            text = f"HTTP {status}: Snap answered with a redirect, which snapcapi does not follow"
         index = body.get("event") if isinstance(body, Mapping) else None
         if isinstance(index, int) and not isinstance(index, bool) and 0 <= index < len(items):
             # Snap names one bad event: it is rejected, the others go again without it.
@@ -654,7 +842,8 @@ class Client:
         for position, log in enumerate(logs):
             if isinstance(log, Mapping):
                 at = log.get("event", position)
-                by_index[at if isinstance(at, int) else position] = log
+                usable = isinstance(at, int) and not isinstance(at, bool)
+                by_index[at if usable else position] = log
         judged = []
         for position, item in enumerate(items):
             log = by_index.get(position)
@@ -663,7 +852,7 @@ class Client:
                 judged.append(_final(item, outcome, attempts, EventStatus.FAILED, reason))
                 continue
             _, codes, messages = _snap_errors(log)
-            warnings = tuple(str(w) for w in log.get("warnings") or ())
+            warnings = _strings(log.get("warnings"))
             valid = str(log.get("status", "")).upper() == "VALID"
             judged.append(
                 _final(
@@ -686,16 +875,26 @@ class Client:
 
     def _backoff(self, attempt: int) -> float:
         """Full jitter: a random wait up to the capped exponential backoff of this attempt."""
-        return self._rng.uniform(0, min(self.backoff_max, self.backoff_base * 2 ** (attempt - 1)))
+        ceiling = self.backoff_base * 2.0 ** min(attempt - 1, 60)
+        return self._rng.uniform(0, min(self.backoff_max, ceiling))
 
     def _retry_after(self, response: requests.Response) -> float | None:
-        value = response.headers.get("Retry-After")
-        if value is None:
+        """Read ``Retry-After`` (seconds or an HTTP date), capped at ``retry_after_max``."""
+        value = response.headers.get("Retry-After", "").strip()
+        if not value:
             return None
         try:
             seconds = float(value)
         except ValueError:
-            return None  # HTTP-date form: fall back to our own backoff
+            try:
+                when = email.utils.parsedate_to_datetime(value)
+            except (TypeError, ValueError, IndexError):
+                return None  # unreadable: fall back to our own backoff
+            if when.tzinfo is None:
+                return None
+            seconds = when.timestamp() - self._now()
+        if seconds != seconds:  # NaN
+            return None
         return max(0.0, min(seconds, self.retry_after_max))
 
     def _request(self, method: str, url: str, body: bytes | None) -> _Outcome:
@@ -713,17 +912,20 @@ class Client:
                     data=body,
                     headers=self._headers(),
                     timeout=self.timeout,
+                    # Snap does not redirect; never carry the token to another URL.
+                    allow_redirects=False,
                 )
             except requests.RequestException as exc:
+                transient = _transient(exc)
                 error = transport_error(exc, self._token)
-                if attempt > self.max_retries:
+                if attempt > self.max_retries or not transient:
                     return _Outcome(None, None, attempt, error)
                 delay = self._backoff(attempt)
                 logger.debug("retrying in %.2fs after %s (attempt %d)", delay, error, attempt)
                 self._sleep(delay)
                 continue
             status = response.status_code
-            if status in RETRY_STATUSES and attempt <= self.max_retries:
+            if _retryable(status) and attempt <= self.max_retries:
                 retry_after = self._retry_after(response)
                 delay = max(self._backoff(attempt), retry_after or 0.0)
                 logger.debug("retrying in %.2fs after HTTP %d (attempt %d)", delay, status, attempt)

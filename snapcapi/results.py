@@ -83,14 +83,17 @@ class EventResult:
 _STATUSES = tuple(EventStatus)
 _CODE = {status: code for code, status in enumerate(_STATUSES)}
 _PENDING = 255
+#: (reason or (), codes, messages, warnings) of one result, shared between equal results.
+_Details = tuple[str | tuple[()], tuple[str, ...], tuple[str, ...], tuple[str, ...]]
 
 
 class ResultStore:
     """Per-event results kept compactly while a send runs (about 30 bytes an event).
 
-    A plain accepted event costs a status byte, two small integers and a reference to its
-    ``event_id``; only results with a reason, codes or warnings are kept whole. This is what
-    lets a million-event upload finish in bounded memory.
+    An event costs a status byte, two small integers, a reference to its ``event_id`` and the
+    number of its details (reason, codes, messages, warnings) in a table where equal details
+    are kept once: a million events failing the same way, or carrying the same warning, share
+    one entry. This is what lets a million-event upload finish in bounded memory.
     """
 
     def __init__(self) -> None:
@@ -98,7 +101,9 @@ class ResultStore:
         self._ids: list[str | None] = []
         self._http = array("H")
         self._attempts = array("H")
-        self._details: dict[int, EventResult] = {}
+        self._detail = array("I")
+        self._details: list[_Details] = [((), (), (), ())]  # entry 0: none
+        self._detail_numbers: dict[_Details, int] = {self._details[0]: 0}
 
     def reserve(self) -> int:
         """Make room for the next input event; return its index."""
@@ -106,35 +111,55 @@ class ResultStore:
         self._ids.append(None)
         self._http.append(0)
         self._attempts.append(0)
+        self._detail.append(0)
         return len(self._status) - 1
 
     def put(self, result: EventResult) -> None:
-        """Record the final result of one event."""
+        """Record the final result of one event.
+
+        Raises:
+            RuntimeError: The event already has a result (each event is reported exactly once).
+        """
         index = result.index
+        if self._status[index] != _PENDING:
+            raise RuntimeError(f"event {index} was reported twice")
         self._status[index] = _CODE[result.status]
         self._ids[index] = result.event_id
         self._http[index] = min(result.http_status or 0, 65535)
         self._attempts[index] = min(result.attempts, 65535)
-        if result.reason or result.codes or result.messages or result.warnings:
-            self._details[index] = result
-        else:
-            self._details.pop(index, None)
+        details = (result.reason or (), result.codes, result.messages, result.warnings)
+        if details != self._details[0]:
+            number = self._detail_numbers.get(details)
+            if number is None:
+                number = self._detail_numbers[details] = len(self._details)
+                self._details.append(details)
+            self._detail[index] = number
+
+    def is_pending(self, index: int) -> bool:
+        """Tell whether the event has no result yet."""
+        return self._status[index] == _PENDING
 
     def get(self, index: int) -> EventResult:
         """Rebuild the result of one event."""
-        found = self._details.get(index)
-        if found is not None:
-            return found
         code = self._status[index]
         if code == _PENDING:
             raise LookupError(f"event {index} has no result yet")
+        reason, codes, messages, warnings = self._details[self._detail[index]]
         return EventResult(
             index,
             self._ids[index],
             _STATUSES[code],
+            reason or None,
+            codes=codes,
+            messages=messages,
+            warnings=warnings,
             http_status=self._http[index] or None,
             attempts=self._attempts[index],
         )
+
+    def pending(self) -> list[int]:
+        """Indexes of the events that have no result yet."""
+        return [i for i, code in enumerate(self._status) if code == _PENDING]
 
     def settled(self) -> list[int]:
         """Indexes of the events that have a result."""

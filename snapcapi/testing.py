@@ -24,11 +24,13 @@ started server per test.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 import re
 import socket
 import struct
+import sys
 import threading
 import time
 import uuid
@@ -44,6 +46,8 @@ from snapcapi.enums import ActionSource, EventName
 __all__ = ["FakeSnapServer", "Received", "ScriptedResponse"]
 
 _HEX64 = re.compile(r"[0-9a-f]{64}")
+_URL = re.compile(r"https?://[^\s/]+", re.IGNORECASE)
+_VERSIONS = ("a2", "i2")
 _PATH = re.compile(r"/v3/(?P<asset>[^/]+)/events(?P<rest>/validate(?:/logs|/stats)?)?/?")
 _HASHED_KEYS = ("em", "ph", "fn", "ln", "ge", "db", "ct", "st", "zp", "country", "external_id")
 MAX_EVENTS = 2000
@@ -58,13 +62,56 @@ Fault = int | str
 class ScriptedResponse:
     """A response the server gives instead of processing the request.
 
-    ``status`` ``"reset"`` closes the connection without answering.
+    ``status`` ``"reset"`` resets the connection (TCP RST) without answering; ``"process"``
+    processes the request as usual (after ``delay``: a slow but successful answer).
     """
 
     status: int | str
     body: Any = None
     headers: Mapping[str, str] = attrs.field(factory=dict)
     delay: float = 0.0
+
+
+class _Server(ThreadingHTTPServer):
+    """A threading HTTP server that can reset connections and close them all on stop."""
+
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]) -> None:
+        super().__init__(address, handler)
+        self.connections: set[socket.socket] = set()
+        self.resets: set[socket.socket] = set()
+        self.guard = threading.Lock()
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self.guard:
+            self.connections.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self.guard:
+            self.connections.discard(request)
+            reset = request in self.resets
+            self.resets.discard(request)
+        if reset:
+            request.close()  # no FIN first: SO_LINGER 0 makes the close an RST
+        else:
+            super().shutdown_request(request)
+
+    def close_connections(self) -> None:
+        """Close every open (keep-alive) connection, so clients see the server is gone."""
+        with self.guard:
+            connections = list(self.connections)
+        for connection in connections:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Stay quiet about clients that went away; report anything else."""
+        error = sys.exc_info()[1]
+        if isinstance(error, (ConnectionError, TimeoutError)):
+            return
+        super().handle_error(request, client_address)
 
 
 @attrs.frozen
@@ -117,7 +164,8 @@ class FakeSnapServer:
         self._received: list[Received] = []
         self._accepted: list[dict[str, Any]] = []
         self._validated: list[dict[str, Any]] = []
-        self._httpd: ThreadingHTTPServer | None = None
+        self._judged: list[tuple[dict[str, Any], list[tuple[str, str]]]] = []
+        self._httpd: _Server | None = None
         self._thread: threading.Thread | None = None
 
     # ------------------------------------------------------------------ lifecycle
@@ -131,8 +179,7 @@ class FakeSnapServer:
         class Handler(_Handler):
             fake = server
 
-        httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        httpd.daemon_threads = True
+        httpd = _Server(("127.0.0.1", 0), Handler)
         self._httpd = httpd
         self._thread = threading.Thread(
             target=httpd.serve_forever, name="FakeSnapServer", kwargs={"poll_interval": 0.05}
@@ -148,6 +195,7 @@ class FakeSnapServer:
             return
         httpd.shutdown()
         httpd.server_close()
+        httpd.close_connections()
         if self._thread is not None:
             self._thread.join(timeout=5)
 
@@ -182,8 +230,9 @@ class FakeSnapServer:
     ) -> None:
         """Answer the next ``times`` requests with this response instead of processing them.
 
-        ``status="reset"`` drops the connection without an answer. Without a body, an error
-        status gets Snap's ``{"status": "INVALID", "reason": ...}`` shape.
+        ``status="reset"`` resets the connection without an answer; ``status="process"``
+        processes the request as usual after ``delay`` seconds (a slow success). Without a
+        body, an error status gets Snap's ``{"status": "INVALID", "reason": ...}`` shape.
         """
         with self._lock:
             self._script.extend(
@@ -215,6 +264,7 @@ class FakeSnapServer:
             self._received.clear()
             self._accepted.clear()
             self._validated.clear()
+            self._judged.clear()
 
     # ------------------------------------------------------------------ what was received
 
@@ -237,15 +287,20 @@ class FakeSnapServer:
             return list(self._validated)
 
     def unique_events(self) -> dict[str, dict[str, Any]]:
-        """Return accepted events de-duplicated by ``event_id`` (the first arrival wins)."""
+        """Return accepted events de-duplicated by ``event_id`` (the first arrival wins).
+
+        Events without an ``event_id`` cannot be de-duplicated (as at Snap): each is kept, under
+        the key ``"#N"``, N its position in :attr:`events`.
+        """
         unique: dict[str, dict[str, Any]] = {}
-        for event in self.events:
-            unique.setdefault(str(event.get("event_id")), event)
+        for position, event in enumerate(self.events):
+            event_id = event.get("event_id")
+            unique.setdefault(f"#{position}" if event_id is None else str(event_id), event)
         return unique
 
     def event_ids(self) -> set[str]:
-        """Return the ``event_id`` of every accepted event."""
-        return set(self.unique_events())
+        """Return the ``event_id`` of every accepted event that has one."""
+        return {str(e["event_id"]) for e in self.events if e.get("event_id") is not None}
 
     # ------------------------------------------------------------------ request handling
 
@@ -283,6 +338,19 @@ class FakeSnapServer:
             errors.append(("INVALID_ASSET", "MOBILE_APP events go to the Snap App ID"))
         if source in ("WEB", "OFFLINE") and asset_id == self.snap_app_id:
             errors.append(("INVALID_ASSET", "WEB and OFFLINE events go to the Pixel ID"))
+        url = event.get("event_source_url")
+        if source == "WEB" and not (isinstance(url, str) and _URL.match(url)):
+            errors.append(("MISSING_REQUIRED_FIELD", "event_source_url is required for WEB events"))
+        app = event.get("app_data")
+        if source == "MOBILE_APP":
+            extinfo = app.get("extinfo") if isinstance(app, dict) else None
+            if not (isinstance(extinfo, list) and len(extinfo) == 16 and extinfo[0] in _VERSIONS):
+                errors.append(
+                    (
+                        "MISSING_REQUIRED_FIELD",
+                        "app_data.extinfo (16 values) is required for app events",
+                    )
+                )
         event_time = event.get("event_time")
         if event_time is not None:
             if not isinstance(event_time, int) or isinstance(event_time, bool):
@@ -344,7 +412,11 @@ class FakeSnapServer:
                     log["warnings"] = ["event_id is missing; deduplication with the Pixel fails"]
                 logs.append(log)
             with self._lock:
-                self._validated.extend(e for e in data if isinstance(e, dict))
+                for event, errors in zip(data, checks, strict=True):
+                    if isinstance(event, dict):
+                        self._validated.append(event)
+                        self._judged.append((event, errors))
+                del self._judged[:-1000]
             valid = not any(checks)
             return (200 if valid else 400), {
                 "status": "VALID" if valid else "INVALID",
@@ -370,19 +442,19 @@ class FakeSnapServer:
 
     def _handle_logs(self) -> tuple[int, Any]:
         with self._lock:
-            events = list(self._validated[-100:])
+            judged = list(self._judged[-100:])
         logs = [
             {
                 "event_name": e.get("event_name"),
                 "raw_event_name": e.get("event_name"),
                 "event_time": str(e.get("event_time")),
                 "action_source": e.get("action_source"),
-                "status": "VALID",
+                "status": "INVALID" if errors else "VALID",
                 "integration": e.get("integration", ""),
-                "error_records": [],
-                "warning_records": [],
+                "error_records": [message for _, message in errors],
+                "warning_records": [] if "event_id" in e else ["event_id is missing"],
             }
-            for e in events
+            for e, errors in judged
         ]
         return 200, {"status": "SUCCESS", "reason": "", "logs": logs}
 
@@ -418,9 +490,11 @@ class FakeSnapServer:
             time.sleep(self.latency)
         status: int | str
         headers_out: dict[str, str] = {}
+        if fault is not None and fault.delay:
+            time.sleep(fault.delay)
+        if fault is not None and fault.status == "process":
+            fault = None
         if fault is not None:
-            if fault.delay:
-                time.sleep(fault.delay)
             status = fault.status
             answer = fault.body
             if answer is None and isinstance(status, int) and status >= 400:
@@ -458,17 +532,29 @@ class _Handler(BaseHTTPRequestHandler):
         """Stay quiet: the default writes every request (with its token) to stderr."""
 
     def _serve(self, method: str) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
+        declared = self.headers.get("Content-Length") or "0"
+        if not declared.isdigit():
+            self.close_connection = True
+            self._send(400, {"status": "INVALID", "reason": "Bad Content-Length"}, {})
+            return
+        length = int(declared)
         raw = self.rfile.read(length) if length else b""
         status, answer, headers = self.fake._respond(method, self.path, dict(self.headers), raw)
         if status == "reset":
             # Close with RST, as a crashed load balancer would.
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            server = self.server
+            assert isinstance(server, _Server)
+            with server.guard:
+                server.resets.add(self.connection)
             self.close_connection = True
             return
+        self._send(int(status), answer, headers)
+
+    def _send(self, status: int, answer: Any, headers: Mapping[str, str]) -> None:
         payload = answer if isinstance(answer, (bytes, str)) else json.dumps(answer)
         data = payload.encode() if isinstance(payload, str) else payload
-        self.send_response(int(status))
+        self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
         for name, value in headers.items():

@@ -13,12 +13,9 @@ from hypothesis import HealthCheck, settings
 from snapcapi import AppData, Client, CustomData, Event, UserData
 from snapcapi.testing import FakeSnapServer
 
-
 # Property tests judge behaviour, not speed: on a fresh or busy machine hypothesis' first draws
 # (building its Unicode tables) and single examples can be slow, which is not a failure here.
-settings.register_profile(
-    "snapcapi", deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
+settings.register_profile("snapcapi", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("snapcapi")
 
 

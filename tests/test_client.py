@@ -75,7 +75,20 @@ def test_missing_asset_id_is_an_error_carrying_the_results_so_far(snap_server):
     with client, pytest.raises(ValidationError, match="snap_app_id") as info:
         client.send([make_event(0, user_data=UserData()), make_app_event(1)])
     assert info.value.result is not None
-    assert [r.status for r in info.value.result.events] == [EventStatus.INVALID]
+    assert [r.status for r in info.value.result.events] == [EventStatus.INVALID] * 2
+    assert "no snap_app_id" in info.value.result.events[1].reason
+
+
+def test_missing_asset_id_mid_stream_reports_the_buffered_events(snap_server):
+    """Events waiting in a batch when the stream stops are FAILED "not sent", never lost."""
+    client = Client(snap_server.pixel_id, snap_server.token, base_url=snap_server.url)
+    with client, pytest.raises(ValidationError) as info:
+        client.send([make_event(0), make_event(1), make_app_event(2), make_event(3)])
+    results = info.value.result.events
+    assert [r.status for r in results] == [EventStatus.FAILED] * 2 + [EventStatus.INVALID]
+    assert [r.event_id for r in results] == ["e0", "e1", "app2"]
+    assert results[0].reason == "not sent: the send stopped early (ValidationError)"
+    assert snap_server.received == []
 
 
 def test_locally_invalid_events_are_reported_and_not_sent(snap_server, make_client):
@@ -491,3 +504,219 @@ def test_chaos_every_event_reported_once_and_accepted_means_recorded(snap_server
     assert len(accepted) + len(result.rejected) + len(result.failed) == 20_000
     assert result.events[777].status in (EventStatus.REJECTED, EventStatus.FAILED)
     assert len(accepted) > 19_000
+
+
+# --------------------------------------------------------------------------- stopping early
+
+
+def test_a_failing_input_delivers_what_was_read_then_raises(snap_server, make_client):
+    """If the events iterable raises, the events read are sent, and the error propagates."""
+
+    def events():
+        yield from (make_event(i) for i in range(3))
+        raise OSError("the export file vanished")
+
+    with pytest.raises(OSError, match="vanished") as info:
+        make_client(batch_size=10).send(events())
+    assert snap_server.event_ids() == {"e0", "e1", "e2"}
+    assert info.value.snapcapi_result.counts["ACCEPTED"] == 3
+
+
+def test_an_interrupt_reports_the_unsent_events(snap_server, make_client):
+    """Ctrl-C mid-stream: no more requests; every event read is in the attached result."""
+
+    def events():
+        yield from (make_event(i) for i in range(3))
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt) as info:
+        make_client(batch_size=2).send(events())
+    result = info.value.snapcapi_result
+    assert [r.status for r in result.events] == [EventStatus.ACCEPTED] * 2 + [EventStatus.FAILED]
+    assert result.events[2].reason.startswith("not sent")
+    assert snap_server.event_ids() == {"e0", "e1"}
+
+
+def test_a_refused_token_keeps_the_statuses_settled_before_it(snap_server, make_client):
+    """A 401 after a rejection or a 413 half: .result keeps what Snap had already decided."""
+    snap_server.script(400, {"status": "INVALID", "reason": "bad", "event": 1})
+    snap_server.script(401)
+    with pytest.raises(AuthenticationError) as info:
+        make_client().send([make_event(i) for i in range(3)])
+    statuses = [r.status for r in info.value.result.events]
+    assert statuses == [EventStatus.FAILED, EventStatus.REJECTED, EventStatus.FAILED]
+
+    snap_server.reset()
+    snap_server.script(413)
+    snap_server.script(200, {"status": "VALID", "reason": "ok"})
+    snap_server.script(401)
+    with pytest.raises(AuthenticationError) as info:
+        make_client().send([make_event(i) for i in range(4)])
+    statuses = [r.status for r in info.value.result.events]
+    assert statuses == [EventStatus.ACCEPTED] * 2 + [EventStatus.FAILED] * 2
+
+
+def test_auth_failure_with_workers_reports_every_event_read(snap_server, make_client):
+    """With several workers, a 401 still leaves one result per event read, none twice."""
+    client = make_client(batch_size=2, max_workers=3)
+    snap_server.token = "another-token"
+    with pytest.raises(AuthenticationError) as info:
+        client.send(make_event(i) for i in range(40))
+    results = info.value.result.events
+    assert [r.index for r in results] == list(range(len(results)))
+    assert {r.status for r in results} == {EventStatus.FAILED}
+    assert all(r.event_id for r in results)
+
+
+# --------------------------------------------------------------------------- odd answers
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"status": "INVALID", "errors": {"codes": "BAD_THING", "error_msgs": 5}, "event": True},
+        {"status": "INVALID", "errors": ["not", "a", "mapping"], "reason": 7},
+        "[" * 100_000 + "]" * 100_000,
+        "<html>bad gateway</html>",
+        [1, 2, 3],
+    ],
+    ids=["scalar-codes", "list-errors", "deep-json", "html", "list-body"],
+)
+def test_odd_error_bodies_reject_the_batch_cleanly(snap_server, make_client, body):
+    """Whatever shape a 400 body has, the events end REJECTED; nothing else is raised."""
+    snap_server.script(400, body)
+    result = make_client().send([make_event(0), make_event(1)])
+    assert [r.status for r in result.events] == [EventStatus.REJECTED] * 2
+    if isinstance(body, dict) and isinstance(body["errors"], dict):
+        assert result.events[0].codes == ("BAD_THING",)
+        assert result.events[0].messages == ()
+
+
+def test_a_200_saying_invalid_is_not_accepted(snap_server, make_client):
+    """A 2xx whose body says INVALID is a rejection, not a success."""
+    snap_server.script(200, {"status": "INVALID", "reason": "Insufficient PII", "event": 0})
+    result = make_client().send([make_event(0), make_event(1)])
+    assert [r.status for r in result.events] == [EventStatus.REJECTED, EventStatus.ACCEPTED]
+    assert result.events[0].reason == "Insufficient PII"
+
+
+def test_redirects_are_not_followed(snap_server, make_client, sleeps):
+    """A 3xx is final and never followed: the token must not travel to another URL."""
+    snap_server.script(302, "", headers={"Location": snap_server.url + "/elsewhere"})
+    result = make_client().send([make_event(0)])
+    assert result.events[0].status is EventStatus.REJECTED
+    assert "redirect" in result.events[0].reason
+    assert len(snap_server.received) == 1
+    assert sleeps == []
+
+
+def test_odd_validate_logs_and_stats_are_read_safely(snap_server, make_client):
+    """Validate logs and stats with odd field types still come back as results, not errors."""
+    snap_server.script(
+        200,
+        {"status": "VALID", "event_logs": [
+            {"event": True, "status": "VALID", "warnings": "old event"},
+            {"event": 1, "status": "INVALID", "errors": {"codes": None, "error_msgs": ["x"]}},
+        ]},
+    )  # fmt: skip
+    result = make_client().validate([make_event(0), make_event(1)])
+    assert [r.status for r in result.events] == [EventStatus.ACCEPTED, EventStatus.REJECTED]
+    assert result.events[0].warnings == ("old event",)
+    snap_server.script(
+        200, {"stats": {"test": {"event_count_past_hour": "many", "latest_event_ts": [1]}}}
+    )
+    stats = make_client().validation_stats()
+    assert stats.test.event_count_past_hour == 0
+    assert stats.live.latest_event_ts == 0
+
+
+# --------------------------------------------------------------------------- retry edges
+
+
+def test_every_5xx_is_retried(snap_server, make_client, sleeps):
+    """501, 507 and 599 are retried like 500."""
+    for status in (501, 507, 599):
+        snap_server.script(status)
+    result = make_client().send([make_event(0)])
+    assert result.ok
+    assert result.events[0].attempts == 4
+
+
+def test_retry_after_as_an_http_date(snap_server, make_client, sleeps):
+    """Retry-After in its HTTP-date form waits until that moment (by the injected clock)."""
+    from email.utils import formatdate
+
+    now = 1_800_000_000.0
+    snap_server.script(503, headers={"Retry-After": formatdate(now + 20, usegmt=True)})
+    snap_server.script(503, headers={"Retry-After": "not a date"})
+    client = make_client(now=lambda: now, backoff_base=0.01)
+    client.send([make_event(0, event_time=int(now) - 60)])
+    assert 19.0 <= sleeps[0] <= 20.0
+    assert sleeps[1] <= 0.02
+
+
+def test_non_transient_request_errors_are_not_retried(snap_server, make_client, sleeps):
+    """An invalid URL or header fails at once: retrying cannot help."""
+
+    class Broken(requests.Session):
+        def request(self, *args, **kwargs):
+            raise requests.exceptions.InvalidHeader("bad header in https://x/?access_token=t0k")
+
+    result = make_client(session=Broken()).send([make_event(0)])
+    assert result.events[0].status is EventStatus.FAILED
+    assert result.events[0].attempts == 1
+    assert "t0k" not in result.events[0].reason
+    assert sleeps == []
+
+
+def test_backoff_settings_are_checked_and_capped(snap_server, make_client):
+    """Negative backoff settings are refused; a huge attempt number does not overflow."""
+    with pytest.raises(ValidationError, match="backoff_base"):
+        make_client(backoff_base=-1)
+    client = make_client(backoff_base=1.0, backoff_max=30.0)
+    assert 0 <= client._backoff(10_000) <= 30.0
+
+
+def test_owned_session_pools_a_connection_per_worker(snap_server, make_client):
+    """The session the client makes keeps as many connections as there are workers."""
+    client = make_client(max_workers=16)
+    adapter = client._session.get_adapter(snap_server.url)
+    assert adapter._pool_maxsize == 16
+
+
+def test_the_info_line_counts_events_given_up(snap_server, make_client, caplog):
+    """When re-sending stops at max_resends, the INFO line counts the FAILED ones too."""
+    caplog.set_level(logging.INFO, logger="snapcapi")
+    snap_server.reject("e0")
+    snap_server.reject("e1")
+    result = make_client(max_resends=1).send([make_event(i) for i in range(4)])
+    assert [r.status for r in result.events][2:] == [EventStatus.FAILED] * 2
+    assert "safe to resend" in result.events[3].reason
+    lines = [r.getMessage() for r in caplog.records if r.name == "snapcapi"]
+    assert "rejected=1, failed=2" in lines[-1]
+
+
+def test_scrubbing_clears_urls_held_by_requests_and_responses():
+    """The token leaves no trace in an exception's request, response or wrapped urllib3 error."""
+    import urllib3
+
+    url = "https://tr.snapchat.com/v3/p/events?access_token=sekrit-123"
+    response = requests.Response()
+    response.url = url
+    inner = urllib3.exceptions.MaxRetryError(
+        None, url, urllib3.exceptions.NewConnectionError(None, f"failed for {url}")
+    )
+    original = requests.exceptions.TooManyRedirects(inner, response=response)
+    original.request = requests.Request("POST", url).prepare()
+    error = transport_error(original, "sekrit-123")
+    assert original.response is None
+    assert original.request is None
+    assert inner.url.endswith("access_token=***")
+    seen, stack = [], [error]
+    while stack:
+        exc = stack.pop()
+        seen.append(exc)
+        stack.extend(a for a in exc.args if isinstance(a, BaseException))
+        stack.extend(e for e in (exc.__cause__, exc.__context__, getattr(exc, "reason", None))
+                     if isinstance(e, BaseException) and e not in seen)  # fmt: skip
+    assert not any("sekrit-123" in repr(exc) or "sekrit-123" in str(exc) for exc in seen)

@@ -41,3 +41,21 @@ def test_empty_result_is_not_ok():
     """Sending nothing is not a success."""
     assert not SendResult(()).ok
     assert repr(SendResult(())) == "SendResult(0 events: none)"
+
+
+def test_store_reports_each_event_once_and_shares_details():
+    """A second result for one event is an error; equal details are stored once."""
+    import pytest
+
+    from snapcapi.results import ResultStore
+
+    store = ResultStore()
+    for index in range(1000):
+        store.reserve()
+        store.put(EventResult(index, f"e{index}", EventStatus.ACCEPTED, warnings=("7 days old",)))
+    assert len(store._details) == 2
+    assert store.get(999) == EventResult(
+        999, "e999", EventStatus.ACCEPTED, warnings=("7 days old",)
+    )
+    with pytest.raises(RuntimeError, match="reported twice"):
+        store.put(EventResult(3, "e3", EventStatus.FAILED, "again"))

@@ -19,6 +19,7 @@ def good(**overrides):
         "event_name": "PURCHASE",
         "event_time": int(time.time()),
         "action_source": "WEB",
+        "event_source_url": "https://shop.example.com/checkout",
         "event_id": "e1",
         "user_data": {"em": [HASH]},
         "custom_data": {"value": 1, "currency": "USD"},
@@ -51,6 +52,8 @@ def test_accepts_a_good_event_with_snaps_success_body(snap_server):
         (good(user_data={"em": ["person@example.com"]}), "UNHASHED_PII"),
         (good(user_data={"client_ip_address": "203.0.113.7"}), "INSUFFICIENT_PII"),
         (good(custom_data={"value": 1}), "MISSING_PRICE_CURRENCY"),
+        (good(event_source_url=None), "MISSING_REQUIRED_FIELD"),
+        (good(action_source="MOBILE_APP", user_data={"madid": "m"}), "MISSING_REQUIRED_FIELD"),
         (good(event_time=int(time.time()) - 38 * 86400), "TIMESTAMP_OUT_OF_RANGE"),
         (good(event_time=int(time.time()) + 3600), "TIMESTAMP_OUT_OF_RANGE"),
         ({k: v for k, v in good().items() if k != "event_time"}, "MISSING_REQUIRED_FIELD"),
@@ -73,7 +76,7 @@ def test_batch_limits_tokens_and_assets(snap_server):
     assert post(snap_server, {"data": [good()]}, token="nope").status_code == 401
     assert post(snap_server, {"data": [good()]}, asset="unknown").status_code == 404
     app = good(action_source="MOBILE_APP")
-    assert post(snap_server, {"data": [app]}).json()["errors"]["codes"] == ["INVALID_ASSET"]
+    assert "INVALID_ASSET" in post(snap_server, {"data": [app]}).json()["errors"]["codes"]
 
 
 def test_validate_endpoint_returns_event_logs(snap_server):
@@ -151,3 +154,91 @@ def test_fixture_is_registered(pytestconfig, snap_server):
     assert pytestconfig.pluginmanager.has_plugin("snapcapi")
     assert isinstance(snap_server, FakeSnapServer)
     assert make_event(0).event_id == "e0"
+
+
+def test_web_and_app_requirements(snap_server):
+    """WEB events need event_source_url; app events need a 16-value extinfo."""
+    app = good(
+        action_source="MOBILE_APP",
+        user_data={"madid": "6d92078a-8246-4ba4-ae5b-76104861e7dc"},
+        app_data={"extinfo": ["i2"] + [""] * 15},
+    )
+    del app["event_source_url"]
+    assert post(snap_server, {"data": [app]}, asset=snap_server.snap_app_id).status_code == 200
+    app["app_data"] = {"extinfo": ["i2", "x"]}
+    assert post(snap_server, {"data": [app]}, asset=snap_server.snap_app_id).status_code == 400
+
+
+def test_validation_logs_say_how_events_were_judged(snap_server):
+    """The logs endpoint reports INVALID events with their errors, not everything VALID."""
+    post(snap_server, {"data": [good(), good(event_name="Nope")]}, path="events/validate")
+    response = requests.get(
+        f"{snap_server.url}/v3/{snap_server.pixel_id}/events/validate/logs",
+        params={"access_token": snap_server.token},
+        timeout=5,
+    )
+    logs = response.json()["logs"]
+    assert [log["status"] for log in logs] == ["VALID", "INVALID"]
+    assert logs[1]["error_records"] == ["Unrecognized event type 'Nope'"]
+
+
+def test_events_without_id_are_kept_apart(snap_server):
+    """Events without event_id cannot be de-duplicated: each one stays."""
+    first, second = good(), good()
+    del first["event_id"], second["event_id"]
+    post(snap_server, {"data": [first, second, good()]})
+    assert len(snap_server.unique_events()) == 3
+    assert snap_server.event_ids() == {"e1"}
+
+
+def test_scripted_slow_success(snap_server):
+    """script("process", delay=...) answers late but processes the request."""
+    snap_server.script("process", delay=0.2)
+    started = time.monotonic()
+    response = post(snap_server, {"data": [good()]})
+    assert time.monotonic() - started >= 0.2
+    assert response.status_code == 200
+    assert snap_server.event_ids() == {"e1"}
+
+
+def _read_to_end(sock):
+    answer = b""
+    while chunk := sock.recv(1024):
+        answer += chunk
+    return answer
+
+
+def test_reset_is_a_tcp_reset(snap_server):
+    """A scripted reset drops the connection with RST: the client sees a reset, no answer."""
+    import socket
+
+    snap_server.script("reset")
+    host, port = snap_server.url.rsplit("/", 1)[-1].split(":")
+    with socket.create_connection((host, int(port)), timeout=5) as sock:
+        sock.sendall(b"GET /v3/x/events/validate/stats HTTP/1.1\r\nHost: x\r\n\r\n")
+        with pytest.raises(ConnectionResetError):
+            _read_to_end(sock)
+
+
+def test_bad_content_length_gets_400(snap_server):
+    """A request with an unreadable Content-Length is refused, not a server crash."""
+    import socket
+
+    host, port = snap_server.url.rsplit("/", 1)[-1].split(":")
+    with socket.create_connection((host, int(port)), timeout=5) as sock:
+        sock.sendall(b"POST /v3/x/events HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n")
+        answer = _read_to_end(sock)
+    assert answer.startswith(b"HTTP/1.1 400 ")
+    assert b"Bad Content-Length" in answer
+
+
+def test_stop_closes_keep_alive_connections():
+    """After stop(), a pooled keep-alive connection is closed, so clients do not hang."""
+    server = FakeSnapServer().start()
+    session = requests.Session()
+    url = f"{server.url}/v3/{server.pixel_id}/events/validate/stats"
+    assert session.get(url, params={"access_token": server.token}, timeout=5).ok
+    server.stop()
+    with pytest.raises(requests.ConnectionError):
+        session.get(url, params={"access_token": server.token}, timeout=5)
+    session.close()
