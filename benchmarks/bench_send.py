@@ -165,7 +165,7 @@ def throughput(count: int, repeat: int) -> None:
         def ours() -> None:
             with snapcapi.Client(PIXEL, TOKEN, base_url=url) as client:
                 result = client.send(events)
-            assert len(result.accepted) == count, result
+            assert result.counts["ACCEPTED"] == count, result
 
         raw_time = best_of(repeat, raw)
         hand_time = best_of(repeat, hand_rolled)
