@@ -22,6 +22,7 @@ from snapcapi.errors import (
     ValidationError,
 )
 from snapcapi.events import Event
+from snapcapi.records import Conversion, RowProblem, events_from_dataframe, events_from_records
 from snapcapi.results import EventResult, EventStatus, SendResult
 from snapcapi.user_data import UserData
 
@@ -39,17 +40,21 @@ __all__ = [
     "AuthenticationError",
     "Client",
     "Content",
+    "Conversion",
     "CustomData",
     "Event",
     "EventName",
     "EventResult",
     "EventStatus",
     "RateLimitError",
+    "RowProblem",
     "SendResult",
     "SnapCapiError",
     "TransportError",
     "UserData",
     "ValidationError",
     "__version__",
+    "events_from_dataframe",
+    "events_from_records",
     "normalize",
 ]
