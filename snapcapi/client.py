@@ -412,7 +412,13 @@ class Client:
 
     # ------------------------------------------------------------------ public calls
 
-    def send(self, events: Iterable[Event], *, test_event_code: str | None = None) -> SendResult:
+    def send(
+        self,
+        events: Iterable[Event],
+        *,
+        test_event_code: str | None = None,
+        on_result: Callable[[EventResult], object] | None = None,
+    ) -> SendResult:
         """Send events to ``/v3/{asset_id}/events``, batched, and report on every one.
 
         Events are read lazily: at most one batch per asset is being filled and at most
@@ -424,6 +430,9 @@ class Client:
             events: Any iterable of :class:`~snapcapi.Event`.
             test_event_code: Put at the body root: Snap shows the events in its test tool and
                 does not record them as conversions.
+            on_result: Called with each event's result as soon as it is final, in the calling
+                thread, in the order results become final (not input order): for progress
+                displays and reports written as the send goes. Its exceptions propagate.
 
         Returns:
             One :class:`~snapcapi.EventResult` per input event, in input order.
@@ -440,15 +449,21 @@ class Client:
             if not code:
                 raise ValidationError("test_event_code", "is empty")
             root = b',"test_event_code":' + _wire.encode(code)
-        return self._run(events, "events", root)
+        return self._run(events, "events", root, on_result)
 
-    def validate(self, events: Iterable[Event]) -> SendResult:
+    def validate(
+        self,
+        events: Iterable[Event],
+        *,
+        on_result: Callable[[EventResult], object] | None = None,
+    ) -> SendResult:
         """Send events to Snap's ``/events/validate`` endpoint; nothing is recorded.
 
         Each event's result says how Snap judged it: ``ACCEPTED`` for VALID, ``REJECTED`` with
-        Snap's codes and messages for INVALID, warnings in ``warnings``.
+        Snap's codes and messages for INVALID, warnings in ``warnings``. ``on_result`` is as
+        for :meth:`send`.
         """
-        return self._run(events, "events/validate", b"")
+        return self._run(events, "events/validate", b"", on_result)
 
     def validation_logs(self, *, asset_id: str | None = None) -> tuple[ValidationLog, ...]:
         """Read ``/events/validate/logs``: how Snap judged recent test events (24 hours)."""
@@ -524,10 +539,16 @@ class Client:
             return None
         return Item(index, event.event_id, _wire.encode(event.to_payload()), notices)
 
-    def _run(self, events: Iterable[Event], endpoint: str, root: bytes) -> SendResult:
+    def _run(
+        self,
+        events: Iterable[Event],
+        endpoint: str,
+        root: bytes,
+        on_result: Callable[[EventResult], object] | None = None,
+    ) -> SendResult:
         if self._closed:
             raise SnapCapiError("the client is closed")
-        store = ResultStore()
+        store = ResultStore(on_result)
         batcher = Batcher(self.batch_size, self.max_batch_bytes, len(root))
         pool = ThreadPoolExecutor(self.max_workers) if self.max_workers > 1 else None
         in_flight: collections.deque[tuple[Batch, Future[list[EventResult]]]] = collections.deque()

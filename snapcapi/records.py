@@ -55,6 +55,7 @@ SYNONYMS: Mapping[str, str] = {
     "channel": "action_source",
     "dedup_id": "event_id",
     "client_dedup_id": "event_id",
+    "page": "event_source_url",
     "page_url": "event_source_url",
     "url": "event_source_url",
     # user
@@ -211,7 +212,9 @@ class ColumnMap:
             if column in chosen:
                 continue
             name = _canonical(column)
-            found = name if _is_field(name) else SYNONYMS.get(name)
+            # A synonym wins over a bare travel field of the same name: a file's postal_code
+            # is the user's (custom_data.postal_code is the hotel's).
+            found = SYNONYMS.get(name) or (name if _is_field(name) else None)
             if found is None or (mapping is not None and found in mapping):
                 ignored.append(column)  # unknown, or its field is mapped to another column
                 continue
@@ -222,7 +225,7 @@ class ColumnMap:
                     f"columns {by_field[field]!r} and {column!r} both read as {field}; "
                     f"choose one with a mapping ({field}=COLUMN)",
                 )
-            chosen[column] = by_field[field] = field
+            chosen[column], by_field[field] = field, column
         ordered = {column: chosen[column] for column in columns if column in chosen}
         return cls(ordered, tuple(ignored))
 

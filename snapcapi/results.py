@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from array import array
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, overload
 
 import attrs
@@ -94,9 +94,13 @@ class ResultStore:
     number of its details (reason, codes, messages, warnings) in a table where equal details
     are kept once: a million events failing the same way, or carrying the same warning, share
     one entry. This is what lets a million-event upload finish in bounded memory.
+
+    Args:
+        listener: Called with each result as it is recorded (progress bars, reports).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, listener: Callable[[EventResult], object] | None = None) -> None:
+        self._listener = listener
         self._status = bytearray()
         self._ids: list[str | None] = []
         self._http = array("H")
@@ -134,6 +138,8 @@ class ResultStore:
                 number = self._detail_numbers[details] = len(self._details)
                 self._details.append(details)
             self._detail[index] = number
+        if self._listener is not None:
+            self._listener(result)
 
     def is_pending(self, index: int) -> bool:
         """Tell whether the event has no result yet."""

@@ -137,6 +137,9 @@ class FakeSnapServer:
         latency: Seconds to wait before answering each request (as a real network would).
         now: Clock for the time-window check (default ``time.time``).
         any_asset: Accept every asset id.
+        record: Keep request bodies and accepted events (:attr:`received`, :attr:`events`).
+            Turn it off for uploads of hundreds of thousands of events: then only
+            :attr:`accepted_count` and :meth:`event_ids` are kept.
     """
 
     def __init__(
@@ -148,12 +151,17 @@ class FakeSnapServer:
         latency: float = 0.0,
         now: Any = time.time,
         any_asset: bool = False,
+        record: bool = True,
     ) -> None:
         self.token = token
         self.pixel_id = pixel_id or str(uuid.uuid4())
         self.snap_app_id = snap_app_id or str(uuid.uuid4())
         self.latency = latency
         self.any_asset = any_asset
+        self.record = record
+        #: How many events ``/events`` accepted (duplicates included).
+        self.accepted_count = 0
+        self._ids: set[str] = set()
         self._now = now
         self._lock = threading.Lock()
         self._script: list[ScriptedResponse] = []
@@ -164,6 +172,7 @@ class FakeSnapServer:
         self._received: list[Received] = []
         self._accepted: list[dict[str, Any]] = []
         self._validated: list[dict[str, Any]] = []
+        self._validated_count = 0
         self._judged: list[tuple[dict[str, Any], list[tuple[str, str]]]] = []
         self._httpd: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -263,7 +272,10 @@ class FakeSnapServer:
             self._rejections.clear()
             self._received.clear()
             self._accepted.clear()
+            self._ids.clear()
+            self.accepted_count = 0
             self._validated.clear()
+            self._validated_count = 0
             self._judged.clear()
 
     # ------------------------------------------------------------------ what was received
@@ -300,7 +312,8 @@ class FakeSnapServer:
 
     def event_ids(self) -> set[str]:
         """Return the ``event_id`` of every accepted event that has one."""
-        return {str(e["event_id"]) for e in self.events if e.get("event_id") is not None}
+        with self._lock:
+            return set(self._ids)
 
     # ------------------------------------------------------------------ request handling
 
@@ -314,6 +327,8 @@ class FakeSnapServer:
             return None
 
     def _record(self, received: Received) -> None:
+        if not self.record:
+            received = attrs.evolve(received, body=None)
         with self._lock:
             self._received.append(received)
 
@@ -414,7 +429,9 @@ class FakeSnapServer:
             with self._lock:
                 for event, errors in zip(data, checks, strict=True):
                     if isinstance(event, dict):
-                        self._validated.append(event)
+                        self._validated_count += 1
+                        if self.record:
+                            self._validated.append(event)
                         self._judged.append((event, errors))
                 del self._judged[:-1000]
             valid = not any(checks)
@@ -437,7 +454,10 @@ class FakeSnapServer:
                 }
         if "test_event_code" not in body:
             with self._lock:
-                self._accepted.extend(data)
+                self.accepted_count += len(data)
+                self._ids.update(str(e["event_id"]) for e in data if e.get("event_id") is not None)
+                if self.record:
+                    self._accepted.extend(data)
         return 200, {"status": "VALID", "reason": "Events have been processed successfully."}
 
     def _handle_logs(self) -> tuple[int, Any]:
@@ -461,8 +481,8 @@ class FakeSnapServer:
     def _handle_stats(self) -> tuple[int, Any]:
         now = self._now()
         with self._lock:
-            test = len(self._validated)
-            live = len(self._accepted)
+            test = self._validated_count
+            live = self.accepted_count
         window = {"latest_event_ts": int(now * 1000), "event_count_past_hour": 0}
         return 200, {
             "status": "SUCCESS",

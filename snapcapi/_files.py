@@ -1,0 +1,256 @@
+"""Read and write the files of the bulk path: CSV and JSONL records in, reports out.
+
+Everything streams: a reader holds one row at a time, a writer writes each line as it comes,
+and ``.gz`` files are read and written through :mod:`gzip` transparently.
+
+Row numbers: for CSV the data row (the header is not counted: the first record is row 1), for
+JSONL the line number (blank lines are skipped but counted, so row N is line N of the file).
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any, Literal
+
+from snapcapi.errors import ValidationError
+from snapcapi.records import RowProblem
+
+__all__ = ["ReportWriter", "RowSource", "file_format", "open_text", "read_report_accepted"]
+
+Format = Literal["csv", "tsv", "jsonl"]
+_SUFFIXES: dict[str, Format] = {
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".tab": "tsv",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "jsonl",
+}
+REPORT_COLUMNS = ("row", "event_id", "status", "reason", "codes")
+
+
+def file_format(path: str, given: str | None = None) -> Format:
+    """Tell a file's format from ``given`` or its name (``orders.csv.gz`` is CSV).
+
+    Raises:
+        ValidationError: The name says nothing known and no format was given.
+    """
+    if given is not None:
+        if given not in ("csv", "tsv", "jsonl"):
+            raise ValidationError("format", f"must be csv, tsv or jsonl, not {given!r}")
+        return given  # type: ignore[return-value]
+    name = path.lower()
+    if name.endswith(".gz"):
+        name = name[:-3]
+    found = _SUFFIXES.get(Path(name).suffix)
+    if found is None:
+        raise ValidationError(
+            "format",
+            f"cannot tell the format of {path!r} from its name; name it .csv, .tsv, .jsonl "
+            "(optionally .gz) or pass --format",
+        )
+    return found
+
+
+def open_text(path: str, mode: Literal["r", "w"]) -> IO[str]:
+    """Open a text file (``-`` for stdin/stdout), through gzip when it is one.
+
+    Input is read as UTF-8 (a byte-order mark is skipped); bytes that are not UTF-8 are kept
+    as lone surrogates, which the models refuse with a clear error for that row only.
+    """
+    if path == "-":
+        return sys.stdin if mode == "r" else sys.stdout
+    if mode == "r":
+        with open(path, "rb") as probe:
+            compressed = probe.read(2) == b"\x1f\x8b"
+        raw: Any = gzip.open(path, "rb") if compressed else open(path, "rb")  # noqa: SIM115
+        return io.TextIOWrapper(raw, encoding="utf-8-sig", errors="surrogateescape", newline="")
+    if path.lower().endswith(".gz"):
+        return io.TextIOWrapper(gzip.open(path, "wb"), encoding="utf-8", newline="")
+    return open(path, "w", encoding="utf-8", newline="")
+
+
+class RowSource:
+    """The records of a CSV, TSV or JSONL file, one at a time, numbered.
+
+    Iterating yields ``(row, record)`` pairs; a row that cannot be read (a CSV line with the
+    wrong number of values, a JSONL line that is not a JSON object) comes as a
+    :class:`~snapcapi.RowProblem` instead, and reading goes on. Use it as a context manager.
+
+    Attributes:
+        columns: The CSV header, or None for JSONL (whose keys may vary by line).
+        rows_read: Rows yielded so far.
+    """
+
+    def __init__(self, path: str, format: str | None = None) -> None:
+        self.path = path
+        self.format = file_format(path, format) if path != "-" or format else "csv"
+        self._stream = open_text(path, "r")
+        self.columns: list[str] | None = None
+        self.rows_read = 0
+        self._reader: Any = None
+        if self.format in ("csv", "tsv"):
+            header_line = self._stream.readline()
+            delimiter = "\t" if self.format == "tsv" else _delimiter(header_line)
+            header = next(csv.reader([header_line], delimiter=delimiter), [])
+            self.columns = [column.strip() for column in header]
+            if not any(self.columns):
+                raise ValidationError("file", f"{path} has no header row")
+            self._reader = csv.reader(self._stream, delimiter=delimiter)
+
+    def __enter__(self) -> RowSource:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the file (not stdin)."""
+        if self._stream is not sys.stdin:
+            self._stream.close()
+
+    def __iter__(self) -> Iterator[tuple[int, dict[str, Any] | RowProblem]]:
+        if self.columns is not None:
+            yield from self._csv_rows(self.columns)
+        else:
+            yield from self._jsonl_rows()
+
+    def _csv_rows(self, columns: list[str]) -> Iterator[tuple[int, dict[str, Any] | RowProblem]]:
+        width = len(columns)
+        row = 0
+        while True:
+            try:
+                values = next(self._reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                row += 1
+                self.rows_read += 1
+                yield row, RowProblem(row, None, f"unreadable CSV: {exc}")
+                continue
+            if not values or (len(values) == 1 and not values[0].strip()):
+                continue  # a blank line is no record
+            row += 1
+            self.rows_read += 1
+            if len(values) != width:
+                yield (
+                    row,
+                    RowProblem(
+                        row, None, f"has {len(values)} values but the header has {width} columns"
+                    ),
+                )
+                continue
+            yield row, dict(zip(columns, values, strict=True))
+
+    def _jsonl_rows(self) -> Iterator[tuple[int, dict[str, Any] | RowProblem]]:
+        for line_number, line in enumerate(self._stream, start=1):
+            if not line.strip():
+                continue
+            self.rows_read += 1
+            try:
+                record = json.loads(line)
+            except (ValueError, RecursionError) as exc:
+                yield line_number, RowProblem(line_number, None, f"not valid JSON: {exc}")
+                continue
+            if not isinstance(record, dict):
+                kind = type(record).__name__
+                yield (
+                    line_number,
+                    RowProblem(line_number, None, f"expected a JSON object, got {kind}"),
+                )
+                continue
+            yield line_number, record
+
+
+def _delimiter(header: str) -> str:
+    """Guess a CSV delimiter from the header line: the most frequent of , ; tab and |."""
+    counts = {d: header.count(d) for d in (",", ";", "\t", "|")}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
+class ReportWriter:
+    """Write one line per input row: CSV or JSONL by the file's name (``.gz`` too)."""
+
+    def __init__(self, path: str) -> None:
+        self.format = file_format(path)
+        self._stream = open_text(path, "w")
+        self._csv: Any = None
+        if self.format in ("csv", "tsv"):
+            delimiter = "\t" if self.format == "tsv" else ","
+            self._csv = csv.writer(self._stream, delimiter=delimiter, lineterminator="\n")
+            self._csv.writerow(REPORT_COLUMNS)
+
+    def write(
+        self,
+        row: object,
+        event_id: str | None,
+        status: str,
+        reason: str | None,
+        codes: tuple[str, ...] = (),
+    ) -> None:
+        """Write the line of one row."""
+        if self._csv is not None:
+            self._csv.writerow((row, event_id or "", status, reason or "", ";".join(codes)))
+        else:
+            line = {
+                "row": row,
+                "event_id": event_id,
+                "status": status,
+                "reason": reason,
+                "codes": list(codes),
+            }
+            self._stream.write(json.dumps(line, ensure_ascii=False) + "\n")
+
+    def close(self) -> None:
+        """Flush and close the report."""
+        if self._stream is not sys.stdout:
+            self._stream.close()
+        else:
+            self._stream.flush()
+
+    def __enter__(self) -> ReportWriter:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def read_report_accepted(path: str) -> bytearray:
+    """Read an earlier report; return a bitmap of its rows marked ``ACCEPTED``.
+
+    ``bitmap[row]`` is 1 for an accepted row: a byte per row, so a report of millions of rows
+    costs a few megabytes.
+
+    Raises:
+        ValidationError: The report cannot be read or lacks the ``row`` and ``status`` columns.
+    """
+    accepted = bytearray()
+    fmt = file_format(path)
+    try:
+        with RowSource(path, fmt) as source:
+            if source.columns is not None and not {"row", "status"} <= set(source.columns):
+                raise ValidationError(
+                    "resume", f"{path} is not a snapcapi report (no row and status columns)"
+                )
+            for _, line in source:
+                if isinstance(line, RowProblem) or line.get("status") != "ACCEPTED":
+                    continue
+                try:
+                    row = int(line.get("row"))  # type: ignore[arg-type]
+                except (TypeError, ValueError):
+                    continue
+                if row < 0:
+                    continue
+                if row >= len(accepted):
+                    accepted.extend(bytes(row + 1 - len(accepted)))
+                accepted[row] = 1
+    except OSError as exc:
+        raise ValidationError("resume", f"cannot read {path}: {exc.strerror or exc}") from exc
+    return accepted

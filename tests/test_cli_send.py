@@ -1,0 +1,295 @@
+"""`snapcapi send`, `validate` and their options, through the real entry point and fake server."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+import subprocess
+import sys
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from snapcapi import Event, cli
+from snapcapi._progress import Progress
+
+WHEN = (datetime.now(timezone.utc) - timedelta(hours=3)).strftime("%Y-%m-%dT%H:%M:%SZ")
+COLUMNS = ["order_id", "Email", "Phone", "first name", "zip", "price", "currency", "timestamp"]
+
+
+def rows(n, start=0):
+    return [
+        [f"A{i}", f" Buyer{i}@Example.com ", f"(415) 555-{i % 10000:04d}", "Zoë", "94107",
+         f"{i}.50", "usd", WHEN]
+        for i in range(start, start + n)
+    ]  # fmt: skip
+
+
+def write_csv(path, data, columns=COLUMNS, opener=open):
+    with opener(path, "wt", newline="", encoding="utf-8") as stream:
+        writer = csv.writer(stream)
+        writer.writerow(columns)
+        writer.writerows(data)
+    return str(path)
+
+
+def read_report(path):
+    with open(path, newline="", encoding="utf-8") as stream:
+        if str(path).endswith(".jsonl"):
+            return sorted((json.loads(line) for line in stream), key=lambda r: r["row"])
+        return sorted(csv.DictReader(stream), key=lambda r: int(r["row"]))
+
+
+def run(*argv):
+    out, err = io.StringIO(), io.StringIO()
+    code = cli.main([str(a) for a in argv], out=out, err=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+DEFAULTS = ("--event-name", "PURCHASE", "--action-source", "OFFLINE", "--region", "US")
+
+
+@pytest.fixture
+def server(snap_server, monkeypatch):
+    monkeypatch.setenv("SNAP_ACCESS_TOKEN", snap_server.token)
+    return snap_server
+
+
+def live(server, *argv):
+    return run(
+        *argv, *DEFAULTS, "--pixel-id", server.pixel_id, "--base-url", server.url,
+        "--max-retries", 0,
+    )  # fmt: skip
+
+
+# --------------------------------------------------------------------------- dry run
+
+
+def test_dry_run_checks_every_row_and_writes_exact_payloads(tmp_path):
+    """--dry-run validates without a token; payloads are what Event.from_dict makes."""
+    source = write_csv(tmp_path / "orders.csv", rows(3))
+    payloads = tmp_path / "payloads.jsonl"
+    code, out, _ = run("send", source, "--dry-run", *DEFAULTS, "--payload-out", payloads,
+                       "--report", tmp_path / "report.csv")  # fmt: skip
+    assert code == 0
+    assert "3 rows checked" in out
+    assert "3 valid" in out
+    report = read_report(tmp_path / "report.csv")
+    assert [r["status"] for r in report] == ["VALID"] * 3
+    written = [json.loads(line) for line in payloads.read_text().splitlines()]
+    expected = Event.from_dict(
+        {"order_id": "A0", "email": " Buyer0@Example.com ", "phone": "(415) 555-0000",
+         "first_name": "Zoë", "zip_code": "94107", "value": "0.50", "currency": "usd",
+         "event_time": WHEN, "event_name": "PURCHASE", "action_source": "OFFLINE",
+         "event_id": report[0]["event_id"]},
+        region="US",
+    ).to_payload()  # fmt: skip
+    assert written[0] == expected
+
+
+def test_malformed_rows_are_reported_and_the_run_goes_on(tmp_path):
+    """Short rows, bad emails, bad JSON lines: INVALID with the row number; exit 1."""
+    data = rows(4)
+    data[1][1] = "broken@"
+    data[2] = data[2][:3]
+    source = write_csv(tmp_path / "orders.csv", data)
+    code, out, _ = run("send", source, "--dry-run", *DEFAULTS, "--report", tmp_path / "r.jsonl")
+    assert code == 1
+    report = read_report(tmp_path / "r.jsonl")
+    assert [(r["row"], r["status"]) for r in report] == [
+        (1, "VALID"), (2, "INVALID"), (3, "INVALID"), (4, "VALID")
+    ]  # fmt: skip
+    assert report[1]["reason"].startswith("email: b*****@ is not a valid email")
+    assert "broken@" not in out + json.dumps(report)
+    assert report[2]["reason"] == "has 3 values but the header has 8 columns"
+    assert "top reasons:" in out
+
+    lines = tmp_path / "orders.jsonl"
+    good = {"event_name": "SIGN_UP", "event_time": WHEN, "action_source": "WEB",
+            "event_source_url": "https://shop.example.com/", "email": "a@example.com"}  # fmt: skip
+    lines.write_text(json.dumps(good) + "\n{not json\n\n[1, 2]\n" + json.dumps(good) + "\n")
+    code, _, _ = run("send", lines, "--dry-run", "--report", tmp_path / "r2.csv")
+    assert code == 1
+    report = read_report(tmp_path / "r2.csv")
+    assert [(r["row"], r["status"]) for r in report] == [
+        ("1", "VALID"), ("2", "INVALID"), ("4", "INVALID"), ("5", "VALID")
+    ]  # fmt: skip
+    assert report[1]["reason"].startswith("not valid JSON")
+    assert report[2]["reason"] == "expected a JSON object, got list"
+
+
+# --------------------------------------------------------------------------- sending
+
+
+def test_live_send_reports_every_row_and_matches_the_server(server, tmp_path):
+    """Rows go to Snap; the report's ACCEPTED ids are exactly what the server recorded."""
+    data = rows(5)
+    data[3][5] = ""  # a PURCHASE without value: INVALID locally
+    source = write_csv(tmp_path / "orders.csv", data)
+    code, out, err = live(server, "send", source, "--report", tmp_path / "report.csv")
+    assert code == 1
+    report = read_report(tmp_path / "report.csv")
+    accepted = {r["event_id"] for r in report if r["status"] == "ACCEPTED"}
+    assert len(accepted) == 4
+    assert accepted == server.event_ids()
+    assert report[3]["status"] == "INVALID"
+    assert "4 accepted" in out
+    assert "1 invalid" in out
+    assert server.token not in out + err
+    assert err == ""  # not a terminal: no progress
+
+
+def test_validate_uses_the_validate_endpoint(server, tmp_path):
+    """`snapcapi validate` sends to /events/validate; nothing is recorded as live."""
+    source = write_csv(tmp_path / "orders.csv", rows(3))
+    code, _out, _ = live(server, "validate", source, "--report", tmp_path / "r.csv")
+    assert code == 0
+    assert {r.endpoint for r in server.received} == {"validate"}
+    assert server.events == []
+    assert len(server.validated_events) == 3
+
+
+def test_resume_after_an_outage_neither_loses_nor_double_sends(server, tmp_path):
+    """An outage FAILs a batch; --resume sends exactly those rows again."""
+    source = write_csv(tmp_path / "orders.csv", rows(6))
+    server.script(503)  # the first batch of two fails (no retries)
+    code, _, _ = live(server, "send", source, "--batch-size", 2, "--report", tmp_path / "r1.csv")
+    assert code == 1
+    first = read_report(tmp_path / "r1.csv")
+    assert [r["status"] for r in first] == ["FAILED"] * 2 + ["ACCEPTED"] * 4
+    assert server.accepted_count == 4
+
+    again = ("--report", tmp_path / "r2.jsonl", "--resume", tmp_path / "r1.csv")
+    code, out, _ = live(server, "send", source, "--batch-size", 2, *again)
+    assert code == 0
+    second = read_report(tmp_path / "r2.jsonl")
+    assert [r["status"] for r in second] == ["ACCEPTED"] * 6
+    assert [r["event_id"] for r in second] == [r["event_id"] for r in first]
+    assert server.accepted_count == 6  # the 4 accepted before were not sent again
+    assert len(server.event_ids()) == 6
+    assert "4 rows were accepted in an earlier run" in out
+
+
+def test_gzip_inputs(server, tmp_path):
+    """.csv.gz and .jsonl.gz are read transparently."""
+    source = write_csv(tmp_path / "orders.csv.gz", rows(2), opener=gzip.open)
+    assert live(server, "send", source)[0] == 0
+    records = [
+        {"event_name": "Sale", "event_time": WHEN, "action_source": "OFFLINE",
+         "mail": f"x{i}@example.com", "amount": 3, "currency_code": "EUR"}
+        for i in range(3)
+    ]  # fmt: skip
+    path = tmp_path / "orders.jsonl.gz"
+    with gzip.open(path, "wt", encoding="utf-8") as stream:
+        stream.writelines(json.dumps(r) + "\n" for r in records)
+    code, _, _ = live(server, "send", path, "--aliases", "Sale=PURCHASE")
+    assert code == 0
+    assert server.accepted_count == 5
+
+
+def test_mapping_file_set_and_custom_aliases(server, tmp_path):
+    """A JSON mapping file, --map, --set and custom-event aliases all apply."""
+    source = write_csv(
+        tmp_path / "leads.csv",
+        [["Lead", "x@example.com", WHEN, "https://shop.example.com/"]],
+        columns=["kind", "contact", "when", "page"],
+    )
+    mapping = tmp_path / "map.json"
+    mapping.write_text(json.dumps({"event_name": "kind", "email": "contact"}))
+    code, out, _ = run(
+        "send", source, "--dry-run", "--mapping-file", mapping, "--map", "event_time=when",
+        "--set", "action_source=WEB", "--aliases", "Lead=2", "--payload-out", tmp_path / "p.jsonl",
+    )  # fmt: skip
+    assert code == 0, out
+    payload = json.loads((tmp_path / "p.jsonl").read_text())
+    assert payload["event_name"] == "CUSTOM_EVENT_2"
+    assert payload["event_source_url"] == "https://shop.example.com/"
+
+
+# --------------------------------------------------------------------------- exit codes
+
+
+def test_configuration_errors_exit_2_and_send_nothing(server, tmp_path, monkeypatch):
+    """Missing token, bad mapping, missing file, conflicting modes, refused token: exit 2."""
+    source = write_csv(tmp_path / "orders.csv", rows(2))
+    monkeypatch.delenv("SNAP_ACCESS_TOKEN")
+    code, _, err = live(server, "send", source)
+    assert code == 2
+    assert "SNAP_ACCESS_TOKEN" in err
+    token_file = tmp_path / "token"
+    token_file.write_text("wrong-token\n")
+    code, out, err = live(server, "send", source, "--token-file", token_file)
+    assert code == 2
+    assert "refused the access token" in err
+    assert "wrong-token" not in out + err
+    monkeypatch.setenv("SNAP_ACCESS_TOKEN", server.token)
+    assert live(server, "send", source, "--map", "emale=Email")[0] == 2
+    assert live(server, "send", source, "--map", "email=nope")[0] == 2
+    assert live(server, "send", tmp_path / "missing.csv")[0] == 2
+    assert live(server, "send", source, "--dry-run", "--validate")[0] == 2
+    assert server.accepted_count == 0
+    with pytest.raises(SystemExit) as info:
+        cli.main(["send"])
+    assert info.value.code == 2
+
+
+def test_help_is_complete(capsys):
+    """--help of the tool and of each subcommand lists the options, with examples."""
+    for argv, expected in (
+        (["--help"], ["send", "validate", "diagnose", "demo", "examples:", "exit codes"]),
+        (["send", "--help"], ["--dry-run", "--payload-out", "--resume", "--report", "--map",
+                              "--aliases", "--token-file", "--region", "synonym"]),
+        (["validate", "--help"], ["--report", "--pixel-id"]),
+        (["diagnose", "--help"], ["--json", "--map"]),
+    ):  # fmt: skip
+        with pytest.raises(SystemExit) as info:
+            cli.main(argv)
+        assert info.value.code == 0
+        text = capsys.readouterr().out
+        for word in expected:
+            assert word in text, (argv, word)
+
+
+def test_console_script_and_python_dash_m(tmp_path):
+    """The same CLI runs as `snapcapi` and `python -m snapcapi`."""
+    source = write_csv(tmp_path / "orders.csv", rows(2))
+    for command in (["snapcapi"], [sys.executable, "-m", "snapcapi"]):
+        completed = subprocess.run(
+            [*command, "send", source, "--dry-run", *DEFAULTS],
+            capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+        assert completed.returncode == 0, completed.stderr
+        assert "2 valid" in completed.stdout
+
+
+# --------------------------------------------------------------------------- progress
+
+
+def test_progress_lines_without_tqdm_and_a_bar_with_it():
+    """Without tqdm, plain periodic lines; with it, a bar; nothing when disabled."""
+    ticks = iter(range(0, 1000, 3))
+    stream = io.StringIO()
+    progress = Progress(stream, enabled=True, use_tqdm=False, clock=lambda: next(ticks))
+    for _ in range(3):
+        progress.row()
+        progress.result("ACCEPTED", sent=True)
+    progress.close()
+    lines = stream.getvalue().splitlines()
+    assert len(lines) >= 2
+    assert lines[-1].startswith("3 rows read, 3 sent: 3 accepted, 0 not")
+
+    bar = io.StringIO()
+    progress = Progress(bar, enabled=True)
+    for _ in range(600):
+        progress.row()
+    progress.close()
+    assert "600" in bar.getvalue()
+    assert "rows" in bar.getvalue()
+
+    quiet = io.StringIO()
+    progress = Progress(quiet, enabled=False)
+    progress.row()
+    progress.close()
+    assert quiet.getvalue() == ""
