@@ -11,7 +11,6 @@ from __future__ import annotations
 import collections
 import re
 import time
-from array import array
 from collections.abc import Callable, Hashable, Iterator, Mapping
 from typing import Any, TextIO
 
@@ -211,9 +210,10 @@ def _send(
     accepted_before: bytearray,
     summary: BulkSummary,
 ) -> None:
-    rows = array("q")  # the row of each event handed to the client, by its index
+    rows: dict[int, Hashable] = {}  # event index -> row, for the events not settled yet
 
     def events() -> Iterator[Event]:
+        index = 0
         for row, item in pairs:
             if isinstance(item, RowProblem):
                 record(row, None, status="INVALID", reason=_problem_text(item))
@@ -221,16 +221,22 @@ def _send(
                 summary.resumed += 1
                 record(row, None, status="ACCEPTED", event_id=item.event_id, reason=_EARLIER)
             else:
-                rows.append(row if isinstance(row, int) else len(rows))
+                rows[index] = row
+                index += 1
                 yield item
 
     def on_result(result: EventResult) -> None:
-        record(rows[result.index], result)
+        record(rows.pop(result.index), result)
 
     if options.validate:
-        client.validate(events(), on_result=on_result)
+        client.validate(events(), on_result=on_result, keep_results=False)
     else:
-        client.send(events(), test_event_code=options.test_event_code, on_result=on_result)
+        client.send(
+            events(),
+            test_event_code=options.test_event_code,
+            on_result=on_result,
+            keep_results=False,
+        )
 
 
 def _problem_text(problem: RowProblem) -> str:

@@ -418,6 +418,7 @@ class Client:
         *,
         test_event_code: str | None = None,
         on_result: Callable[[EventResult], object] | None = None,
+        keep_results: bool = True,
     ) -> SendResult:
         """Send events to ``/v3/{asset_id}/events``, batched, and report on every one.
 
@@ -433,6 +434,9 @@ class Client:
             on_result: Called with each event's result as soon as it is final, in the calling
                 thread, in the order results become final (not input order): for progress
                 displays and reports written as the send goes. Its exceptions propagate.
+            keep_results: With ``False``, the returned result keeps only the counts per
+                status (a byte per event), and the per-event results reach you through
+                ``on_result`` alone: for endless streams.
 
         Returns:
             One :class:`~snapcapi.EventResult` per input event, in input order.
@@ -449,21 +453,22 @@ class Client:
             if not code:
                 raise ValidationError("test_event_code", "is empty")
             root = b',"test_event_code":' + _wire.encode(code)
-        return self._run(events, "events", root, on_result)
+        return self._run(events, "events", root, on_result, keep_results)
 
     def validate(
         self,
         events: Iterable[Event],
         *,
         on_result: Callable[[EventResult], object] | None = None,
+        keep_results: bool = True,
     ) -> SendResult:
         """Send events to Snap's ``/events/validate`` endpoint; nothing is recorded.
 
         Each event's result says how Snap judged it: ``ACCEPTED`` for VALID, ``REJECTED`` with
-        Snap's codes and messages for INVALID, warnings in ``warnings``. ``on_result`` is as
-        for :meth:`send`.
+        Snap's codes and messages for INVALID, warnings in ``warnings``. ``on_result`` and
+        ``keep_results`` are as for :meth:`send`.
         """
-        return self._run(events, "events/validate", b"", on_result)
+        return self._run(events, "events/validate", b"", on_result, keep_results)
 
     def validation_logs(self, *, asset_id: str | None = None) -> tuple[ValidationLog, ...]:
         """Read ``/events/validate/logs``: how Snap judged recent test events (24 hours)."""
@@ -545,10 +550,11 @@ class Client:
         endpoint: str,
         root: bytes,
         on_result: Callable[[EventResult], object] | None = None,
+        keep_results: bool = True,
     ) -> SendResult:
         if self._closed:
             raise SnapCapiError("the client is closed")
-        store = ResultStore(on_result)
+        store = ResultStore(on_result, keep=keep_results)
         batcher = Batcher(self.batch_size, self.max_batch_bytes, len(root))
         pool = ThreadPoolExecutor(self.max_workers) if self.max_workers > 1 else None
         in_flight: collections.deque[tuple[Batch, Future[list[EventResult]]]] = collections.deque()

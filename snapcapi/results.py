@@ -97,10 +97,15 @@ class ResultStore:
 
     Args:
         listener: Called with each result as it is recorded (progress bars, reports).
+        keep: Keep each result; without, only its status is kept (a byte per event), for
+            streams whose results go to ``listener`` alone.
     """
 
-    def __init__(self, listener: Callable[[EventResult], object] | None = None) -> None:
+    def __init__(
+        self, listener: Callable[[EventResult], object] | None = None, *, keep: bool = True
+    ) -> None:
         self._listener = listener
+        self._keep = keep
         self._status = bytearray()
         self._ids: list[str | None] = []
         self._http = array("H")
@@ -112,6 +117,8 @@ class ResultStore:
     def reserve(self) -> int:
         """Make room for the next input event; return its index."""
         self._status.append(_PENDING)
+        if not self._keep:
+            return len(self._status) - 1
         self._ids.append(None)
         self._http.append(0)
         self._attempts.append(0)
@@ -128,6 +135,10 @@ class ResultStore:
         if self._status[index] != _PENDING:
             raise RuntimeError(f"event {index} was reported twice")
         self._status[index] = _CODE[result.status]
+        if not self._keep:
+            if self._listener is not None:
+                self._listener(result)
+            return
         self._ids[index] = result.event_id
         self._http[index] = min(result.http_status or 0, 65535)
         self._attempts[index] = min(result.attempts, 65535)
@@ -150,6 +161,10 @@ class ResultStore:
         code = self._status[index]
         if code == _PENDING:
             raise LookupError(f"event {index} has no result yet")
+        if not self._keep:
+            raise LookupError(
+                "results were not kept (keep_results=False): read them through on_result"
+            )
         reason, codes, messages, warnings = self._details[self._detail[index]]
         return EventResult(
             index,

@@ -720,3 +720,19 @@ def test_scrubbing_clears_urls_held_by_requests_and_responses():
         stack.extend(e for e in (exc.__cause__, exc.__context__, getattr(exc, "reason", None))
                      if isinstance(e, BaseException) and e not in seen)  # fmt: skip
     assert not any("sekrit-123" in repr(exc) or "sekrit-123" in str(exc) for exc in seen)
+
+
+def test_on_result_streams_results_and_keep_results_false_keeps_only_counts(
+    snap_server, make_client
+):
+    """on_result sees every result once; keep_results=False keeps counts, not results."""
+    seen = []
+    events = [make_event(i) for i in range(5)] + [make_event(5, user_data=UserData())]
+    result = make_client(batch_size=2).send(events, on_result=seen.append, keep_results=False)
+    assert sorted(r.index for r in seen) == list(range(6))
+    assert [r.status for r in seen if r.index == 5] == [EventStatus.INVALID]
+    assert result.counts["ACCEPTED"] == 5
+    assert result.counts["INVALID"] == 1
+    assert len(result) == 6
+    with pytest.raises(LookupError, match="keep_results=False"):
+        result.events[0]
