@@ -51,6 +51,16 @@ SYNONYMS: Mapping[str, str] = {
     "event_timestamp": "event_time",
     "event_date": "event_time",
     "conversion_time": "event_time",
+    "sold_at": "event_time",
+    "purchased_at": "event_time",
+    "purchase_time": "event_time",
+    "purchase_date": "event_time",
+    "order_time": "event_time",
+    "order_date": "event_time",
+    "transaction_time": "event_time",
+    "transaction_date": "event_time",
+    "occurred_at": "event_time",
+    "created_at": "event_time",
     "source": "action_source",
     "channel": "action_source",
     "dedup_id": "event_id",
@@ -285,8 +295,10 @@ def iter_events(
         if not _is_field(field):
             raise _unknown_field(field)
     fixed = ColumnMap.resolve(columns, mapping) if columns is not None else None
-    if fixed is not None and ignored is not None:
-        ignored.update(fixed.ignored)
+    if fixed is not None:
+        _check_required(fixed, defaults or {})
+        if ignored is not None:
+            ignored.update(fixed.ignored)
     maps: dict[tuple[str, ...], ColumnMap] = {}
     filled = {k: v for k, v in (defaults or {}).items() if v is not None}
     for row, source in rows:
@@ -323,6 +335,26 @@ def iter_events(
             yield row, RowProblem(row, exc.field, exc.reason)
         else:
             yield row, event
+
+
+_REQUIRED = {
+    "event_name": "--event-name / defaults",
+    "event_time": "no default: every row needs its own time",
+    "action_source": "--action-source / defaults",
+}
+
+
+def _check_required(found: ColumnMap, defaults: Mapping[str, Any]) -> None:
+    """Refuse a source where no column and no default gives a required field."""
+    given = set(found.fields.values()) | {k for k, v in defaults.items() if v is not None}
+    for field, hint in _REQUIRED.items():
+        if field not in given:
+            columns = ", ".join(list(found.fields) + list(found.ignored))
+            raise ValidationError(
+                field,
+                f"no column gives it ({hint}); name a column with a mapping "
+                f"({field}=COLUMN). The columns are: {columns}",
+            )
 
 
 def _blank(value: Any) -> bool:

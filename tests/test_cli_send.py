@@ -6,6 +6,7 @@ import csv
 import gzip
 import io
 import json
+import pathlib
 import subprocess
 import sys
 from datetime import datetime, timedelta, timezone
@@ -293,3 +294,28 @@ def test_progress_lines_without_tqdm_and_a_bar_with_it():
     progress.row()
     progress.close()
     assert quiet.getvalue() == ""
+
+
+def test_a_file_without_a_time_column_is_a_configuration_error(tmp_path):
+    """No column gives event_time: exit 2 naming the columns, before any row is read."""
+    source = write_csv(tmp_path / "orders.csv", [["a@example.com", "3"]], columns=["mail", "x"])
+    code, _, err = run("send", source, "--dry-run", *DEFAULTS)
+    assert code == 2
+    assert "event_time: no column gives it" in err
+    assert "mail, x" in err
+
+
+def test_offline_upload_example_runs():
+    """examples/offline_upload.py: dry run, an outage, a resume that sends only the failed."""
+    root = pathlib.Path(__file__).resolve().parent.parent
+    completed = subprocess.run(
+        [sys.executable, str(root / "examples" / "offline_upload.py")],
+        capture_output=True, text=True, timeout=300, check=True,
+    )  # fmt: skip
+    out = completed.stdout
+    assert "12 rows checked" in out
+    assert "10 valid, 2 invalid" in out
+    assert "rows FAILED in the outage: 1, 2, 3, 4" in out
+    assert "6 rows were accepted in an earlier run and skipped" in out
+    assert "Snap recorded 10 distinct events from 10 accepted" in out
+    assert "customer4@" not in out
