@@ -289,7 +289,8 @@ def iter_events(
         ``(row, event)`` or ``(row, problem)``, in row order.
 
     Raises:
-        ValidationError: ``mapping`` or ``defaults`` is unusable for these columns.
+        ValidationError: ``mapping`` or ``defaults`` is unusable for these columns (raised by
+            this call, before any row is read).
     """
     for field in (*(mapping or {}), *(defaults or {})):
         if not _is_field(field):
@@ -299,8 +300,24 @@ def iter_events(
         _check_required(fixed, defaults or {})
         if ignored is not None:
             ignored.update(fixed.ignored)
-    maps: dict[tuple[str, ...], ColumnMap] = {}
     filled = {k: v for k, v in (defaults or {}).items() if v is not None}
+    return _converted(
+        rows, fixed, mapping, filled, aliases, region, on_invalid, stable_ids, ignored
+    )
+
+
+def _converted(
+    rows: Iterable[tuple[Hashable, Any]],
+    fixed: ColumnMap | None,
+    mapping: Mapping[str, str] | None,
+    filled: Mapping[str, Any],
+    aliases: Mapping[str, str | int | EventName] | None,
+    region: str | None,
+    on_invalid: OnInvalid,
+    stable_ids: bool,
+    ignored: set[str] | None,
+) -> Iterator[tuple[Hashable, Event | RowProblem]]:
+    maps: dict[tuple[str, ...], ColumnMap] = {}
     for row, source in rows:
         if isinstance(source, RowProblem):
             yield row, source
