@@ -12,6 +12,7 @@ from snapcapi import normalize
 from snapcapi.app_data import AppData
 from snapcapi.client import Client
 from snapcapi.custom_data import Content, CustomData
+from snapcapi.diagnostics import MatchReport, diagnose
 from snapcapi.enums import ActionSource, EventName
 from snapcapi.errors import (
     APIError,
@@ -46,6 +47,7 @@ __all__ = [
     "EventName",
     "EventResult",
     "EventStatus",
+    "MatchReport",
     "RateLimitError",
     "RowProblem",
     "SendResult",
@@ -54,6 +56,7 @@ __all__ = [
     "UserData",
     "ValidationError",
     "__version__",
+    "diagnose",
     "events_from_dataframe",
     "events_from_records",
     "normalize",

@@ -486,6 +486,29 @@ class Event:
             app_data=_app_from_record(parts["app"]),
         )
 
+    def _repr_html_(self) -> str:
+        """Show the event in a notebook as a small table, identifiers masked or hashed."""
+        from snapcapi._html import table
+
+        when = _dt.datetime.fromtimestamp(self.event_time, _dt.timezone.utc).isoformat()
+        rows: list[tuple[str, object]] = [
+            ("event_name", self.event_name.value),
+            ("action_source", self.action_source.value),
+            ("event_time", f"{self.event_time} ({when})"),
+            ("event_id", self.event_id),
+            ("match keys", ", ".join(self.match_keys) or "none"),
+        ]
+        if self.event_source_url is not None:
+            rows.append(("event_source_url", _url_for_display(self.event_source_url)))
+        rows.extend((f"user_data.{key}", value) for key, value in self.user_data._shown())
+        if self.custom_data is not None:
+            rows.extend(
+                (f"custom_data.{key}", value)
+                for key, value in self.custom_data.to_payload().items()
+            )
+        rows.extend(("warning", warning) for warning in self.warnings)
+        return table(("field", "value"), rows)
+
     def __repr__(self) -> str:
         parts = [
             f"event_name={self.event_name.value!r}",

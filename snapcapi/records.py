@@ -273,7 +273,8 @@ def iter_events(
 
     Args:
         rows: ``(row, record)`` pairs, records being dicts; a :class:`RowProblem` in place of a
-            record (a line a file reader could not parse) is passed through.
+            record (a line a file reader could not parse) or an :class:`Event` built already
+            is passed through.
         mapping: Explicit ``field -> column`` choices.
         aliases: Business event names mapped to standard names or custom event numbers.
         region: Default region for phone numbers without a country code.
@@ -319,8 +320,8 @@ def _converted(
 ) -> Iterator[tuple[Hashable, Event | RowProblem]]:
     maps: dict[tuple[str, ...], ColumnMap] = {}
     for row, source in rows:
-        if isinstance(source, RowProblem):
-            yield row, source
+        if isinstance(source, (RowProblem, Event)):
+            yield row, source  # a problem found earlier, or an event built already
             continue
         if not isinstance(source, Mapping):
             kind = type(source).__name__

@@ -81,6 +81,11 @@ class EventResult:
 
 
 _STATUSES = tuple(EventStatus)
+_COLUMNS = (
+    "index", "event_id", "status", "reason", "codes", "messages", "warnings", "http_status",
+    "attempts",
+)  # fmt: skip
+_HTML_ROWS = 20
 _CODE = {status: code for code, status in enumerate(_STATUSES)}
 _PENDING = 255
 #: (reason or (), codes, messages, warnings) of one result, shared between equal results.
@@ -316,6 +321,52 @@ class SendResult:
     def __repr__(self) -> str:
         counts = ", ".join(f"{name.lower()}={n}" for name, n in self.counts.items() if n)
         return f"SendResult({len(self.events)} events: {counts or 'none'})"
+
+    def to_records(self) -> list[dict[str, Any]]:
+        """Return one flat dict per event (:meth:`EventResult.to_dict`), in input order."""
+        return [result.to_dict() for result in self.events]
+
+    def to_dataframe(self) -> Any:
+        """Return the results as a pandas DataFrame, one row per event (the ``pandas`` extra).
+
+        Columns: ``index``, ``event_id``, ``status``, ``reason``, ``codes``, ``messages``,
+        ``warnings``, ``http_status``, ``attempts``.
+
+        Raises:
+            ImportError: pandas is not installed.
+        """
+        try:
+            import pandas
+        except ImportError as exc:
+            raise ImportError(
+                "SendResult.to_dataframe needs pandas: pip install 'snapcapi[pandas]'"
+            ) from exc
+        return pandas.DataFrame(self.to_records(), columns=list(_COLUMNS))
+
+    def _repr_html_(self) -> str:
+        """Show the counts and the first results that went wrong, for notebooks."""
+        from snapcapi._html import table
+
+        counts = table(
+            ("status", "events"), [(name, f"{n:,}") for name, n in self.counts.items() if n]
+        )
+        troubled = []
+        events = self.events
+        if isinstance(events, ResultSequence) and not events._store._keep:
+            return counts  # results were streamed through on_result, not kept
+        for result in events:
+            if result.status is not EventStatus.ACCEPTED:
+                troubled.append(
+                    (result.index, result.event_id or "", result.status.value,
+                     result.reason or "", ", ".join(result.codes))
+                )  # fmt: skip
+                if len(troubled) == _HTML_ROWS:
+                    break
+        if not troubled:
+            return counts
+        caption = f"first {len(troubled)} events not accepted"
+        headers = ("index", "event_id", "status", "reason", "codes")
+        return counts + table(headers, troubled, caption)
 
 
 @attrs.frozen

@@ -318,23 +318,27 @@ class UserData:
             for key, value in self._wire.items()
         }
 
-    def __repr__(self) -> str:
-        parts = []
+    def _shown(self) -> list[tuple[str, Any]]:
+        """List the fields set as ``(name, value)`` safe to display: identifiers masked."""
+        parts: list[tuple[str, Any]] = []
         for key in (*_HASHED, *_RAW, "region", "unresolved_phones", "on_invalid"):
             value = self.__dict__.get(key)
             if value is None:
                 continue
             if key in ("region", "on_invalid"):
-                parts.append(f"{key}={value!r}")
+                parts.append((key, value))
             elif key == "client_user_agent":
-                parts.append(f"{key}={_shorten(value)!r}")
+                parts.append((key, _shorten(value)))
             elif isinstance(value, tuple):
                 masker = _MASKERS.get(key, mask)
                 shown = [_hash_label(v) if normalize.is_hashed(v) else masker(v) for v in value]
-                parts.append(f"{key}={shown!r}")
+                parts.append((key, shown))
             else:
-                parts.append(f"{key}={mask(value)!r}")
-        return f"UserData({', '.join(parts)})"
+                parts.append((key, mask(value)))
+        return parts
+
+    def __repr__(self) -> str:
+        return f"UserData({', '.join(f'{key}={value!r}' for key, value in self._shown())})"
 
 
 def _shorten(value: str, width: int = 24) -> str:

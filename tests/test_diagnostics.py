@@ -1,0 +1,128 @@
+"""diagnose() and MatchReport: shares, problems by reason, advice order, display."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+import snapcapi
+from snapcapi import Event, MatchReport, UserData, ValidationError, diagnose
+
+NOW = datetime(2026, 11, 23, 12, tzinfo=timezone.utc)
+TS = NOW.timestamp()
+
+
+def record(**fields):
+    base = {"event_name": "PURCHASE", "event_time": (NOW - timedelta(hours=1)).isoformat(),
+            "action_source": "OFFLINE", "value": "9.99", "currency": "USD"}  # fmt: skip
+    base.update(fields)
+    return base
+
+
+def test_shares_no_key_and_ip_without_agent():
+    """Coverage counts each identifier; events with no key and half IP pairs are counted."""
+    records = [
+        record(email="a@example.com", phone="+14155550132"),
+        record(email="b@example.com", ip="203.0.113.7"),
+        record(ip="203.0.113.8", user_agent="Mozilla/5.0"),
+        record(first_name="Jane", last_name="Doe", zip="94107"),
+    ]
+    report = diagnose(records, now=TS)
+    assert report.events == 4
+    assert report.coverage["email"] == 2
+    assert report.share("email") == 0.5
+    assert report.coverage["phone"] == 1
+    assert report.coverage["ip_and_user_agent"] == 1
+    assert report.coverage["ip_without_user_agent"] == 1
+    assert report.coverage["full_name"] == 1
+    assert report.coverage["zip_code"] == 1
+    assert report.no_match_key == 1
+    assert report.recommendations[0].text.startswith("25.0% of events have no matching key")
+    impacts = [r.impact for r in report.recommendations]
+    assert impacts == sorted(impacts, reverse=True)
+    assert any("add client_user_agent" in r.text for r in report.recommendations)
+
+
+def test_invalid_identifiers_and_problem_rows_by_reason_without_pii():
+    """Bad identifiers are dropped and grouped by reason, masked; unusable rows counted."""
+    records = [record(email=f"jane.secret{i}@") for i in range(3)]
+    records += [record(email="ok@example.com", event_time=None), "not a record"]
+    report = diagnose(records, now=TS)
+    assert report.events == 3
+    assert report.problem_rows == 2
+    [(reason, count)] = report.invalid_identifiers.items()
+    assert count == 3
+    assert reason.startswith("email: is not a valid email address")
+    assert report.row_problems == {
+        "event_time: is missing from the record": 1,
+        "expected a record (a dict), got str": 1,
+    }
+    shown = str(report) + json.dumps(report.to_dict()) + report._repr_html_() + repr(report)
+    assert "jane.secret" not in shown
+    assert "3 email values could not be normalized" in str(report)
+
+
+def test_old_events_duplicates_names_and_web_click_data():
+    """Old events, repeated event_ids, event names and WEB events without click data."""
+    web = {"action_source": "WEB", "event_source_url": "https://shop.example.com/"}
+    events = [
+        Event(event_name="PURCHASE", event_time=NOW - timedelta(days=9), action_source="WEB",
+              event_source_url="https://shop.example.com/", event_id="same",
+              user_data=UserData(email="a@example.com", sc_click_id="click-1"),
+              custom_data={"value": 1, "currency": "USD"}),
+        record(email="b@example.com", event_id="same", **web),
+        record(email="c@example.com", event_name="SIGN_UP", value=None, currency=None),
+    ]  # fmt: skip
+    report = diagnose(events, now=TS)
+    assert report.older_than_7_days == 1
+    assert report.duplicate_event_ids == 1
+    assert report.event_names == {"PURCHASE": 2, "SIGN_UP": 1}
+    assert report.web_events == 2
+    assert report.web_without_click_data == 1
+    texts = " ".join(r.text for r in report.recommendations)
+    assert "older than 7 days" in texts
+    assert "share an event_id" in texts
+    assert "50.0% of WEB events carry neither the click id" in texts
+
+
+def test_empty_input_and_bad_mapping():
+    """No events: a report that says so; an unknown mapped field is an error."""
+    report = diagnose([], now=TS)
+    assert report.events == 0
+    assert str(report) == "No events to diagnose."
+    assert report.to_dict()["coverage"]["email"] == {"events": 0, "share": 0.0}
+    with pytest.raises(ValidationError):
+        diagnose([record()], mapping={"emial": "email"})
+
+
+def test_html_escapes_everything():
+    """Reasons and texts are escaped in the notebook view."""
+    report = diagnose([record(email="<script>@x")], now=TS)
+    assert "<script>" not in report._repr_html_()
+    assert isinstance(report, MatchReport)
+    assert snapcapi.diagnose is diagnose
+
+
+def test_cli_diagnose_prints_the_report(tmp_path):
+    """`snapcapi diagnose FILE` prints the report; --json prints to_dict()."""
+    import io
+
+    from snapcapi import cli
+
+    path = tmp_path / "rows.jsonl"
+    path.write_text(
+        "\n".join(json.dumps(r) for r in [record(email="a@example.com"), record(ip="1.2.3.4")])
+        + "\n{broken\n"
+    )
+    out = io.StringIO()
+    assert cli.main(["diagnose", str(path)], out=out) == 0
+    text = out.getvalue()
+    assert "Match quality of 2 events" in text
+    assert "1 rows could not be read" in text
+    out = io.StringIO()
+    assert cli.main(["diagnose", str(path), "--json"], out=out) == 0
+    data = json.loads(out.getvalue())
+    assert data["events"] == 2
+    assert data["unreadable_rows"] == 1
