@@ -65,8 +65,9 @@ class Recommendation:
     """One piece of advice: what to do, and how many events it concerns.
 
     Attributes:
-        impact: Its weight in the ordering: the share of events concerned times how much the
-            issue costs matching (no key at all costs most).
+        impact: Its weight in the ordering: events that would be lost (no matching key, rows
+            that cannot become events) score 1 + their share and come first; the others score
+            their share times how much the issue costs matching.
         share: The share of events concerned (0 to 1).
         text: What is wrong and what to do.
     """
@@ -318,15 +319,20 @@ def _recommend(t: _Tally) -> tuple[Recommendation, ...]:
             share = count / base
             found.append(Recommendation(share * weight * (base / n if n else 1), share, text))
 
-    # Weights: an event with no key, or a row that never became an event, is lost entirely;
-    # a dropped identifier or a half IP pair wastes data you have; the rest adds signal.
-    advise(
-        t.no_match_key,
-        2.0,
-        f"{_percent(t.no_match_key, n)} of events have no matching key (no email, phone, "
-        "IP + user agent or mobile ad id): Snap cannot match them and snapcapi will not send "
-        "them; add at least one identifier.",
-    )
+    # An event with no key, or a row that never became an event, is lost entirely: those
+    # come first (impact 1 + share). Then, weighted: a dropped identifier or a half IP pair
+    # wastes data you have; the rest adds signal.
+    if t.no_match_key:
+        share = t.no_match_key / n
+        found.append(
+            Recommendation(
+                1 + share,
+                share,
+                f"{_percent(t.no_match_key, n)} of events have no matching key (no email, "
+                "phone, IP + user agent or mobile ad id): Snap cannot match them and snapcapi "
+                "will not send them; add at least one identifier.",
+            )
+        )
     for field, count in t.invalid_fields.most_common():
         top = next((k for k in t.invalid if k.startswith(f"{field}: ")), f"{field}: invalid")
         advise(
@@ -340,7 +346,7 @@ def _recommend(t: _Tally) -> tuple[Recommendation, ...]:
         whole = n + t.problem_rows
         found.append(
             Recommendation(
-                2.0 * t.problem_rows / whole,
+                1 + t.problem_rows / whole,
                 t.problem_rows / whole,
                 f"{t.problem_rows:,} rows could not become events (most often: {top_problem}); "
                 "fix them, or run `snapcapi send --dry-run --report` to list them.",

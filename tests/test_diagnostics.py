@@ -126,3 +126,14 @@ def test_cli_diagnose_prints_the_report(tmp_path):
     data = json.loads(out.getvalue())
     assert data["events"] == 2
     assert data["unreadable_rows"] == 1
+
+
+def test_lost_events_come_first_whatever_else_is_common():
+    """Events that would not be sent outrank advice that concerns more events."""
+    web = {"action_source": "WEB", "event_source_url": "https://shop.example.com/"}
+    records = [record(email=f"u{i}@example.com", **web) for i in range(19)]
+    records.append(record(first_name="Jane", **web))  # no key: 5% of events
+    report = diagnose(records, now=TS)
+    assert report.web_without_click_data == 20
+    assert report.recommendations[0].text.startswith("5.0% of events have no matching key")
+    assert report.recommendations[0].share == 0.05
