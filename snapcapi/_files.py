@@ -65,7 +65,11 @@ def open_text(path: str, mode: Literal["r", "w"]) -> IO[str]:
     as lone surrogates, which the models refuse with a clear error for that row only.
     """
     if path == "-":
-        return sys.stdin if mode == "r" else sys.stdout
+        if mode == "w":
+            return sys.stdout
+        return io.TextIOWrapper(
+            sys.stdin.buffer, encoding="utf-8-sig", errors="surrogateescape", newline=""
+        )
     if mode == "r":
         with open(path, "rb") as probe:
             compressed = probe.read(2) == b"\x1f\x8b"
@@ -101,7 +105,16 @@ class RowSource:
             header = next(csv.reader([header_line], delimiter=delimiter), [])
             self.columns = [column.strip() for column in header]
             if not any(self.columns):
+                self.close()
                 raise ValidationError("file", f"{path} has no header row")
+            repeated = sorted({c for c in self.columns if self.columns.count(c) > 1})
+            if repeated:
+                self.close()
+                raise ValidationError(
+                    "file",
+                    f"{path} has more than one column named {', '.join(map(repr, repeated))}; "
+                    "rename them so each value has one place",
+                )
             self._reader = csv.reader(self._stream, delimiter=delimiter)
 
     def __enter__(self) -> RowSource:
@@ -111,8 +124,10 @@ class RowSource:
         self.close()
 
     def close(self) -> None:
-        """Close the file (not stdin)."""
-        if self._stream is not sys.stdin:
+        """Close the file (for stdin, only let go of it)."""
+        if self.path == "-" and isinstance(self._stream, io.TextIOWrapper):
+            self._stream.detach()
+        else:
             self._stream.close()
 
     def __iter__(self) -> Iterator[tuple[int, dict[str, Any] | RowProblem]]:

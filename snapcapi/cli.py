@@ -368,6 +368,15 @@ def _read_options(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def _check_input(path: str) -> None:
+    if path == "-":
+        return
+    if not os.path.exists(path):
+        raise _Usage(f"no such file: {path}")
+    if os.path.isdir(path):
+        raise _Usage(f"{path} is a directory; give a .csv, .tsv or .jsonl file")
+
+
 def _run_file(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     dry_run = args.command == "send" and args.dry_run
     validate = args.command == "validate" or (args.command == "send" and args.validate)
@@ -375,8 +384,7 @@ def _run_file(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         raise _Usage("--dry-run and --validate exclude each other")
     if getattr(args, "payload_out", None) and not dry_run:
         raise _Usage("--payload-out goes with --dry-run")
-    if not os.path.exists(args.file) and args.file != "-":
-        raise _Usage(f"no such file: {args.file}")
+    _check_input(args.file)
     options = BulkOptions(
         path=args.file,
         format=args.format,
@@ -423,8 +431,7 @@ def _run_diagnose(args: argparse.Namespace, out: TextIO) -> int:
     from snapcapi.diagnostics import diagnose
 
     options = _read_options(args)
-    if not os.path.exists(args.file) and args.file != "-":
-        raise _Usage(f"no such file: {args.file}")
+    _check_input(args.file)
     with RowSource(args.file, args.format) as source:
         unreadable = 0
 
@@ -470,6 +477,10 @@ def main(
         return 2
     except SnapCapiError as exc:
         err.write(f"snapcapi: error: {exc}\n")
+        return 2
+    except OSError as exc:  # a file that cannot be opened, read or written
+        where = f": {exc.filename}" if exc.filename else ""
+        err.write(f"snapcapi: error: {exc.strerror or exc}{where}\n")
         return 2
     parser.print_help(out)
     return 2

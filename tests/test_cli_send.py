@@ -319,3 +319,33 @@ def test_offline_upload_example_runs():
     assert "6 rows were accepted in an earlier run and skipped" in out
     assert "Snap recorded 10 distinct events from 10 accepted" in out
     assert "customer4@" not in out
+
+
+def test_odd_files_get_clear_errors_not_tracebacks(tmp_path):
+    """Repeated column names, a directory, an unwritable report, an empty file: exit 2."""
+    repeated = write_csv(tmp_path / "rep.csv", [["a@example.com", "b@example.com", WHEN]],
+                         columns=["email", "email", "timestamp"])  # fmt: skip
+    code, _, err = run("send", repeated, "--dry-run", *DEFAULTS)
+    assert code == 2
+    assert "more than one column named 'email'" in err
+    assert run("send", tmp_path, "--dry-run", *DEFAULTS)[0] == 2
+    good = write_csv(tmp_path / "good.csv", rows(1))
+    code, _, err = run("send", good, "--dry-run", *DEFAULTS, "--report", tmp_path / "no" / "r.csv")
+    assert code == 2
+    assert "No such file or directory" in err
+    (tmp_path / "empty.csv").write_text("")
+    code, _, err = run("send", tmp_path / "empty.csv", "--dry-run", *DEFAULTS)
+    assert code == 2
+    assert "no header row" in err
+
+
+def test_resume_from_the_report_being_rewritten(server, tmp_path):
+    """--report and --resume may name the same file: it is read before it is rewritten."""
+    source = write_csv(tmp_path / "orders.csv", rows(4))
+    server.script(503)
+    report = tmp_path / "report.csv"
+    live(server, "send", source, "--batch-size", 2, "--report", report)
+    code, _, _ = live(server, "send", source, "--report", report, "--resume", report)
+    assert code == 0
+    assert [r["status"] for r in read_report(report)] == ["ACCEPTED"] * 4
+    assert server.accepted_count == 4
