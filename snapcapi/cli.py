@@ -262,11 +262,16 @@ def _add_file_options(command: argparse.ArgumentParser, *, sending: bool) -> Non
         metavar="FIELD=VALUE",
         help="a value for rows that lack FIELD (currency=USD)",
     )
+    if sending:
+        on_invalid_help = "a bad identifier makes its row INVALID (raise, default) or is dropped"
+    else:
+        on_invalid_help = "a bad identifier is dropped and counted (drop, default) or (raise) "
+        on_invalid_help += "makes its row a problem"
     group.add_argument(
         "--on-invalid",
         choices=("raise", "drop"),
-        default="raise",
-        help="a bad identifier makes its row INVALID (raise, default) or is dropped (drop)",
+        default="raise" if sending else "drop",
+        help=on_invalid_help,
     )
     if not sending:
         return
@@ -478,6 +483,9 @@ def main(
     except SnapCapiError as exc:
         err.write(f"snapcapi: error: {exc}\n")
         return 2
+    except KeyboardInterrupt:
+        err.write("snapcapi: interrupted; the report covers every row read so far\n")
+        return 130
     except OSError as exc:  # a file that cannot be opened, read or written
         where = f": {exc.filename}" if exc.filename else ""
         err.write(f"snapcapi: error: {exc.strerror or exc}{where}\n")

@@ -349,3 +349,15 @@ def test_resume_from_the_report_being_rewritten(server, tmp_path):
     assert code == 0
     assert [r["status"] for r in read_report(report)] == ["ACCEPTED"] * 4
     assert server.accepted_count == 4
+
+
+def test_ctrl_c_exits_130_with_a_message(tmp_path, monkeypatch):
+    """An interrupted upload ends with exit 130 and a line saying the report is complete."""
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "run_bulk", interrupted)
+    code, _, err = run("send", write_csv(tmp_path / "o.csv", rows(1)), "--dry-run", *DEFAULTS)
+    assert code == 130
+    assert "interrupted" in err

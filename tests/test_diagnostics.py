@@ -113,14 +113,14 @@ def test_cli_diagnose_prints_the_report(tmp_path):
 
     path = tmp_path / "rows.jsonl"
     path.write_text(
-        "\n".join(json.dumps(r) for r in [record(email="a@example.com"), record(ip="1.2.3.4")])
-        + "\n{broken\n"
+        "\n".join(json.dumps(r) for r in [record(email="a@"), record(ip="1.2.3.4")]) + "\n{broken\n"
     )
     out = io.StringIO()
     assert cli.main(["diagnose", str(path)], out=out) == 0
     text = out.getvalue()
     assert "Match quality of 2 events" in text
     assert "1 rows could not be read" in text
+    assert "identifiers dropped (could not be normalized):" in text  # drop is the default here
     out = io.StringIO()
     assert cli.main(["diagnose", str(path), "--json"], out=out) == 0
     data = json.loads(out.getvalue())
