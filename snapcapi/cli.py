@@ -315,13 +315,20 @@ def _parser() -> argparse.ArgumentParser:
             "what became of each event. Needs no network and no credentials."
         ),
     )
-    send = commands.add_parser(
+
+    def file_command(name: str, summary: str, description: str) -> argparse.ArgumentParser:
+        return commands.add_parser(
+            name,
+            help=summary,
+            description=f"{description}\n\n{_FILE_HELP}",
+            epilog=_EPILOG,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+
+    send = file_command(
         "send",
-        help="upload a CSV or JSONL file of events",
-        description="Normalize, hash and send every row of FILE; report on every row.\n\n"
-        + _FILE_HELP,
-        epilog=_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        "upload a CSV or JSONL file of events",
+        "Normalize, hash and send every row of FILE; report on every row.",
     )
     _add_file_options(send, sending=True)
     mode = send.add_argument_group("mode")
@@ -334,22 +341,17 @@ def _parser() -> argparse.ArgumentParser:
     mode.add_argument(
         "--validate", action="store_true", help="use Snap's validate endpoint (nothing recorded)"
     )
-    validate = commands.add_parser(
+    validate = file_command(
         "validate",
-        help="send a file to Snap's validate endpoint (same as send --validate)",
-        description="Send every row of FILE to /events/validate: Snap judges each event and "
-        "records nothing.\n\n" + _FILE_HELP,
-        epilog=_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        "send a file to Snap's validate endpoint (same as send --validate)",
+        "Send every row of FILE to /events/validate: Snap judges each event and records nothing.",
     )
     _add_file_options(validate, sending=True)
-    diagnose = commands.add_parser(
+    diagnose = file_command(
         "diagnose",
-        help="report how well a file's events will match, with recommendations",
-        description="Read FILE without sending and print its match quality: which identifiers "
-        "events carry, invalid ones, old events, duplicates, and what to improve.\n\n" + _FILE_HELP,
-        epilog=_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        "report how well a file's events will match, with recommendations",
+        "Read FILE without sending and print its match quality: which identifiers events "
+        "carry, invalid ones, old events, duplicates, and what to improve.",
     )
     _add_file_options(diagnose, sending=False)
     diagnose.add_argument("--json", action="store_true", help="print the report as JSON")

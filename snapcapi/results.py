@@ -157,6 +157,11 @@ class ResultStore:
         if self._listener is not None:
             self._listener(result)
 
+    @property
+    def keeps_results(self) -> bool:
+        """Whether whole results are kept (else only statuses, see ``keep``)."""
+        return self._keep
+
     def is_pending(self, index: int) -> bool:
         """Tell whether the event has no result yet."""
         return self._status[index] == _PENDING
@@ -352,7 +357,7 @@ class SendResult:
         )
         troubled = []
         events = self.events
-        if isinstance(events, ResultSequence) and not events._store._keep:
+        if isinstance(events, ResultSequence) and not events._store.keeps_results:
             return counts  # results were streamed through on_result, not kept
         for result in events:
             if result.status is not EventStatus.ACCEPTED:
