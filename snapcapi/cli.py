@@ -424,11 +424,8 @@ def _run_file(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     progress = Progress(err, enabled=not args.quiet and err.isatty())
     try:
         summary = run_bulk(options, factory, progress)
-    except AuthenticationError as exc:
-        progress.close()
-        err.write(f"snapcapi: {exc}\n")
-        return 2
-    progress.close()
+    finally:
+        progress.close()  # before any message, so a bar does not swallow it
     summary.write(out)
     return 0 if summary.ok else 1
 
@@ -481,6 +478,9 @@ def main(
             return _run_diagnose(args, out)
     except (_Usage, ValidationError) as exc:
         err.write(f"snapcapi: error: {exc}\n")
+        return 2
+    except AuthenticationError as exc:  # the report covers every row read, as FAILED
+        err.write(f"snapcapi: {exc}\n")
         return 2
     except SnapCapiError as exc:
         err.write(f"snapcapi: error: {exc}\n")
