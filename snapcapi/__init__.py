@@ -8,8 +8,9 @@ exactly as Snap specifies, and mistakes raise :class:`ValidationError` naming th
 
 import importlib.metadata as _metadata
 
-from snapcapi import normalize
+from snapcapi import normalize, web
 from snapcapi.app_data import AppData
+from snapcapi.background import BackgroundSender
 from snapcapi.client import Client
 from snapcapi.custom_data import Content, CustomData
 from snapcapi.diagnostics import MatchReport, diagnose
@@ -39,6 +40,7 @@ __all__ = [
     "ActionSource",
     "AppData",
     "AuthenticationError",
+    "BackgroundSender",
     "Client",
     "Content",
     "Conversion",
@@ -60,4 +62,5 @@ __all__ = [
     "events_from_dataframe",
     "events_from_records",
     "normalize",
+    "web",
 ]

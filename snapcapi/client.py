@@ -367,13 +367,7 @@ class Client:
         self.retry_after_max = retry_after_max
         self._token = token
         self._owns_session = session is None
-        if session is None:
-            session = requests.Session()
-            # One pooled connection per worker thread, so concurrent batches reuse connections.
-            adapter = HTTPAdapter(pool_maxsize=max(10, max_workers))
-            session.mount("https://", adapter)
-            session.mount("http://", adapter)
-        self._session = session
+        self._session = session if session is not None else self._new_session()
         self._sleep = sleep
         self._clock = clock
         self._now = now
@@ -381,6 +375,23 @@ class Client:
         self._closed = False
 
     # ------------------------------------------------------------------ lifecycle
+
+    def _new_session(self) -> requests.Session:
+        session = requests.Session()
+        # One pooled connection per worker thread, so concurrent batches reuse connections.
+        adapter = HTTPAdapter(pool_maxsize=max(10, self.max_workers))
+        session.mount("https://", adapter)
+        session.mount("http://", adapter)
+        return session
+
+    def _reset_after_fork(self) -> None:
+        """In a forked child: stop sharing the parent's pooled connections.
+
+        The session the client made is replaced (the inherited one is dropped without closing
+        its sockets, which the parent still uses); a session passed in stays as it is.
+        """
+        if self._owns_session and not self._closed:
+            self._session = self._new_session()
 
     def close(self) -> None:
         """Close the HTTP session if the client made it. Safe to call more than once."""

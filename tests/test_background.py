@@ -1,0 +1,210 @@
+"""BackgroundSender: enqueue from many threads, slow and failing servers, overflow, fork, exit."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+import threading
+
+import pytest
+from conftest import make_event
+
+from snapcapi import BackgroundSender, Client, EventStatus, ValidationError
+
+
+@pytest.fixture
+def client(snap_server):
+    made = Client(snap_server.pixel_id, snap_server.token, base_url=snap_server.url,
+                  sleep=lambda seconds: None)  # fmt: skip
+    yield made
+    made.close()
+
+
+def test_many_threads_every_event_delivered_and_reported_once(snap_server, client):
+    """8 threads enqueue 1,600 events; each reaches the server and on_result exactly once."""
+    results = []
+    sender = BackgroundSender(client, flush_at=50, flush_interval=0.05, on_result=results.append)
+
+    def produce(offset):
+        for i in range(200):
+            assert sender.enqueue(make_event(offset + i))
+
+    threads = [threading.Thread(target=produce, args=(k * 1000,)) for k in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sender.flush(timeout=30)
+    assert sorted(r.index for r in results) == list(range(1600))
+    assert {r.status for r in results} == {EventStatus.ACCEPTED}
+    assert len(snap_server.event_ids()) == 1600
+    assert sender.pending == 0
+    sender.close()
+
+
+def test_enqueue_does_not_wait_for_a_slow_server(snap_server, client):
+    """With a slow Snap, enqueue returns before anything was sent; flush waits for it."""
+    snap_server.latency = 0.5
+    sender = BackgroundSender(client, flush_at=1)
+    sender.enqueue(make_event(0))
+    assert snap_server.received == []  # still on the way: enqueue did not wait
+    assert sender.flush(timeout=10)
+    assert snap_server.event_ids() == {"e0"}
+    sender.close()
+
+
+def test_a_failing_server_reports_failed_never_raises(snap_server, client):
+    """Outages end as FAILED results through on_result; enqueue and flush do not raise."""
+    snap_server.script(503, times=100)
+    results = []
+    failing = Client(snap_server.pixel_id, snap_server.token, base_url=snap_server.url,
+                     max_retries=1, sleep=lambda seconds: None)  # fmt: skip
+    sender = BackgroundSender(failing, flush_at=2, on_result=results.append)
+    for i in range(4):
+        sender.enqueue(make_event(i))
+    assert sender.flush(timeout=10)
+    assert [r.status for r in results] == [EventStatus.FAILED] * 4
+    assert results[0].reason == "HTTP 503 after 2 attempts"
+    sender.close()
+    failing.close()
+
+
+def test_a_refused_token_is_reported_for_every_event(snap_server, client, caplog):
+    """A 401 in the worker is logged and every event of the batch reported FAILED."""
+    results = []
+    sender = BackgroundSender(client, flush_at=3, on_result=results.append)
+    snap_server.token = "rotated"
+    for i in range(3):
+        sender.enqueue(make_event(i))
+    assert sender.flush(timeout=10)
+    assert sorted(r.index for r in results) == [0, 1, 2]
+    assert {r.status for r in results} == {EventStatus.FAILED}
+    assert "background send of 3 events failed" in caplog.text
+    sender.close()
+
+
+def test_close_delivers_everything_queued(snap_server, client):
+    """close() sends what waits (even before flush_interval) and stops the worker."""
+    sender = BackgroundSender(client, flush_at=1000, flush_interval=3600)
+    for i in range(25):
+        sender.enqueue(make_event(i))
+    assert sender.close(timeout=10)
+    assert len(snap_server.event_ids()) == 25
+    results = []
+    sender.on_result = results.append
+    assert sender.enqueue(make_event(99)) is False  # closed: dropped and reported
+    assert results[0].reason == "dropped: the sender is closed"
+    assert sender.close() is True
+
+
+class HeldClient(Client):
+    """A client whose sends wait at a gate, to keep the worker busy on purpose."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.entered = threading.Event()
+        self.gate = threading.Event()
+
+    def send(self, events, **options):
+        self.entered.set()
+        self.gate.wait(10)
+        return super().send(events, **options)
+
+
+def test_overflow_policies_drop_and_report(snap_server, caplog):
+    """drop_new drops the newcomer, drop_oldest the oldest; both reported and counted."""
+    for overflow, kept in (("drop_new", {"e0", "e1", "e2"}), ("drop_oldest", {"e0", "e3", "e4"})):
+        snap_server.reset()
+        results = []
+        held = HeldClient(snap_server.pixel_id, snap_server.token, base_url=snap_server.url)
+        sender = BackgroundSender(held, max_queue=2, flush_at=1, overflow=overflow,
+                                  on_result=results.append)  # fmt: skip
+        sender.enqueue(make_event(0))
+        assert held.entered.wait(10)  # the worker holds e0 at the gate; the queue is empty
+        for i in range(1, 5):
+            sender.enqueue(make_event(i))
+        dropped = sorted(r.event_id for r in results)
+        assert dropped == (["e3", "e4"] if overflow == "drop_new" else ["e1", "e2"])
+        assert all(r.reason.startswith("dropped: the queue was full") for r in results)
+        assert sender.dropped == 2
+        held.gate.set()
+        assert sender.flush(timeout=10)
+        assert snap_server.event_ids() == kept
+        assert "the queue was full" in caplog.text
+        sender.close()
+        held.close()
+
+
+def test_block_waits_for_room_then_everything_goes(snap_server, client):
+    """overflow='block' makes enqueue wait for the worker; nothing is dropped."""
+    sender = BackgroundSender(client, max_queue=2, flush_at=2, overflow="block")
+    for i in range(20):
+        assert sender.enqueue(make_event(i))
+    assert sender.flush(timeout=10)
+    assert len(snap_server.event_ids()) == 20
+    assert sender.dropped == 0
+    sender.close()
+
+
+def test_bad_input_and_settings():
+    """enqueue takes Events only; settings are checked."""
+    holder = Client("p", "t", base_url="http://127.0.0.1:9")
+    sender = BackgroundSender(holder)
+    with pytest.raises(ValidationError, match="expected an Event"):
+        sender.enqueue({"event_name": "PURCHASE"})
+    with pytest.raises(ValidationError, match="overflow"):
+        BackgroundSender(holder, overflow="wait")
+    with pytest.raises(ValidationError):
+        BackgroundSender(holder, max_queue=0)
+    assert "pending=0" in repr(sender)
+    sender.close()
+    holder.close()
+
+
+def run_script(snap_server, body):
+    """Run ``body`` in a fresh Python process that has a client and a sender ready."""
+    tests = os.path.dirname(os.path.abspath(__file__))
+    script = "\n".join([
+        "import os, sys",
+        f"sys.path.insert(0, {tests!r})",
+        "from conftest import make_event",
+        "from snapcapi import BackgroundSender, Client",
+        f"client = Client({snap_server.pixel_id!r}, {snap_server.token!r}, "
+        f"base_url={snap_server.url!r})",
+        "sender = BackgroundSender(client, flush_at=1000, flush_interval=3600)",
+        textwrap.dedent(body),
+    ])  # fmt: skip
+    return subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120, check=False)  # fmt: skip
+
+
+def test_events_queued_at_exit_are_sent(snap_server):
+    """A process that ends without close() still delivers its queue (atexit)."""
+    completed = run_script(snap_server, "for i in range(5):\n    sender.enqueue(make_event(i))")
+    assert completed.returncode == 0, completed.stderr
+    assert snap_server.event_ids() == {f"e{i}" for i in range(5)}
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_forked_child_sends_its_own_events_not_its_parents(snap_server):
+    """After fork the child starts empty with its own worker; the parent keeps its queue."""
+    body = textwrap.dedent(
+        """
+        sender.enqueue(make_event(1))            # queued in the parent before the fork
+        pid = os.fork()
+        if pid == 0:
+            sender.enqueue(make_event(2))        # the child's own event
+            ok = sender.flush(timeout=30)
+            os._exit(0 if ok and sender.pending == 0 else 3)
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+        sender.enqueue(make_event(3))
+        assert sender.flush(timeout=30)
+        """
+    )
+    completed = run_script(snap_server, body)
+    assert completed.returncode == 0, completed.stderr
+    ids = [e["event_id"] for e in snap_server.events]
+    assert sorted(ids) == ["e1", "e2", "e3"]  # nothing sent twice
