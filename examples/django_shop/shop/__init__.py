@@ -1,0 +1,1 @@
+"""A minimal Django shop whose checkout sends a PURCHASE to Snap in the background."""

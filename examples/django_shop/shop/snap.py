@@ -1,0 +1,37 @@
+"""One BackgroundSender per process, made on first use from the settings.
+
+Made lazily, not at import: under gunicorn the master imports the app and forks workers; each
+worker gets its own queue and thread anyway (snapcapi is fork-safe), but there is no reason to
+start anything in the master.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from django.conf import settings
+
+import snapcapi
+
+_lock = threading.Lock()
+_sender: snapcapi.BackgroundSender | None = None
+
+
+def sender() -> snapcapi.BackgroundSender:
+    """Return the process's sender, making it on first use."""
+    global _sender
+    with _lock:
+        if _sender is None:
+            client = snapcapi.Client(settings.SNAP_PIXEL_ID, base_url=settings.SNAP_CAPI_BASE_URL)
+            _sender = snapcapi.BackgroundSender(client)
+        return _sender
+
+
+def reset() -> None:
+    """Close and forget the sender (tests point the next one at another server)."""
+    global _sender
+    with _lock:
+        if _sender is not None:
+            _sender.close()
+            _sender.client.close()
+        _sender = None

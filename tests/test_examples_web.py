@@ -1,0 +1,88 @@
+"""The Django and Flask example shops: checkout → background sender → fake Snap server."""
+
+from __future__ import annotations
+
+import importlib.util
+import pathlib
+import subprocess
+import sys
+
+from snapcapi import BackgroundSender, Client
+
+EXAMPLES = pathlib.Path(__file__).resolve().parent.parent / "examples"
+
+
+def load_flask_app():
+    spec = importlib.util.spec_from_file_location(
+        "flask_shop_app", EXAMPLES / "flask_shop" / "app.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_flask_checkout_sends_a_purchase_in_the_background(snap_server):
+    """The Flask view answers at once; the PURCHASE reaches Snap with the request's data."""
+    shop = load_flask_app()
+    client = Client(snap_server.pixel_id, snap_server.token, base_url=snap_server.url)
+    with client, BackgroundSender(client, flush_interval=3600, flush_at=100) as sender:
+        app = shop.create_app(sender, trusted_proxies=1)
+        browser = app.test_client()
+        browser.set_cookie("_scid", "pixel-cookie")
+        response = browser.post(
+            "/checkout?ScCid=click-9",
+            json={
+                "id": "7",
+                "email": "Jane@Example.com",
+                "phone": "(415) 555-0132",
+                "total": 19.99,
+                "currency": "eur",
+            },
+            headers={"User-Agent": "Mozilla/5.0", "X-Forwarded-For": "1.2.3.4, 203.0.113.7"},
+        )
+        assert response.get_json() == {"status": "paid", "order": "7"}
+        assert snap_server.events == []  # queued, not sent while the request was served
+        assert sender.flush(timeout=10)
+    [event] = snap_server.events
+    user = event["user_data"]
+    assert user["client_ip_address"] == "203.0.113.7"  # one trusted proxy
+    assert user["sc_cookie1"] == "pixel-cookie"
+    assert user["sc_click_id"] == "click-9"
+    assert len(user["ph"][0]) == 64
+    assert event["custom_data"] == {"value": 19.99, "currency": "EUR", "order_id": "7"}
+
+
+def test_flask_checkout_survives_bad_order_data(snap_server, caplog):
+    """A bad email is logged; the checkout still succeeds; nothing half-built is sent."""
+    shop = load_flask_app()
+    client = Client(snap_server.pixel_id, snap_server.token, base_url=snap_server.url)
+    with client, BackgroundSender(client) as sender:
+        response = (
+            shop.create_app(sender)
+            .test_client()
+            .post("/checkout", json={"id": "8", "email": "nope", "total": 1, "currency": "USD"})
+        )
+        assert response.status_code == 200
+        assert sender.flush(timeout=10)
+    assert snap_server.events == []
+    assert "order 8 not sent to Snap" in caplog.text
+
+
+def test_django_example_tests_pass():
+    """examples/django_shop's own tests (Django's test client + FakeSnapServer) pass."""
+    completed = subprocess.run(
+        [sys.executable, "manage.py", "test", "--verbosity", "2"],
+        cwd=EXAMPLES / "django_shop", capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert "Ran 2 tests" in completed.stderr
+
+
+def test_flask_example_runs():
+    """examples/flask_shop/app.py runs on its own against the fake server."""
+    completed = subprocess.run(
+        [sys.executable, str(EXAMPLES / "flask_shop" / "app.py")],
+        capture_output=True, text=True, timeout=120, check=True,
+    )  # fmt: skip
+    assert "PURCHASE order-1001" in completed.stdout
+    assert "sc_cookie1" in completed.stdout
