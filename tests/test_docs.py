@@ -60,3 +60,17 @@ def test_build_events_example():
     assert "jane.doe" not in out.lower()
     body = json.loads(out[out.index("{") :])
     assert [event["event_id"] for event in body["data"]] == ["order-1001", "cart-77"]
+
+
+def test_docs_site_builds_without_warnings(tmp_path):
+    """The Sphinx site (tutorial, how-tos, API reference from docstrings) builds with -W."""
+    completed = subprocess.run(
+        [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-q", "-b", "html",
+         str(ROOT / "docs"), str(tmp_path)],
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert completed.returncode == 0, completed.stderr
+    api = (tmp_path / "api.html").read_text(encoding="utf-8")
+    assert "BackgroundSender" in api
+    assert "from_wsgi" in api
+    assert (tmp_path / "tutorial.html").exists()
