@@ -53,10 +53,10 @@ class BackgroundSender:
         max_queue: Events waiting at most; what happens beyond is ``overflow``.
         flush_at: Send as soon as this many events wait.
         flush_interval: Send what waits at the latest this many seconds after it arrived.
-        on_result: Called in the worker thread with each event's
-            :class:`~snapcapi.EventResult` (its ``index`` is the event's place in everything
-            this sender was given, from 0), dropped events included. Exceptions it raises are
-            logged, never propagated.
+        on_result: Called with each event's :class:`~snapcapi.EventResult` (its ``index`` is
+            the event's place in everything this sender was given, from 0): in the worker
+            thread, or for a dropped event in the thread that called ``enqueue``. Exceptions it
+            raises are logged, never propagated. It must not call :meth:`flush`.
         overflow: When the queue is full: ``"block"`` waits for room (at most
             ``block_timeout`` seconds, then drops the new event), ``"drop_new"`` drops the new
             event, ``"drop_oldest"`` drops the oldest waiting one. Drops are reported.
@@ -211,6 +211,12 @@ class BackgroundSender:
         if worker is not None and worker is not threading.current_thread():
             worker.join(timeout)
         self._closed = True
+        if not flushed:
+            logger.warning(
+                "BackgroundSender closed with %d events not delivered (timeout %ss)",
+                self.pending,
+                timeout,
+            )
         return flushed
 
     def __enter__(self) -> BackgroundSender:

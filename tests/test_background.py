@@ -208,3 +208,15 @@ def test_a_forked_child_sends_its_own_events_not_its_parents(snap_server):
     assert completed.returncode == 0, completed.stderr
     ids = [e["event_id"] for e in snap_server.events]
     assert sorted(ids) == ["e1", "e2", "e3"]  # nothing sent twice
+
+
+def test_close_that_times_out_says_how_many_were_not_delivered(snap_server, caplog):
+    """A close() that runs out of time logs the events still pending; nothing goes silently."""
+    held = HeldClient(snap_server.pixel_id, snap_server.token, base_url=snap_server.url)
+    sender = BackgroundSender(held, flush_at=1)
+    sender.enqueue(make_event(0))
+    assert held.entered.wait(10)
+    assert sender.close(timeout=0.05) is False
+    assert "closed with 1 events not delivered" in caplog.text
+    held.gate.set()
+    held.close()
