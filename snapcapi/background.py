@@ -43,6 +43,7 @@ _SENDERS: weakref.WeakSet[BackgroundSender] = weakref.WeakSet()
 class _Queued:
     number: int  # the event's place among everything this sender was given
     event: Event
+    at: float  # time.monotonic() when it was queued
 
 
 class BackgroundSender:
@@ -105,7 +106,6 @@ class BackgroundSender:
         self._given = 0  # events given to enqueue
         self._settled = 0  # events with a final result (sent or dropped)
         self._dropped = 0
-        self._oldest_at = 0.0  # when the oldest waiting event arrived
         self._flush_wanted = 0  # flush() calls waiting
         self._closing = False
         self._closed = False
@@ -131,19 +131,20 @@ class BackgroundSender:
         dropped: _Queued | None = None
         reason = ""
         with self._lock:
-            item = _Queued(next(self._numbers), event)
+            item = _Queued(next(self._numbers), event, time.monotonic())
             self._given += 1
             if self._closing:
                 dropped, reason = item, "dropped: the sender is closed"
             elif len(self._queue) >= self.max_queue:
                 dropped, reason = self._make_room(item)
             if dropped is not item:
-                if not self._queue:
-                    self._oldest_at = time.monotonic()
                 self._queue.append(item)
                 if self._worker is None:
                     self._start_worker()
-                if len(self._queue) >= self.flush_at:
+                waiting = len(self._queue)
+                if waiting == 1 or waiting >= self.flush_at:
+                    # The first event starts the worker's flush_interval clock; a full batch
+                    # goes at once.
                     self._changed.notify_all()
             if dropped is not None:
                 self._dropped += 1
@@ -258,14 +259,12 @@ class BackgroundSender:
                     if self._queue and self._due():
                         break
                     if self._queue:
-                        wait = self._oldest_at + self.flush_interval - time.monotonic()
+                        wait = self._queue[0].at + self.flush_interval - time.monotonic()
                         self._changed.wait(max(wait, 0.0))
                     else:
                         self._changed.wait()
                 count = min(len(self._queue), self.client.batch_size)
                 batch = [self._queue.popleft() for _ in range(count)]
-                if self._queue:
-                    self._oldest_at = time.monotonic()
                 self._changed.notify_all()  # room for blocked callers
             self._send(batch)
             with self._lock:
@@ -278,7 +277,7 @@ class BackgroundSender:
             len(self._queue) >= self.flush_at
             or self._flush_wanted > 0
             or self._closing
-            or time.monotonic() >= self._oldest_at + self.flush_interval
+            or time.monotonic() >= self._queue[0].at + self.flush_interval
         )
 
     def _send(self, batch: list[_Queued]) -> None:

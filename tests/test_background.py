@@ -220,3 +220,18 @@ def test_close_that_times_out_says_how_many_were_not_delivered(snap_server, capl
     assert "closed with 1 events not delivered" in caplog.text
     held.gate.set()
     held.close()
+
+
+def test_a_lone_event_goes_after_flush_interval_without_flush(snap_server, client):
+    """One event below flush_at is sent once flush_interval has passed, without any flush."""
+    sender = BackgroundSender(client, flush_at=100, flush_interval=0.05)
+    sender.enqueue(make_event(0))
+    done = threading.Event()
+    for _ in range(200):  # poll up to ~10 s: a synchronisation, not a timing assertion
+        if snap_server.event_ids():
+            done.set()
+            break
+        done.wait(0.05)
+    assert done.is_set()
+    assert snap_server.event_ids() == {"e0"}
+    sender.close()
