@@ -234,7 +234,11 @@ def _token(args: argparse.Namespace) -> str:
 
 
 def _add_file_options(command: argparse.ArgumentParser, *, sending: bool) -> None:
-    command.add_argument("file", metavar="FILE", help="a .csv, .tsv or .jsonl file (.gz too)")
+    command.add_argument(
+        "file",
+        metavar="FILE",
+        help="a .csv, .tsv or .jsonl file (.gz too); - reads standard input (CSV unless --format)",
+    )
     group = command.add_argument_group("reading the file")
     group.add_argument("--format", choices=("csv", "tsv", "jsonl"), help="override the name")
     group.add_argument(
