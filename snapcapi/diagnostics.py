@@ -2,9 +2,10 @@
 
 :func:`diagnose` reads events (or flat records, as a file or a DataFrame holds them) without
 sending anything and returns a :class:`MatchReport`: the share of events carrying each
-identifier, events with no matching key at all, identifiers that could not be normalized (by
-reason, masked), rows that could not become events, events older than 7 days, duplicate
-``event_id`` values, and recommendations ordered by impact.
+identifier, events with no matching key at all, events the client would refuse for another
+reason, identifiers that could not be normalized and rows that could not become events (by
+field and a short reason, never the value), events older than 7 days, duplicate ``event_id``
+values, and recommendations ordered by impact.
 
 It streams: whatever the number of events, it holds counters and an 8-byte digest per
 ``event_id`` (for duplicates), never the events.
@@ -14,7 +15,6 @@ from __future__ import annotations
 
 import collections
 import hashlib
-import html
 import re
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -22,8 +22,10 @@ from typing import Any
 
 import attrs
 
+from snapcapi._html import table
 from snapcapi.enums import ActionSource, EventName
-from snapcapi.events import Event
+from snapcapi.errors import ValidationError
+from snapcapi.events import MAX_AGE, Event
 from snapcapi.records import RowProblem, iter_events
 from snapcapi.user_data import OnInvalid
 
@@ -47,13 +49,39 @@ COVERAGE: Mapping[str, str] = {
     "country": "country",
 }
 _WEEK = 7 * 86400
-_MASKED = re.compile(r"\S*\*\S*\s?")
 _REASONS_KEPT = 50
+_OTHER = "other reasons"
+# What a reason may echo of the value at fault: a masked form (``j***@e******.com``), or a
+# quoted one at the start (``'Buy0' is not ...``) or after "got" (``expected ..., got 'x'``).
+_VALUE = re.compile(r"\S*\*\S*\s?|^(?:'[^']*'|\"[^\"]*\")\s+|,? got (?:'[^']*'|\"[^\"]*\")")
+# The category ends where the detail or the advice begins (they vary with the value).
+_DETAIL = re.compile(r"; |\. | \(|\?")
 
 
 def _reason_key(text: str) -> str:
-    """Group reasons that differ only in masked values (``j***@``) under one key."""
-    return _MASKED.sub("", text).strip() or text
+    """Return a reason's short category, free of the value: ``is not a valid email address``.
+
+    Reasons from snapcapi are masked already; this also drops the value and the detail, so
+    10,000 bad emails (or event times) form one line, and no value is kept.
+    """
+    category = _DETAIL.split(_VALUE.sub("", text).strip(), maxsplit=1)[0].strip(" .:,")
+    return category or "invalid"
+
+
+_NO_COUNTRY_CODE = "phone: has no country code"
+
+
+def _problem_key(problem: str) -> str | None:
+    """Return the category of an :meth:`Event.problems` entry (None for no matching key)."""
+    if problem.startswith("user_data has no matching key"):
+        return None
+    if problem.startswith("phone ") and "has no country code" in problem:
+        return _NO_COUNTRY_CODE
+    if problem.startswith("event_time") and "days old" in problem:
+        return "event_time: older than 37 days (Snap refuses it)"
+    if problem.startswith("event_time") and "in the future" in problem:
+        return "event_time: more than 10 minutes in the future"
+    return _reason_key(problem)
 
 
 def _percent(part: int, whole: int) -> str:
@@ -85,15 +113,19 @@ class MatchReport:
         events: Events read (rows that became events, and events given as such).
         problem_rows: Rows that could not become events.
         coverage: Events carrying each identifier of :data:`COVERAGE`.
-        no_match_key: Events with none of email, phone, IP + user agent, mobile ad id.
+        no_match_key: Events with none of email, phone, IP + user agent, mobile ad id (the
+            last in app events only): the client marks them ``INVALID`` and never sends them.
+        unsendable_events: Events the client would mark ``INVALID`` for another reason (too
+            old, a ``PURCHASE`` without value, a phone without country code...).
+        unsendable: Those events by reason (an event may count under several).
         web_events: Events whose action source is WEB.
         web_without_click_data: WEB events with neither click id nor ``_scid`` cookie.
         invalid_identifiers: Identifiers dropped because they could not be normalized, by
-            ``"field: reason"`` (masked).
-        row_problems: Rows that could not become events, by ``"field: reason"`` (masked).
+            ``"field: reason"`` (a short category, never the value).
+        row_problems: Rows that could not become events, by ``"field: reason"`` (likewise).
         older_than_7_days: Events whose time is more than 7 days before ``now``.
         duplicate_event_ids: Events whose ``event_id`` an earlier event had.
-        event_names: Events per event name.
+        event_names: Events per event name, most frequent first.
         recommendations: What to improve, most impact first.
     """
 
@@ -101,6 +133,8 @@ class MatchReport:
     problem_rows: int
     coverage: Mapping[str, int]
     no_match_key: int
+    unsendable_events: int
+    unsendable: Mapping[str, int]
     web_events: int
     web_without_click_data: int
     invalid_identifiers: Mapping[str, int]
@@ -124,6 +158,8 @@ class MatchReport:
                 for key, n in self.coverage.items()
             },
             "no_match_key": self.no_match_key,
+            "unsendable_events": self.unsendable_events,
+            "unsendable": dict(self.unsendable),
             "web_events": self.web_events,
             "web_without_click_data": self.web_without_click_data,
             "invalid_identifiers": dict(self.invalid_identifiers),
@@ -144,20 +180,24 @@ class MatchReport:
             f"{len(self.recommendations)} recommendations)"
         )
 
+    def _counts(self) -> list[tuple[str, Mapping[str, int]]]:
+        """Return the non-empty counts by reason, with their titles."""
+        found = [
+            ("events that cannot be sent as they are", self.unsendable),
+            ("identifiers dropped (could not be normalized)", self.invalid_identifiers),
+            ("rows that could not become events", self.row_problems),
+        ]
+        return [(title, counts) for title, counts in found if counts]
+
     def __str__(self) -> str:
         n = self.events
-        lines = [f"Match quality of {n:,} events" + _rows_note(self.problem_rows), ""]
         if not n and not self.problem_rows:
             return "No events to diagnose."
+        lines = [f"Match quality of {n:,} events" + _rows_note(self.problem_rows), ""]
         width = max(len(label) for label in COVERAGE.values())
         lines.append(f"{'identifier'.ljust(width)}  {'events':>9}  {'share':>6}")
-        for key, label in COVERAGE.items():
-            count = self.coverage[key]
+        for label, count in self._table():
             lines.append(f"{label.ljust(width)}  {count:>9,}  {_percent(count, n):>6}")
-        label = "no matching key"
-        lines.append(
-            f"{label.ljust(width)}  {self.no_match_key:>9,}  {_percent(self.no_match_key, n):>6}"
-        )
         lines.append("")
         lines.append(
             f"older than 7 days: {self.older_than_7_days:,} "
@@ -167,13 +207,9 @@ class MatchReport:
         if self.event_names:
             names = ", ".join(f"{name} {count:,}" for name, count in self.event_names.items())
             lines.append(f"event names: {names}")
-        for title, found in (
-            ("identifiers dropped (could not be normalized)", self.invalid_identifiers),
-            ("rows that could not become events", self.row_problems),
-        ):
-            if found:
-                lines.append(f"{title}:")
-                lines.extend(f"  {count:>9,}  {reason}" for reason, count in found.items())
+        for title, counts in self._counts():
+            lines.append(f"{title}:")
+            lines.extend(f"  {count:>9,}  {reason}" for reason, count in counts.items())
         if self.recommendations:
             lines.append("")
             lines.append("recommendations:")
@@ -182,37 +218,50 @@ class MatchReport:
             )
         return "\n".join(lines)
 
+    def _table(self) -> list[tuple[str, int]]:
+        rows = [(label, self.coverage[key]) for key, label in COVERAGE.items()]
+        rows.append(("no matching key", self.no_match_key))
+        return rows
+
     def _repr_html_(self) -> str:
         n = self.events
-        rows = "".join(
-            f"<tr><td>{html.escape(label)}</td><td>{self.coverage[key]:,}</td>"
-            f"<td>{_percent(self.coverage[key], n)}</td></tr>"
-            for key, label in COVERAGE.items()
+        if not n and not self.problem_rows:
+            return "<p>No events to diagnose.</p>"
+        title = (
+            f"Match quality of {n:,} events{_rows_note(self.problem_rows)}; older than 7 days: "
+            f"{self.older_than_7_days:,} ({_percent(self.older_than_7_days, n)}); duplicate "
+            f"event_ids: {self.duplicate_event_ids:,}"
         )
-        rows += (
-            f"<tr><td><b>no matching key</b></td><td>{self.no_match_key:,}</td>"
-            f"<td>{_percent(self.no_match_key, n)}</td></tr>"
+        parts = [
+            table(
+                ("identifier", "events", "share"),
+                [(label, f"{count:,}", _percent(count, n)) for label, count in self._table()],
+                caption=title,
+            )
+        ]
+        parts.extend(
+            table(("events", "reason"), [(f"{c:,}", reason) for reason, c in counts.items()], title)
+            for title, counts in self._counts()
         )
-        advice = "".join(f"<li>{html.escape(r.text)}</li>" for r in self.recommendations)
-        problems = "".join(
-            f"<li>{count:,} × {html.escape(reason)}</li>"
-            for reason, count in {**self.invalid_identifiers, **self.row_problems}.items()
-        )
-        note = html.escape(_rows_note(self.problem_rows))
-        return (
-            f"<div><p><b>Match quality of {n:,} events</b>{note}"
-            f"; older than 7 days: {self.older_than_7_days:,}; duplicate event_ids: "
-            f"{self.duplicate_event_ids:,}</p>"
-            "<table><thead><tr><th>identifier</th><th>events</th><th>share</th></tr></thead>"
-            f"<tbody>{rows}</tbody></table>"
-            + (f"<p>Problems:</p><ul>{problems}</ul>" if problems else "")
-            + (f"<p>Recommendations:</p><ol>{advice}</ol>" if advice else "")
-            + "</div>"
-        )
+        if self.recommendations:
+            parts.append(
+                table(
+                    ("share", "recommendation"),
+                    [(_percent_of(r.share), r.text) for r in self.recommendations],
+                    caption="recommendations, most impact first",
+                )
+            )
+        return "<div>" + "".join(parts) + "</div>"
+
+
+def _percent_of(share: float) -> str:
+    return f"{100 * share:.1f}%"
 
 
 def _rows_note(problem_rows: int) -> str:
-    return f" ({problem_rows:,} rows could not be used)" if problem_rows else ""
+    if not problem_rows:
+        return ""
+    return f" ({problem_rows:,} {'row' if problem_rows == 1 else 'rows'} could not be used)"
 
 
 @attrs.define
@@ -220,6 +269,7 @@ class _Tally:
     """The running counts while events stream by."""
 
     now: float
+    region: str | None = None
     events: int = 0
     problem_rows: int = 0
     coverage: collections.Counter[str] = attrs.field(factory=collections.Counter)
@@ -227,9 +277,13 @@ class _Tally:
     web_events: int = 0
     web_without_click_data: int = 0
     invalid: collections.Counter[str] = attrs.field(factory=collections.Counter)
-    invalid_fields: collections.Counter[str] = attrs.field(factory=collections.Counter)
+    invalid_values: collections.Counter[str] = attrs.field(factory=collections.Counter)
+    invalid_events: collections.Counter[str] = attrs.field(factory=collections.Counter)
     problems: collections.Counter[str] = attrs.field(factory=collections.Counter)
+    unsendable: collections.Counter[str] = attrs.field(factory=collections.Counter)
+    unsendable_events: int = 0
     old: int = 0
+    too_old: int = 0
     duplicates: int = 0
     seen_ids: set[bytes] = attrs.field(factory=set)
     names: collections.Counter[str] = attrs.field(factory=collections.Counter)
@@ -242,6 +296,15 @@ class _Tally:
 
     def add(self, event: Event) -> None:
         self.events += 1
+        region_failed = None
+        if event.user_data.unresolved_phones and self.region is not None:
+            # As the client does with its default_region before sending.
+            try:
+                user = event.user_data.with_default_region(self.region)
+            except ValidationError as exc:
+                region_failed = f"phone: {_reason_key(exc.reason)}"
+            else:
+                event = event._replace(user_data=user)
         user = event.user_data
         has: Callable[[str], bool] = lambda name: bool(getattr(user, name))  # noqa: E731
         ip, agent = has("client_ip_address"), has("client_user_agent")
@@ -262,7 +325,7 @@ class _Tally:
             "country": has("country"),
         }
         self.coverage.update(key for key, present in found.items() if present)
-        if not user.match_keys:
+        if not event.match_keys:  # the event's: a mobile ad id counts only in app events
             self.no_match_key += 1
         if not (found["email"] or found["phone"] or found["full_name"]):
             self.unnamed_without_email_or_phone += 1
@@ -270,19 +333,35 @@ class _Tally:
             self.web_events += 1
             if not (found["click_id"] or found["cookie"]):
                 self.web_without_click_data += 1
+        dropped: set[str] = set()
         for warning in event.warnings:
             field, _, reason = warning.partition(" dropped: ")
             if reason:
-                self.invalid_fields[field] += 1
+                dropped.add(field)
+                self.invalid_values[field] += 1
                 _count_capped(self.invalid, f"{field}: {_reason_key(reason)}")
-        if self.now - event.event_time > _WEEK:
+        self.invalid_events.update(dropped)
+        age = self.now - event.event_time
+        if age > _WEEK:
             self.old += 1
+            if age > MAX_AGE.total_seconds():
+                self.too_old += 1
+        # Why the client would mark it INVALID, but for a missing key (counted on its own).
+        reasons = {_problem_key(problem) for problem in event.problems(now=self.now)} - {None}
+        if region_failed is not None:
+            reasons.discard(_NO_COUNTRY_CODE)
+            reasons.add(region_failed)
+        if reasons:
+            self.unsendable_events += 1
+            for why in reasons:
+                if why is not None:
+                    _count_capped(self.unsendable, why)
         digest = hashlib.blake2b(event.event_id.encode("utf-8", "surrogatepass"), digest_size=8)
-        key = digest.digest()
-        if key in self.seen_ids:
+        seen = digest.digest()
+        if seen in self.seen_ids:
             self.duplicates += 1
         else:
-            self.seen_ids.add(key)
+            self.seen_ids.add(seen)
         self.names[event.event_name.value] += 1
 
     def report(self) -> MatchReport:
@@ -291,6 +370,8 @@ class _Tally:
             problem_rows=self.problem_rows,
             coverage={key: self.coverage[key] for key in COVERAGE},
             no_match_key=self.no_match_key,
+            unsendable_events=self.unsendable_events,
+            unsendable=dict(self.unsendable.most_common()),
             web_events=self.web_events,
             web_without_click_data=self.web_without_click_data,
             invalid_identifiers=dict(self.invalid.most_common()),
@@ -303,9 +384,14 @@ class _Tally:
 
 
 def _count_capped(counter: collections.Counter[str], key: str) -> None:
+    """Count ``key``, or "other reasons" once ``counter`` holds enough distinct reasons."""
     if key not in counter and len(counter) >= _REASONS_KEPT:
-        key = "other reasons"
+        key = _OTHER
     counter[key] += 1
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count:,} {noun}" + ("" if count == 1 else "s")
 
 
 def _recommend(t: _Tally) -> tuple[Recommendation, ...]:
@@ -313,45 +399,53 @@ def _recommend(t: _Tally) -> tuple[Recommendation, ...]:
     n = t.events
     found: list[Recommendation] = []
 
+    def lost(count: int, whole: int, text: str) -> None:
+        # Events that will not be sent at all: impact 1 + share, ahead of everything else.
+        if count and whole:
+            found.append(Recommendation(1 + count / whole, count / whole, text))
+
     def advise(count: int, weight: float, text: str, whole: int | None = None) -> None:
-        base = whole if whole is not None else n
+        # Weighted by what the issue costs matching: a dropped identifier or half an IP pair
+        # wastes data you have; the rest adds signal. Shares of a subset (WEB events) count
+        # in proportion to the subset.
+        base = n if whole is None else whole
         if count and base:
             share = count / base
-            found.append(Recommendation(share * weight * (base / n if n else 1), share, text))
+            found.append(Recommendation(share * weight * base / n, share, text))
 
-    # An event with no key, or a row that never became an event, is lost entirely: those
-    # come first (impact 1 + share). Then, weighted: a dropped identifier or a half IP pair
-    # wastes data you have; the rest adds signal.
-    if t.no_match_key:
-        share = t.no_match_key / n
-        found.append(
-            Recommendation(
-                1 + share,
-                share,
-                f"{_percent(t.no_match_key, n)} of events have no matching key (no email, "
-                "phone, IP + user agent or mobile ad id): Snap cannot match them and snapcapi "
-                "will not send them; add at least one identifier.",
-            )
-        )
-    for field, count in t.invalid_fields.most_common():
-        top = next((k for k in t.invalid if k.startswith(f"{field}: ")), f"{field}: invalid")
-        advise(
-            count,
-            1.0,
-            f"{count:,} {field} values could not be normalized and were dropped "
-            f"({top.partition(': ')[2]}); fix them at the source.",
-        )
+    lost(
+        t.no_match_key,
+        n,
+        f"{_percent(t.no_match_key, n)} of events have no matching key (no email, phone, "
+        "IP + user agent or, in app events, mobile ad id): Snap cannot match them and "
+        "snapcapi will not send them; add at least one.",
+    )
+    for reason, count in t.unsendable.items():
+        lost(count, n, f"{_percent(count, n)} of events cannot be sent: {_advice(reason)}.")
     if t.problem_rows:
-        top_problem = next(iter(t.problems.most_common(1)))[0]
-        whole = n + t.problem_rows
-        found.append(
-            Recommendation(
-                1 + t.problem_rows / whole,
-                t.problem_rows / whole,
-                f"{t.problem_rows:,} rows could not become events (most often: {top_problem}); "
-                "fix them, or run `snapcapi send --dry-run --report` to list them.",
-            )
+        top = next((k for k, _ in t.problems.most_common() if k != _OTHER), _OTHER)
+        lost(
+            t.problem_rows,
+            n + t.problem_rows,
+            f"{_plural(t.problem_rows, 'row')} could not become events (most often: {top}); "
+            "fix them, or run `snapcapi send --dry-run --report` to list them.",
         )
+    reasons = t.invalid.most_common()
+    for field, count in t.invalid_values.most_common():
+        top = next((k for k, _ in reasons if k.startswith(f"{field}: ")), "")
+        values = f"{_plural(count, f'{field} value')} {'was' if count == 1 else 'were'}"
+        if f"{field}: {top.partition(': ')[2]}" == _NO_COUNTRY_CODE:
+            text = (
+                f"{values} dropped for want of a country code; write numbers as "
+                "+<country code> <number>, or pass region= (snapcapi diagnose --region) "
+                "when they belong to one country."
+            )
+        else:
+            text = (
+                f"{values} dropped as invalid ({top.partition(': ')[2] or 'invalid'}); "
+                "fix the source data."
+            )
+        advise(t.invalid_events[field], 1.0, text)
     ip_only = t.coverage["ip_without_user_agent"]
     advise(
         ip_only,
@@ -366,14 +460,20 @@ def _recommend(t: _Tally) -> tuple[Recommendation, ...]:
         f"{_percent(agent_only, n)} of events have a user agent but no IP; add "
         "client_ip_address to make the pair usable for matching.",
     )
-    for key, name, weight in (("email", "email", 0.4), ("phone", "phone number", 0.3)):
-        missing = n - t.coverage[key]
-        advise(
-            missing,
-            weight,
-            f"{_percent(missing, n)} of events have no {name}; hashed {name}s are among the "
-            f"strongest matching keys, so add {key} where you have it.",
-        )
+    missing_email = n - t.coverage["email"]
+    advise(
+        missing_email,
+        0.4,
+        f"{_percent(missing_email, n)} of events have no email; hashed emails are among the "
+        "strongest matching keys, so add email where you have it.",
+    )
+    missing_phone = n - t.coverage["phone"]
+    advise(
+        missing_phone,
+        0.3,
+        f"{_percent(missing_phone, n)} of events have no phone number; add phone numbers "
+        "with their country code (or pass region=) where you have them.",
+    )
     advise(
         t.web_without_click_data,
         0.3,
@@ -382,17 +482,18 @@ def _recommend(t: _Tally) -> tuple[Recommendation, ...]:
         "them from the landing page.",
         whole=t.web_events,
     )
+    stale = t.old - t.too_old  # those older than 37 days are advised on as lost
     advise(
-        t.old,
+        stale,
         0.5,
-        f"{_percent(t.old, n)} of events are older than 7 days; send conversions as soon as "
+        f"{_percent(stale, n)} of events are 7 to 37 days old; send conversions as soon as "
         "they happen (Snap refuses events older than 37 days).",
     )
     advise(
         t.duplicates,
         0.3,
-        f"{t.duplicates:,} events share an event_id with an earlier one; Snap counts them once. "
-        "If they are different conversions, give each its own event_id.",
+        f"{_plural(t.duplicates, 'event')} share an event_id with an earlier one; Snap counts "
+        "them once. If they are different conversions, give each its own event_id.",
     )
     advise(
         t.unnamed_without_email_or_phone,
@@ -401,6 +502,16 @@ def _recommend(t: _Tally) -> tuple[Recommendation, ...]:
         "phone nor a first and last name; names with zip code and country help match them.",
     )
     return tuple(sorted(found, key=lambda r: r.impact, reverse=True))
+
+
+def _advice(reason: str) -> str:
+    """Say what to do about a reason an event cannot be sent."""
+    if reason == _NO_COUNTRY_CODE:
+        return (
+            "a phone number has no country code; write it as +<country code> <number>, or "
+            "pass region= when the numbers belong to one country"
+        )
+    return reason
 
 
 def diagnose(
@@ -420,7 +531,8 @@ def diagnose(
             them), or a mix.
         mapping: For records: explicit ``field -> column`` choices.
         aliases: For records: business event names mapped to Snap's.
-        region: For records: default region for phone numbers without a country code.
+        region: Default region for phone numbers without a country code, for records and
+            (as ``Client(default_region=...)`` would apply it) for events.
         defaults: For records: values for fields a row lacks (``{"action_source": "WEB"}``).
         on_invalid: For records: ``"drop"`` (default) drops an identifier that cannot be
             normalized and counts it by reason; ``"raise"`` counts its row as a problem.
@@ -432,7 +544,7 @@ def diagnose(
     Raises:
         ValidationError: ``mapping`` or ``defaults`` names a field snapcapi does not know.
     """
-    tally = _Tally(now=time.time() if now is None else now)
+    tally = _Tally(now=time.time() if now is None else now, region=region)
     pairs = iter_events(
         enumerate(events_or_records, start=1),
         mapping=mapping,
