@@ -488,7 +488,7 @@ class Event:
 
     def _repr_html_(self) -> str:
         """Show the event in a notebook as a small table, identifiers masked or hashed."""
-        from snapcapi._html import table
+        from snapcapi._html import identifier_rows, table
 
         when = _dt.datetime.fromtimestamp(self.event_time, _dt.timezone.utc).isoformat()
         rows: list[tuple[str, object]] = [
@@ -500,7 +500,7 @@ class Event:
         ]
         if self.event_source_url is not None:
             rows.append(("event_source_url", _url_for_display(self.event_source_url)))
-        rows.extend((f"user_data.{key}", value) for key, value in self.user_data._shown())
+        rows.extend(identifier_rows(self.user_data))
         if self.custom_data is not None:
             rows.extend(
                 (f"custom_data.{key}", value)

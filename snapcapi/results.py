@@ -335,7 +335,7 @@ class SendResult:
         """Return the results as a pandas DataFrame, one row per event (the ``pandas`` extra).
 
         Columns: ``index``, ``event_id``, ``status``, ``reason``, ``codes``, ``messages``,
-        ``warnings``, ``http_status``, ``attempts``.
+        ``warnings``, ``http_status`` (nullable ``Int64``), ``attempts``.
 
         Raises:
             ImportError: pandas is not installed.
@@ -346,7 +346,9 @@ class SendResult:
             raise ImportError(
                 "SendResult.to_dataframe needs pandas: pip install 'snapcapi[pandas]'"
             ) from exc
-        return pandas.DataFrame(self.to_records(), columns=list(_COLUMNS))
+        frame = pandas.DataFrame(self.to_records(), columns=list(_COLUMNS))
+        # Nullable integers: a status code stays 200, not 200.0, beside events never posted.
+        return frame.astype({"http_status": "Int64"})
 
     def _repr_html_(self) -> str:
         """Show the counts and the first results that went wrong, for notebooks."""

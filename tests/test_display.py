@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 from conftest import make_event
 
-from snapcapi import EventResult, EventStatus, SendResult, UserData
+from snapcapi import EventResult, EventStatus, SendResult, UserData, normalize
 
 
 def results():
@@ -14,7 +14,7 @@ def results():
         (
             EventResult(0, "a", EventStatus.ACCEPTED, http_status=200, attempts=1),
             EventResult(1, "<script>", EventStatus.REJECTED, "bad <b>", codes=("C1", "C2")),
-            EventResult(2, "c", EventStatus.INVALID, "no key", warnings=("old",)),
+            EventResult(2, None, EventStatus.INVALID, "no key", warnings=("old",)),
         )
     )
 
@@ -81,3 +81,47 @@ def test_streamed_results_show_counts_only(snap_server, make_client):
     """A result whose events were not kept still displays its counts."""
     result = make_client().send([make_event(0)], keep_results=False)
     assert "ACCEPTED" in result._repr_html_()
+
+
+def test_dataframe_round_trips_to_the_records():
+    """The DataFrame holds exactly to_records(): missing values back to None, lists kept."""
+    result = results()
+    frame = result.to_dataframe()
+    assert str(frame["http_status"].dtype) == "Int64"
+    assert frame["http_status"].tolist()[0] == 200
+    back = frame.astype(object).where(frame.notna(), None).to_dict("records")
+    assert back == result.to_records()
+    assert back[2]["event_id"] is None
+    assert back[1]["codes"] == ["C1", "C2"]
+
+
+def test_send_result_html_shows_at_most_twenty_troubled_events():
+    """A long result lists its counts and only the first 20 events not accepted."""
+    many = SendResult(
+        tuple(EventResult(i, f"id-{i}", EventStatus.FAILED, "timeout") for i in range(50))
+    )
+    shown = many._repr_html_()
+    assert "50" in shown
+    assert "first 20 events not accepted" in shown
+    assert "id-19" in shown
+    assert "id-20" not in shown
+
+
+def test_event_html_shows_truncated_hashes_never_the_value():
+    """Hashed identifiers show the start of the digest sent, beside their masked form."""
+    event = make_event(
+        1,
+        event_id="<script>alert(1)</script>",
+        user_data=UserData(email=["jane.secret@example.com", normalize.hash_value("b@x.com")],
+                           phone="+14155550132", first_name="Jane"),
+    )  # fmt: skip
+    shown = event._repr_html_()
+    [em, hashed] = event.user_data.to_payload()["em"]
+    assert f"sha256:{em[:8]}… (j**********@e******.com)" in shown
+    assert f"sha256:{hashed[:8]}…" in shown
+    assert em not in shown  # truncated, not whole
+    assert "user_data.phone (ph)" in shown
+    assert "4155550132" not in shown
+    assert "Jane" not in shown
+    assert "&lt;script&gt;" in shown
+    assert "<script>" not in shown
