@@ -28,3 +28,5 @@ def test_match_quality_notebook_runs():
     counts = frame["status"].value_counts().to_dict()
     assert counts["ACCEPTED"] > 100
     assert set(counts) <= {"ACCEPTED", "INVALID"}
+    # What diagnose said would not be sent is what the client did not send.
+    assert counts.get("INVALID", 0) == report.no_match_key + report.unsendable_events
