@@ -3,13 +3,36 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import pathlib
+import re
+import shlex
 import subprocess
 import sys
 
 from snapcapi import BackgroundSender, Client
 
-EXAMPLES = pathlib.Path(__file__).resolve().parent.parent / "examples"
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+DJANGO_TESTS = (EXAMPLES / "django_shop" / "shop" / "tests.py").read_text(encoding="utf-8")
+
+
+def documented_command(pattern: str) -> list[str]:
+    """The shell command docs/web.md gives (the one matching pattern), ready to run here."""
+    text = (ROOT / "docs" / "web.md").read_text(encoding="utf-8")
+    lines = re.findall(r"^```sh\n(.*?)^```", text, re.MULTILINE | re.DOTALL)
+    [line] = [line for block in lines for line in block.splitlines() if re.search(pattern, line)]
+    command = shlex.split(line, comments=True)
+    assert command[0] == "python"
+    return [sys.executable, *command[1:]]
+
+
+def run(command: list[str], cwd: pathlib.Path) -> subprocess.CompletedProcess[str]:
+    """Run a command as a user would, without leaving a pytest cache in the work tree."""
+    env = {**os.environ, "PYTEST_ADDOPTS": "-p no:cacheprovider"}
+    return subprocess.run(
+        command, cwd=cwd, env=env, capture_output=True, text=True, timeout=300, check=False
+    )
 
 
 def load_flask_app():
@@ -68,14 +91,35 @@ def test_flask_checkout_survives_bad_order_data(snap_server, caplog):
     assert "order 8 not sent to Snap" in caplog.text
 
 
-def test_django_example_tests_pass():
-    """examples/django_shop's own tests (Django's test client + FakeSnapServer) pass."""
-    completed = subprocess.run(
-        [sys.executable, "manage.py", "test", "--verbosity", "2"],
-        cwd=EXAMPLES / "django_shop", capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
+def test_django_example_tests_run_from_the_repository_root():
+    """The command docs/web.md gives, run from the repository root, runs every shop test."""
+    command = documented_command(r"manage\.py test")
+    assert command[1:] == ["examples/django_shop/manage.py", "test"]
+    completed = run([*command, "--verbosity", "2"], ROOT)
     assert completed.returncode == 0, completed.stdout + completed.stderr
-    assert "Ran 2 tests" in completed.stderr
+    ran = re.search(r"^Ran (\d+) tests?", completed.stderr, re.MULTILINE)
+    assert ran, completed.stderr
+    assert int(ran[1]) == DJANGO_TESTS.count("    def test_") > 0
+
+
+def test_django_example_tests_run_from_the_project_directory():
+    """``python manage.py test`` inside examples/django_shop runs the same tests."""
+    completed = run([sys.executable, "manage.py", "test"], EXAMPLES / "django_shop")
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    ran = re.search(r"^Ran (\d+) tests?", completed.stderr, re.MULTILINE)
+    assert ran, completed.stderr
+    assert int(ran[1]) == DJANGO_TESTS.count("    def test_") > 0
+
+
+def test_flask_example_tests_pass_from_the_repository_root():
+    """The command docs/web.md gives runs examples/flask_shop/test_app.py, and it passes."""
+    command = documented_command(r"pytest examples/flask_shop")
+    completed = run(command, ROOT)
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    tests = (EXAMPLES / "flask_shop" / "test_app.py").read_text(encoding="utf-8")
+    count = len(re.findall(r"^def test_", tests, re.MULTILINE))
+    assert count > 0
+    assert f"{count} passed" in completed.stdout
 
 
 def test_flask_example_runs():

@@ -1,4 +1,8 @@
-"""Django's command-line utility for the example shop (``python manage.py test``)."""
+"""Django's command-line utility for the example shop.
+
+Its tests run from the repository root with ``python examples/django_shop/manage.py test``
+(or ``python manage.py test`` here): settings.TEST_RUNNER finds them from any directory.
+"""
 
 import os
 import sys

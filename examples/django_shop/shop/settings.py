@@ -10,6 +10,8 @@ INSTALLED_APPS = ["shop"]
 MIDDLEWARE: list[str] = []
 DATABASES: dict[str, dict[str, str]] = {}
 USE_TZ = True
+# `manage.py test` finds shop.tests wherever it is run from (the repository root too).
+TEST_RUNNER = "shop.runner.ProjectTestRunner"
 
 # Snap: the token and ids come from the environment, as in production.
 SNAP_PIXEL_ID = os.environ.get("SNAP_PIXEL_ID")

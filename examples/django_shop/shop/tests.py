@@ -29,6 +29,7 @@ class CheckoutSendsPurchase(SimpleTestCase):
         self.server.stop()
 
     def test_checkout_enqueues_a_purchase(self) -> None:
+        """The order, the cookie, the click id and the IP reach Snap, hashed where due."""
         self.client.cookies["_scid"] = "cookie-from-the-pixel"
         response = self.client.post(
             "/checkout?ScCid=click-123",
@@ -55,6 +56,7 @@ class CheckoutSendsPurchase(SimpleTestCase):
         assert event["event_source_url"] == "http://testserver/checkout?ScCid=click-123"
 
     def test_a_bad_email_does_not_break_the_checkout(self) -> None:
+        """A bad email is logged, the checkout still succeeds, nothing is sent."""
         with self.assertLogs("shop.views", "WARNING"):
             response = self.client.post(
                 "/checkout",
