@@ -5,7 +5,8 @@ sending anything and returns a :class:`MatchReport`: the share of events carryin
 identifier, events with no matching key at all, events the client would refuse for another
 reason, identifiers that could not be normalized and rows that could not become events (by
 field and a short reason, never the value), events older than 7 days, duplicate ``event_id``
-values, and recommendations ordered by impact.
+values, the events per event name with their share having a matching key, a single
+match-quality :attr:`~MatchReport.score` (0 to 100), and recommendations ordered by impact.
 
 It streams: whatever the number of events, it holds counters and an 8-byte digest per
 ``event_id`` (for duplicates), never the events.
@@ -15,9 +16,11 @@ from __future__ import annotations
 
 import collections
 import hashlib
+import html
+import math
 import re
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -26,10 +29,10 @@ from snapcapi._html import table
 from snapcapi.enums import ActionSource, EventName
 from snapcapi.errors import ValidationError
 from snapcapi.events import MAX_AGE, Event
-from snapcapi.records import RowProblem, iter_events
+from snapcapi.records import RowProblem, RowSkip, iter_events
 from snapcapi.user_data import OnInvalid
 
-__all__ = ["COVERAGE", "MatchReport", "Recommendation", "diagnose"]
+__all__ = ["COVERAGE", "PARTIAL_KEY_WEIGHT", "MatchReport", "Recommendation", "diagnose"]
 
 #: The identifiers counted, in report order, with their labels.
 COVERAGE: Mapping[str, str] = {
@@ -48,6 +51,10 @@ COVERAGE: Mapping[str, str] = {
     "state": "state",
     "country": "country",
 }
+#: The weight in :attr:`MatchReport.score` of a usable event whose only matching key is the
+#: IP address + user agent pair (one with email, phone or, in an app event, a mobile ad id
+#: weighs 1).
+PARTIAL_KEY_WEIGHT = 0.5
 _WEEK = 7 * 86400
 _REASONS_KEPT = 50
 _OTHER = "other reasons"
@@ -69,6 +76,7 @@ def _reason_key(text: str) -> str:
 
 
 _NO_COUNTRY_CODE = "phone: has no country code"
+_IP_AND_AGENT = "client_ip_address+client_user_agent"  # as UserData.match_keys names it
 
 
 def _problem_key(problem: str) -> str | None:
@@ -124,9 +132,26 @@ class MatchReport:
             ``"field: reason"`` (a short category, never the value).
         row_problems: Rows that could not become events, by ``"field: reason"`` (likewise).
         older_than_7_days: Events whose time is more than 7 days before ``now``.
-        duplicate_event_ids: Events whose ``event_id`` an earlier event had.
+        duplicate_event_ids: Events whose ``event_id`` an earlier event had, and rows the
+            reader skipped because their ``event_id`` (given or derived) repeats an earlier
+            row's.
         event_names: Events per event name, most frequent first.
         recommendations: What to improve, most impact first.
+        skipped_rows: Rows the reader left out on purpose (filtered out by ``where=`` or
+            ``exclude=``, or duplicates of an earlier row); they count in no share and not in
+            :attr:`score`.
+        by_event_name: Per event name (most frequent first): ``(events, events with a
+            matching key)``.
+        usable_events: Events that would be sent: they have a matching key and none of the
+            problems that make the client mark an event ``INVALID``.
+        partial_key_events: Of those, the ones whose only matching key is the IP address + user
+            agent pair (no email, no phone and, in an app event, no mobile ad id).
+        score: Match quality from 0 to 100: of the events and the rows that could not become
+            events (rows skipped on purpose aside), the share that are usable events, each
+            weighted by the strength of its keys (1 with email, phone or, in an app event, a
+            mobile ad id; :data:`PARTIAL_KEY_WEIGHT` with only IP address + user agent; events
+            that would not be sent and rows that could not become events weigh 0), times 100,
+            rounded down to one decimal. 0 when there is nothing to diagnose.
     """
 
     events: int
@@ -143,6 +168,11 @@ class MatchReport:
     duplicate_event_ids: int
     event_names: Mapping[str, int]
     recommendations: tuple[Recommendation, ...]
+    by_event_name: Mapping[str, tuple[int, int]] = attrs.field(factory=dict)
+    skipped_rows: int = 0
+    usable_events: int = 0
+    partial_key_events: int = 0
+    score: float = 0.0
 
     def share(self, identifier: str) -> float:
         """Return the share of events (0 to 1) carrying ``identifier`` (a COVERAGE key)."""
@@ -153,6 +183,7 @@ class MatchReport:
         return {
             "events": self.events,
             "problem_rows": self.problem_rows,
+            "skipped_rows": self.skipped_rows,
             "coverage": {
                 key: {"events": n, "share": round(self.share(key), 4)}
                 for key, n in self.coverage.items()
@@ -167,6 +198,17 @@ class MatchReport:
             "older_than_7_days": self.older_than_7_days,
             "duplicate_event_ids": self.duplicate_event_ids,
             "event_names": dict(self.event_names),
+            "by_event_name": {
+                name: {
+                    "events": count,
+                    "with_matching_key": keyed,
+                    "share": round(keyed / count, 4) if count else 0.0,
+                }
+                for name, (count, keyed) in self.by_event_name.items()
+            },
+            "usable_events": self.usable_events,
+            "partial_key_events": self.partial_key_events,
+            "score": self.score,
             "recommendations": [
                 {"impact": round(r.impact, 4), "share": round(r.share, 4), "text": r.text}
                 for r in self.recommendations
@@ -176,7 +218,7 @@ class MatchReport:
     def __repr__(self) -> str:
         return (
             f"MatchReport({self.events} events, {self.problem_rows} problem rows, "
-            f"no matching key {_percent(self.no_match_key, self.events)}, "
+            f"score {self.score:.1f}, no matching key {_percent(self.no_match_key, self.events)}, "
             f"{len(self.recommendations)} recommendations)"
         )
 
@@ -192,8 +234,11 @@ class MatchReport:
     def __str__(self) -> str:
         n = self.events
         if not n and not self.problem_rows:
-            return "No events to diagnose."
-        lines = [f"Match quality of {n:,} events" + _rows_note(self.problem_rows), ""]
+            return f"No events to diagnose{_rows_note(0, self.skipped_rows)}."
+        note = _rows_note(self.problem_rows, self.skipped_rows)
+        lines = [f"Match quality of {n:,} events{note}", ""]
+        lines.append(self._score_line())
+        lines.append("")
         width = max(len(label) for label in COVERAGE.values())
         lines.append(f"{'identifier'.ljust(width)}  {'events':>9}  {'share':>6}")
         for label, count in self._table():
@@ -204,10 +249,21 @@ class MatchReport:
             f"({_percent(self.older_than_7_days, n)}); "
             f"duplicate event_ids: {self.duplicate_event_ids:,}"
         )
-        if self.event_names:
-            names = ", ".join(f"{name} {count:,}" for name, count in self.event_names.items())
-            lines.append(f"event names: {names}")
-        for title, counts in self._counts():
+        if self.by_event_name:
+            lines.append("")
+            rows = self._names_table()
+            name_width = max(len("event name"), *(len(row[0]) for row in rows))
+            lines.append(
+                f"{'event name'.ljust(name_width)}  {'events':>9}  "
+                f"{'with a matching key':>19}  {'share':>6}"
+            )
+            lines.extend(
+                f"{name.ljust(name_width)}  {count:>9}  {keyed:>19}  {share:>6}"
+                for name, count, keyed, share in rows
+            )
+        for number, (title, counts) in enumerate(self._counts()):
+            if not number:
+                lines.append("")
             lines.append(f"{title}:")
             lines.extend(f"  {count:>9,}  {reason}" for reason, count in counts.items())
         if self.recommendations:
@@ -218,6 +274,22 @@ class MatchReport:
             )
         return "\n".join(lines)
 
+    def _score_line(self) -> str:
+        rows = self.events + self.problem_rows
+        strong = self.usable_events - self.partial_key_events
+        return (
+            f"match score: {self.score:.1f} / 100 (of {_plural(rows, 'row')}, "
+            f"{_plural(strong, 'usable event')} with email, phone or mobile ad id, weight 1; "
+            f"{self.partial_key_events:,} with IP + user agent only, weight "
+            f"{PARTIAL_KEY_WEIGHT:g})"
+        )
+
+    def _names_table(self) -> list[tuple[str, str, str, str]]:
+        return [
+            (name, f"{count:,}", f"{keyed:,}", _percent(keyed, count))
+            for name, (count, keyed) in self.by_event_name.items()
+        ]
+
     def _table(self) -> list[tuple[str, int]]:
         rows = [(label, self.coverage[key]) for key, label in COVERAGE.items()]
         rows.append(("no matching key", self.no_match_key))
@@ -226,19 +298,41 @@ class MatchReport:
     def _repr_html_(self) -> str:
         n = self.events
         if not n and not self.problem_rows:
-            return "<p>No events to diagnose.</p>"
+            return f"<p>No events to diagnose{html.escape(_rows_note(0, self.skipped_rows))}.</p>"
         title = (
-            f"Match quality of {n:,} events{_rows_note(self.problem_rows)}; older than 7 days: "
+            f"Match quality of {n:,} events{_rows_note(self.problem_rows, self.skipped_rows)}; "
+            "older than 7 days: "
             f"{self.older_than_7_days:,} ({_percent(self.older_than_7_days, n)}); duplicate "
             f"event_ids: {self.duplicate_event_ids:,}"
         )
+        rows = self.events + self.problem_rows
         parts = [
+            table(
+                ("match score", "rows", "usable events", "with IP + user agent only"),
+                [
+                    (
+                        f"{self.score:.1f} / 100",
+                        f"{rows:,}",
+                        f"{self.usable_events:,}",
+                        f"{self.partial_key_events:,}",
+                    )
+                ],
+                caption=title,
+            ),
             table(
                 ("identifier", "events", "share"),
                 [(label, f"{count:,}", _percent(count, n)) for label, count in self._table()],
-                caption=title,
-            )
+                caption="events carrying each identifier",
+            ),
         ]
+        if self.by_event_name:
+            parts.append(
+                table(
+                    ("event name", "events", "with a matching key", "share"),
+                    self._names_table(),
+                    caption="events per event name",
+                )
+            )
         parts.extend(
             table(("events", "reason"), [(f"{c:,}", reason) for reason, c in counts.items()], title)
             for title, counts in self._counts()
@@ -258,10 +352,13 @@ def _percent_of(share: float) -> str:
     return f"{100 * share:.1f}%"
 
 
-def _rows_note(problem_rows: int) -> str:
-    if not problem_rows:
-        return ""
-    return f" ({problem_rows:,} {'row' if problem_rows == 1 else 'rows'} could not be used)"
+def _rows_note(problem_rows: int, skipped_rows: int = 0) -> str:
+    notes = []
+    if problem_rows:
+        notes.append(f"{_plural(problem_rows, 'row')} could not be used")
+    if skipped_rows:
+        notes.append(f"{_plural(skipped_rows, 'row')} skipped as filtered out or duplicates")
+    return f" ({', '.join(notes)})" if notes else ""
 
 
 @attrs.define
@@ -272,6 +369,8 @@ class _Tally:
     region: str | None = None
     events: int = 0
     problem_rows: int = 0
+    skipped_rows: int = 0
+    skipped_duplicates: int = 0
     coverage: collections.Counter[str] = attrs.field(factory=collections.Counter)
     no_match_key: int = 0
     web_events: int = 0
@@ -287,12 +386,21 @@ class _Tally:
     duplicates: int = 0
     seen_ids: set[bytes] = attrs.field(factory=set)
     names: collections.Counter[str] = attrs.field(factory=collections.Counter)
+    names_keyed: collections.Counter[str] = attrs.field(factory=collections.Counter)
+    usable: int = 0
+    partial: int = 0
     unnamed_without_email_or_phone: int = 0
 
     def add_problem(self, problem: RowProblem) -> None:
         self.problem_rows += 1
         where = f"{problem.field}: " if problem.field else ""
         _count_capped(self.problems, where + _reason_key(problem.reason))
+
+    def add_skip(self, skip: RowSkip) -> None:
+        self.skipped_rows += 1
+        if skip.event_id is not None:  # a duplicate of an earlier row: one event at Snap
+            self.duplicates += 1
+            self.skipped_duplicates += 1
 
     def add(self, event: Event) -> None:
         self.events += 1
@@ -325,7 +433,8 @@ class _Tally:
             "country": has("country"),
         }
         self.coverage.update(key for key, present in found.items() if present)
-        if not event.match_keys:  # the event's: a mobile ad id counts only in app events
+        keys = event.match_keys  # the event's: a mobile ad id counts only in app events
+        if not keys:
             self.no_match_key += 1
         if not (found["email"] or found["phone"] or found["full_name"]):
             self.unnamed_without_email_or_phone += 1
@@ -356,13 +465,20 @@ class _Tally:
             for why in reasons:
                 if why is not None:
                     _count_capped(self.unsendable, why)
+        elif keys:
+            self.usable += 1
+            if keys == (_IP_AND_AGENT,):
+                self.partial += 1
         digest = hashlib.blake2b(event.event_id.encode("utf-8", "surrogatepass"), digest_size=8)
         seen = digest.digest()
         if seen in self.seen_ids:
             self.duplicates += 1
         else:
             self.seen_ids.add(seen)
-        self.names[event.event_name.value] += 1
+        name = event.event_name.value
+        self.names[name] += 1
+        if keys:
+            self.names_keyed[name] += 1
 
     def report(self) -> MatchReport:
         return MatchReport(
@@ -380,7 +496,24 @@ class _Tally:
             duplicate_event_ids=self.duplicates,
             event_names=dict(self.names.most_common()),
             recommendations=_recommend(self),
+            by_event_name={
+                name: (count, self.names_keyed[name]) for name, count in self.names.most_common()
+            },
+            skipped_rows=self.skipped_rows,
+            usable_events=self.usable,
+            partial_key_events=self.partial,
+            score=self.score(),
         )
+
+    def score(self) -> float:
+        """Return the match score: see :attr:`MatchReport.score`."""
+        rows = self.events + self.problem_rows
+        if not rows:
+            return 0.0
+        weighted = (self.usable - self.partial) + PARTIAL_KEY_WEIGHT * self.partial
+        # Rounded down to one decimal, so that the score shown never passes a gate it fails;
+        # the epsilon keeps a binary rounding error just below an exact tenth from costing it.
+        return math.floor(1000 * weighted / rows + 1e-9) / 10
 
 
 def _count_capped(counter: collections.Counter[str], key: str) -> None:
@@ -409,7 +542,7 @@ def _recommend(t: _Tally) -> tuple[Recommendation, ...]:
         # wastes data you have; the rest adds signal. Shares of a subset (WEB events) count
         # in proportion to the subset.
         base = n if whole is None else whole
-        if count and base:
+        if count and base and n:
             share = count / base
             found.append(Recommendation(share * weight * base / n, share, text))
 
@@ -494,6 +627,7 @@ def _recommend(t: _Tally) -> tuple[Recommendation, ...]:
         0.3,
         f"{_plural(t.duplicates, 'event')} share an event_id with an earlier one; Snap counts "
         "them once. If they are different conversions, give each its own event_id.",
+        whole=n + t.skipped_duplicates,  # the rows skipped as duplicates are not events
     )
     advise(
         t.unnamed_without_email_or_phone,
@@ -515,21 +649,25 @@ def _advice(reason: str) -> str:
 
 
 def diagnose(
-    events_or_records: Iterable[Event | Mapping[str, Any]],
+    events_or_records: Iterable[Event | Mapping[str, Any] | RowProblem | RowSkip],
     *,
-    mapping: Mapping[str, str] | None = None,
+    mapping: Mapping[str, str | Sequence[str]] | None = None,
     aliases: Mapping[str, str | int | EventName] | None = None,
     region: str | None = None,
     defaults: Mapping[str, Any] | None = None,
     on_invalid: OnInvalid = "drop",
     now: float | None = None,
+    **options: Any,
 ) -> MatchReport:
     """Report how well events will match, without sending them.
 
     Args:
         events_or_records: Events, flat records (dicts, as :func:`events_from_records` reads
-            them), or a mix.
-        mapping: For records: explicit ``field -> column`` choices.
+            them), or a mix; a :class:`~snapcapi.records.RowProblem` (a row a file reader could
+            not parse) counts as a row that could not become an event, a
+            :class:`~snapcapi.records.RowSkip` as a row skipped on purpose.
+        mapping: For records: explicit ``field -> column`` choices (or ``field -> [columns]``,
+            as :func:`~snapcapi.records.iter_events` takes them).
         aliases: For records: business event names mapped to Snap's.
         region: Default region for phone numbers without a country code, for records and
             (as ``Client(default_region=...)`` would apply it) for events.
@@ -537,12 +675,17 @@ def diagnose(
         on_invalid: For records: ``"drop"`` (default) drops an identifier that cannot be
             normalized and counts it by reason; ``"raise"`` counts its row as a problem.
         now: The time events are judged against (default: now).
+        **options: Any other option of :func:`snapcapi.records.iter_events`, passed on
+            unchanged, so records are read here exactly as ``snapcapi send`` reads them
+            (``columns=``, ``ignored=``...).
 
     Returns:
         A :class:`MatchReport`.
 
     Raises:
-        ValidationError: ``mapping`` or ``defaults`` names a field snapcapi does not know.
+        ValidationError: ``mapping`` or ``defaults`` names a field snapcapi does not know, or
+            another option is unusable (raised before any row is read).
+        TypeError: An option :func:`~snapcapi.records.iter_events` does not take.
     """
     tally = _Tally(now=time.time() if now is None else now, region=region)
     pairs = iter_events(
@@ -552,10 +695,13 @@ def diagnose(
         region=region,
         defaults=defaults,
         on_invalid=on_invalid,
+        **options,
     )
     for _, item in pairs:
         if isinstance(item, RowProblem):
             tally.add_problem(item)
+        elif isinstance(item, RowSkip):
+            tally.add_skip(item)
         else:
             tally.add(item)
     return tally.report()

@@ -111,21 +111,22 @@ def test_cli_diagnose_prints_the_report(tmp_path):
 
     from snapcapi import cli
 
+    fresh = (datetime.now(timezone.utc) - timedelta(hours=1)).isoformat()  # the CLI's clock
+    rows = [record(email="a@"), record(ip="1.2.3.4"), record(email="ok@example.com")]
     path = tmp_path / "rows.jsonl"
-    path.write_text(
-        "\n".join(json.dumps(r) for r in [record(email="a@"), record(ip="1.2.3.4")]) + "\n{broken\n"
-    )
+    path.write_text("\n".join(json.dumps({**r, "event_time": fresh}) for r in rows) + "\n{broken\n")
     out = io.StringIO()
     assert cli.main(["diagnose", str(path)], out=out) == 0
     text = out.getvalue()
-    assert "Match quality of 2 events" in text
+    assert "Match quality of 3 events" in text
     assert "1 rows could not be read" in text
     assert "identifiers dropped (could not be normalized):" in text  # drop is the default here
     out = io.StringIO()
     assert cli.main(["diagnose", str(path), "--json"], out=out) == 0
     data = json.loads(out.getvalue())
-    assert data["events"] == 2
+    assert data["events"] == 3
     assert data["unreadable_rows"] == 1
+    assert (data["usable_events"], data["score"]) == (1, 33.3)
 
 
 def test_lost_events_come_first_whatever_else_is_common():
@@ -141,7 +142,10 @@ def test_lost_events_come_first_whatever_else_is_common():
 
 def test_reasons_are_grouped_by_category_without_the_values():
     """Many distinct bad values form one line per field and category; no value is kept."""
-    records = [record(email=f"secret.{i}@@example.com", ip=f"10.0.{i}.999") for i in range(200)]
+    records = [
+        record(email=f"secret.{i}@@example.com", client_ip_address=f"10.0.{i}.999")
+        for i in range(200)
+    ]
     records += [record(event_time=f"sometime-{i}") for i in range(80)]
     records += [record(event_name=f"Bought{i}") for i in range(70)]
     report = diagnose(records, now=TS)
@@ -216,30 +220,211 @@ def test_recommendations_are_ordered_by_impact_and_say_so():
     """Advice is ordered by impact, shares are between 0 and 1, and the counts read right."""
     records = [record(ip=f"203.0.113.{i}", email=f"u{i}@example.com") for i in range(7)]
     records += [record(phone="+14155550100", event_id="dup") for _ in range(3)]
-    report = diagnose(records, now=TS)
+    report = diagnose(records, now=TS)  # the reader skips the 2 rows repeating "dup"
     impacts = [r.impact for r in report.recommendations]
     assert impacts == sorted(impacts, reverse=True)
     assert all(0 < r.share <= 1 for r in report.recommendations)
     texts = [r.text for r in report.recommendations]
-    ip = texts.index("70.0% of events have an IP but no user agent; add client_user_agent to "
+    ip = texts.index("87.5% of events have an IP but no user agent; add client_user_agent to "
                      "make IP matching usable.")  # fmt: skip
     duplicates = next(i for i, t in enumerate(texts) if t.startswith("2 events share an event_id"))
     assert ip < duplicates
     assert report.duplicate_event_ids == 2
     assert "<li>" not in str(report)
-    assert str(report).splitlines()[0] == "Match quality of 10 events"
+    assert (report.events, report.skipped_rows) == (8, 2)
+    assert str(report).splitlines()[0] == (
+        "Match quality of 8 events (2 rows skipped as filtered out or duplicates)"
+    )
 
 
 def test_report_display_escapes_and_aligns():
     """The text table is aligned; the HTML is a table whose cells are all escaped."""
     report = diagnose([record(email="a@example.com", event_id="<script>alert(1)</script>")], now=TS)
     lines = str(report).splitlines()
-    table = lines[2 : 2 + 16]
+    assert lines[2].startswith("match score: 100.0 / 100 (of 1 row, 1 usable event with")
+    table = lines[4 : 4 + 16]
     assert len({len(line) for line in table}) == 1  # right-aligned columns
     shown = report._repr_html_()
     assert shown.startswith("<div><table>")
     assert "<script>" not in shown
     assert diagnose([], now=TS)._repr_html_() == "<p>No events to diagnose.</p>"
     assert repr(diagnose([], now=TS)) == (
-        "MatchReport(0 events, 0 problem rows, no matching key 0.0%, 0 recommendations)"
+        "MatchReport(0 events, 0 problem rows, score 0.0, no matching key 0.0%, 0 recommendations)"
     )
+
+
+# --------------------------------------------------------------------------- per event name
+
+
+def test_events_per_event_name_with_their_share_having_a_matching_key():
+    """by_event_name counts events and those with a matching key, most frequent first."""
+    records = [
+        record(email="a@example.com"),
+        record(ip="203.0.113.7", user_agent="Mozilla/5.0"),
+        record(first_name="Jane"),  # no matching key
+        record(event_name="SIGN_UP", value=None, currency=None, first_name="Bob"),
+    ]
+    report = diagnose(records, now=TS)
+    assert report.by_event_name == {"PURCHASE": (3, 2), "SIGN_UP": (1, 0)}
+    assert list(report.by_event_name) == ["PURCHASE", "SIGN_UP"]
+    text = str(report)
+    assert "event name     events  with a matching key   share" in text
+    assert "PURCHASE            3                    2   66.7%" in text
+    assert "SIGN_UP             1                    0    0.0%" in text
+    assert report.to_dict()["by_event_name"] == {
+        "PURCHASE": {"events": 3, "with_matching_key": 2, "share": 0.6667},
+        "SIGN_UP": {"events": 1, "with_matching_key": 0, "share": 0.0},
+    }
+    shown = report._repr_html_()
+    assert "events per event name" in shown
+    assert "<td style='text-align:left'>SIGN_UP</td>" in shown
+    assert "66.7%" in shown
+
+
+# --------------------------------------------------------------------------- score
+
+
+def test_score_is_100_when_every_row_is_usable_with_email_or_phone():
+    """Every row a sendable event with email or phone: score 100, all usable."""
+    records = [record(email=f"u{i}@example.com") for i in range(3)]
+    records.append(record(phone="+14155550100", ip="203.0.113.7", user_agent="Mozilla/5.0"))
+    report = diagnose(records, now=TS)
+    assert report.score == 100.0
+    assert report.usable_events == 4
+    assert report.partial_key_events == 0
+    assert report.to_dict()["score"] == 100.0
+    assert "match score: 100.0 / 100" in str(report)
+    assert "100.0 / 100" in report._repr_html_()
+
+
+def test_score_is_0_when_nothing_is_usable():
+    """No key, unsendable, rows that are not events, or nothing at all: score 0."""
+    records = [
+        record(first_name="Jane"),  # no matching key
+        record(email="a@example.com", event_time=(NOW - timedelta(days=40)).isoformat()),
+        record(email="b@example.com", value=None, currency=None),  # PURCHASE without value
+        record(email="c@example.com", phone="415 555 0132"),  # phone without country code
+        record(email="d@example.com", event_time=None),  # cannot become an event
+        "not a record",
+    ]
+    report = diagnose(records, now=TS)
+    assert (report.events, report.problem_rows) == (4, 2)
+    assert report.usable_events == 0
+    assert report.score == 0.0
+    assert diagnose([], now=TS).score == 0.0
+
+
+def test_score_of_a_mix_computed_by_hand():
+    """Full keys weigh 1, IP + user agent only 0.5, the rest 0; over every row read."""
+    ua = {"ip": "203.0.113.7", "user_agent": "Mozilla/5.0"}
+    web = {"action_source": "WEB", "event_source_url": "https://shop.example.com/"}
+    madid = "6b4f1e2a-1d3c-4b5a-9e8f-0a1b2c3d4e5f"
+    records = [
+        *(record(email=f"u{i}@example.com") for i in range(4)),  # 4 x 1
+        record(phone="+14155550100", **ua),  # 1: phone is a full key
+        record(**ua),  # 0.5
+        record(**ua, **web),  # 0.5
+        record(madid=madid, **ua, **web),  # 0.5: a mobile ad id counts in app events only
+        Event(event_name="APP_OPEN", event_time=TS - 60, action_source="MOBILE_APP",
+              user_data=UserData(madid=madid), app_data={"platform": "ios"}),  # 1
+        record(first_name="Jane"),  # 0: no matching key
+        record(email="old@example.com", event_time=(NOW - timedelta(days=40)).isoformat()),  # 0
+        "not a record",  # 0
+    ]  # fmt: skip
+    report = diagnose(records, now=TS)
+    assert (report.events, report.problem_rows) == (11, 1)
+    assert report.usable_events == 9
+    assert report.partial_key_events == 3
+    assert report.score == 62.5  # 100 * (6 + 3 * 0.5) / 12
+    assert "(of 12 rows, 6 usable events with email" in str(report)
+    assert "3 with IP + user agent only, weight 0.5)" in str(report)
+    data = report.to_dict()
+    assert (data["usable_events"], data["partial_key_events"]) == (9, 3)
+    assert "score 62.5" in repr(report)
+
+
+def test_score_is_rounded_down_so_it_never_passes_a_gate_it_fails():
+    """Two of three rows usable: 66.6, not 66.7; one of eight with IP + UA only: 6.2."""
+    records = [record(email="a@example.com"), record(email="b@example.com"), record()]
+    assert diagnose(records, now=TS).score == 66.6
+    records = [record(ip="203.0.113.7", user_agent="Mozilla/5.0")]
+    records += [record(event_id=f"none-{i}") for i in range(7)]  # distinct: not duplicates
+    assert diagnose(records, now=TS).score == 6.2  # 100 * 0.5 / 8 = 6.25
+
+
+def test_usable_events_are_those_the_client_would_send():
+    """usable_events = events - those with no key - those unsendable for another reason."""
+    records = [
+        record(email="a@example.com"),
+        record(first_name="Jane", value=None, currency=None),  # no key and unsendable: once
+        record(email="b@example.com", value=None, currency=None),
+    ]
+    report = diagnose(records, now=TS)
+    assert report.usable_events == 1
+    assert report.events - report.usable_events == 2
+
+
+def test_rows_skipped_on_purpose_count_apart_and_not_in_the_score():
+    """Filtered rows and duplicates are skipped rows, not problems; duplicates are counted."""
+    from snapcapi.records import RowProblem, RowSkip
+
+    rows = [
+        record(email="a@example.com", event_id="one"),
+        RowSkip(2, "filtered by --where currency=EUR"),
+        RowSkip(3, "same event_id as an earlier row (one event)", "one"),
+    ]
+    report = diagnose(rows, now=TS)
+    assert (report.events, report.problem_rows, report.skipped_rows) == (1, 0, 2)
+    assert report.duplicate_event_ids == 1
+    assert report.score == 100.0
+    assert report.to_dict()["skipped_rows"] == 2
+    assert "(2 rows skipped as filtered out or duplicates)" in str(report)
+    dup = next(r for r in report.recommendations if "share an event_id" in r.text)
+    assert dup.share == 0.5  # of the rows that are events or repeat one
+    only = diagnose([RowProblem(1, "event_time", "is missing"), rows[2]], now=TS)
+    assert (only.events, only.score, only.duplicate_event_ids) == (0, 0.0, 1)
+    assert str(diagnose([rows[1]], now=TS)) == (
+        "No events to diagnose (1 row skipped as filtered out or duplicates)."
+    )
+
+
+# --------------------------------------------------------------------------- options
+
+
+def test_unknown_options_are_forwarded_to_iter_events_unchanged(monkeypatch):
+    """Options diagnose does not name reach snapcapi.records.iter_events as they are."""
+    import snapcapi.diagnostics
+    from snapcapi import records
+
+    seen = {}
+
+    def spy(rows, **options):
+        seen.update(options)
+        return records.iter_events(rows, **{k: options[k] for k in ("mapping", "region")})
+
+    monkeypatch.setattr(snapcapi.diagnostics, "iter_events", spy)
+    zone = object()
+    report = diagnose([record(email="a@example.com")], now=TS, region="FR", key=("order_id",),
+                      timezone=zone, time_format="%d/%m/%Y", where=None)  # fmt: skip
+    assert report.events == 1
+    assert seen["key"] == ("order_id",)
+    assert seen["timezone"] is zone
+    assert seen["time_format"] == "%d/%m/%Y"
+    assert seen["where"] is None
+    assert (seen["region"], seen["on_invalid"], seen["mapping"]) == ("FR", "drop", None)
+
+
+def test_forwarded_options_work_with_the_real_reader():
+    """columns= and ignored= (options of iter_events) work through diagnose; typos fail early."""
+    rows = [record(email="a@example.com", junk="x")]
+    ignored: set[str] = set()
+    report = diagnose(rows, now=TS, columns=list(rows[0]), ignored=ignored)
+    assert report.events == 1
+    assert ignored == {"junk"}
+
+    def never():
+        raise AssertionError("read")
+        yield
+
+    with pytest.raises(TypeError, match="colums"):
+        diagnose(never(), colums=["email"])
