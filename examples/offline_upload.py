@@ -54,7 +54,8 @@ def main() -> None:
         report = os.path.join(tmp, "report.csv")
         write_sales(sales)
         env = {**os.environ, "SNAP_ACCESS_TOKEN": server.token}
-        common = ["--event-name", "PURCHASE", "--action-source", "OFFLINE", "--region", "US"]
+        common = ["--event-name", "PURCHASE", "--action-source", "OFFLINE", "--region", "US",
+                  "--key", "Transaction ID"]  # fmt: skip
         target = ["--pixel-id", server.pixel_id, "--base-url", server.url, "--quiet"]
 
         snapcapi("send", sales, "--dry-run", *common, env=env)

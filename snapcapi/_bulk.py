@@ -1,35 +1,39 @@
 """The bulk upload behind ``snapcapi send``: file rows → events → client → report.
 
-A thin layer: rows become events through :func:`snapcapi.records.iter_events` (hence
+A thin layer: rows become events through :func:`snapcapi.records.iter_recipe` (hence
 ``Event.from_dict``), events go through :meth:`Client.send` (or ``validate``), and each
 result is written to the report as it becomes final. Nothing here holds more than the rows in
-flight, a byte per row for ``--resume`` and a 4-byte row number per event sent.
+flight, 16 bytes per event id seen (duplicates) and 8 per id a ``--resume`` report accepted.
 """
 
 from __future__ import annotations
 
 import collections
+import csv
+import datetime as _dt
+import itertools
+import json
 import re
 import time
-from collections.abc import Callable, Hashable, Iterator, Mapping
-from typing import Any, TextIO
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
+from typing import IO, Any, TextIO
 
 import attrs
 
 from snapcapi import _wire
-from snapcapi._files import ReportWriter, RowSource, open_text, read_report_accepted
+from snapcapi._files import ReportWriter, RowSource, file_format, open_text
 from snapcapi._progress import Progress
+from snapcapi._resume import AcceptedIds, ReportMeta
 from snapcapi.client import Client
-from snapcapi.enums import EventName
 from snapcapi.events import Event
-from snapcapi.records import RowProblem, iter_events
+from snapcapi.records import ColumnMap, Recipe, RecordStats, RowProblem, RowSkip, iter_recipe
 from snapcapi.results import EventResult
-from snapcapi.user_data import OnInvalid
 
-__all__ = ["BulkOptions", "BulkSummary", "run_bulk"]
+__all__ = ["BulkOptions", "BulkSummary", "ErrorRateExceeded", "describe_map", "run_bulk"]
 
 _MASKED = re.compile(r"\S*\*\S*")
 _TOP_REASONS_KEPT = 10_000
+_BAD = ("INVALID", "REJECTED")
 
 
 @attrs.frozen
@@ -37,18 +41,44 @@ class BulkOptions:
     """What ``snapcapi send`` was asked to do with a file."""
 
     path: str
+    recipe: Recipe = attrs.field(factory=Recipe)
     format: str | None = None
-    mapping: Mapping[str, str] = attrs.field(factory=dict)
-    aliases: Mapping[str, str | int | EventName] = attrs.field(factory=dict)
-    region: str | None = None
-    defaults: Mapping[str, Any] = attrs.field(factory=dict)
-    on_invalid: OnInvalid = "raise"
+    encoding: str | None = None
+    preset: str | None = None
     dry_run: bool = False
     validate: bool = False
     payload_out: str | None = None
     report: str | None = None
     resume: str | None = None
+    invalid_out: str | None = None
     test_event_code: str | None = None
+    require_consent: bool = False
+    max_error_rate: float | None = None
+    min_rows: int = 100
+
+    def identity(self) -> dict[str, str]:
+        """Return the settings a report records: those that decide event ids."""
+        return {**self.recipe.identity(), "preset": self.preset or ""}
+
+
+class ErrorRateExceeded(Exception):
+    """Too many rows were INVALID or REJECTED (``--max-error-rate``): the run stopped."""
+
+    def __init__(self, bad: int, done: int, rate: float) -> None:
+        self.bad, self.done, self.rate = bad, done, rate
+        super().__init__(
+            f"stopped early: {bad:,} of the first {done:,} rows ({bad / done:.0%}) were invalid "
+            f"or rejected, above --max-error-rate {rate:g}; the report covers every row read"
+        )
+
+
+def _shorten(text: str, width: int) -> str:
+    """Cut text at a word boundary, never mid-word."""
+    if len(text) <= width:
+        return text
+    cut = text[: width - 1]
+    space = cut.rfind(" ")
+    return (cut[:space] if space > width // 2 else cut).rstrip(" ,;:") + "…"
 
 
 @attrs.define
@@ -59,9 +89,12 @@ class BulkSummary:
     resumed: int = 0
     counts: collections.Counter[str] = attrs.field(factory=collections.Counter)
     reasons: collections.Counter[str] = attrs.field(factory=collections.Counter)
+    warnings: collections.Counter[str] = attrs.field(factory=collections.Counter)
     seconds: float = 0.0
     ignored_columns: tuple[str, ...] = ()
     dry_run: bool = False
+    stats: RecordStats = attrs.field(factory=RecordStats)
+    stopped: str | None = None
 
     def add(self, status: str, reason: str | None) -> None:
         """Count one row's final status (and its reason, unless it went well)."""
@@ -71,14 +104,24 @@ class BulkSummary:
             if key in self.reasons or len(self.reasons) < _TOP_REASONS_KEPT:
                 self.reasons[key] += 1
 
+    def warn(self, warning: str) -> None:
+        """Count one identifier dropped from an event that was kept."""
+        key = _MASKED.sub("…", warning)
+        if key in self.warnings or len(self.warnings) < _TOP_REASONS_KEPT:
+            self.warnings[key] += 1
+
+    @property
+    def bad(self) -> int:
+        """Rows that ended INVALID, REJECTED or FAILED."""
+        return sum(self.counts[s] for s in (*_BAD, "FAILED"))
+
     @property
     def ok(self) -> bool:
-        """Every row ended well: accepted (sent) or valid (dry run)."""
-        good = self.counts["VALID" if self.dry_run else "ACCEPTED"]
-        return self.rows > 0 and good == self.rows
+        """Every row ended well: accepted or valid, or skipped on purpose."""
+        return sum(self.counts.values()) > 0 and self.bad == 0 and self.stopped is None
 
     def write(self, out: TextIO) -> None:
-        """Print the summary: counts per status, then the top reasons."""
+        """Print the summary: counts per status, what was left out and why, top reasons."""
         counts = ", ".join(f"{n:,} {status.lower()}" for status, n in self.counts.most_common())
         rate = self.rows / self.seconds if self.seconds > 0 else 0.0
         verb = "checked" if self.dry_run else "processed"
@@ -86,14 +129,242 @@ class BulkSummary:
             f"{self.rows:,} rows {verb} in {self.seconds:.1f}s ({rate:,.0f} rows/s): "
             f"{counts or 'nothing'}\n"
         )
+        stats = self.stats
         if self.resumed:
-            out.write(f"{self.resumed:,} rows were accepted in an earlier run and skipped\n")
-        if self.ignored_columns:
-            out.write(f"ignored columns (no matching field): {', '.join(self.ignored_columns)}\n")
+            out.write(f"  {self.resumed:,} rows were accepted in an earlier run and skipped\n")
+        for rule, n in stats.filtered.most_common():
+            out.write(f"  {n:,} rows skipped by {rule}\n")
+        if stats.folded:
+            out.write(f"  {stats.folded:,} line-item rows folded into their order's event\n")
+        if stats.duplicates:
+            out.write(
+                f"  {stats.duplicates:,} rows had the event_id of an earlier row and were "
+                "collapsed into it (one event)\n"
+            )
+        if stats.placeholder_ids:
+            out.write(
+                f"  {stats.placeholder_ids:,} placeholder external ids (0, guest, null, ...) "
+                "were dropped, not hashed into one shared id\n"
+            )
+        if self.warnings:
+            total = sum(self.warnings.values())
+            what = "identifier was" if total == 1 else "identifiers were"
+            out.write(f"  {total:,} {what} unusable and dropped (events kept):\n")
+            for warning, n in self.warnings.most_common(5):
+                out.write(f"  {n:>9,}  {_shorten(warning, 150)}\n")
         if self.reasons:
             out.write("top reasons:\n")
             for reason, n in self.reasons.most_common(5):
-                out.write(f"  {n:>9,}  {reason[:160]}\n")
+                out.write(f"  {n:>9,}  {_shorten(reason, 160)}\n")
+        if self.stopped:
+            out.write(f"{self.stopped}\n")
+
+
+def describe_map(found: ColumnMap, recipe: Recipe, *, source_columns: bool = True) -> str:
+    """Return the column → field table a run uses, the defaults and the columns not read."""
+    lines = ["columns → fields:"]
+    width = min(36, max((len(", ".join(m.columns)) for m in found.matches), default=10))
+    for match in found.matches:
+        columns = ", ".join(match.columns)
+        how = "explicit" if match.how == "--map" else match.how
+        lines.append(f"  {columns:<{width}} → {match.field:<20} ({how})")
+    if not found.matches:
+        lines.append("  (none)")
+    filled = {k: v for k, v in recipe.defaults.items() if v is not None}
+    if filled:
+        lines.append("  for blank cells: " + ", ".join(f"{k}={v}" for k, v in filled.items()))
+    if recipe.key:
+        lines.append(f"  event_id from --key {','.join(recipe.key)} and the event name")
+    if recipe.group_by:
+        lines.append(f"  rows with the same {recipe.group_by} in a row are one event")
+    for rule in (*recipe.where, *recipe.exclude):
+        lines.append(f"  filter: {rule}")
+    for column, note in found.notes.items():
+        lines.append(f"  not read: {column}: {note}")
+    others = [c for c in found.ignored if c not in found.notes]
+    if others:
+        lines.append(f"  not read (no matching field): {', '.join(others)}")
+    return "\n".join(lines) + "\n"
+
+
+class _InvalidRows:
+    """``--invalid-out``: the rows that were INVALID or REJECTED, as they came, plus why."""
+
+    def __init__(self, path: str, columns: Sequence[str] | None) -> None:
+        self.format = file_format(path)
+        self._stream: IO[str] = open_text(path, "w")
+        self._columns = list(columns) if columns is not None else None
+        taken = set(self._columns or ())
+        self._status = "status" if "status" not in taken else "snapcapi_status"
+        self._reason = "reason" if "reason" not in taken else "snapcapi_reason"
+        self._csv: Any = None
+        if self._columns is not None and self.format != "jsonl":
+            delimiter = "\t" if self.format == "tsv" else ","
+            self._csv = csv.writer(self._stream, delimiter=delimiter, lineterminator="\n")
+            self._csv.writerow([*self._columns, self._status, self._reason])
+
+    def write(self, group: Sequence[Mapping[str, Any]], status: str, reason: str | None) -> None:
+        for record in group:
+            if self._csv is not None and self._columns is not None:
+                values = [record.get(c, "") for c in self._columns]
+                self._csv.writerow([*values, status, reason or ""])
+            else:
+                line = {**record, self._status: status, self._reason: reason or ""}
+                self._stream.write(json.dumps(line, ensure_ascii=False, default=str) + "\n")
+
+    def close(self) -> None:
+        self._stream.close()
+
+
+_EARLIER = "accepted in an earlier run (--resume)"
+
+
+class _Run:
+    """One bulk run: reads the rows, settles every one, writes report and summary."""
+
+    def __init__(
+        self,
+        options: BulkOptions,
+        progress: Progress,
+        now: Callable[[], float],
+        on_map: Callable[[str], None] | None,
+    ) -> None:
+        self.options = options
+        self.progress = progress
+        self.now = now
+        self.on_map = on_map
+        self.summary = BulkSummary(dry_run=options.dry_run)
+        self.accepted = AcceptedIds()
+        self.report: ReportWriter | None = None
+        self.invalid: _InvalidRows | None = None
+        self.groups: dict[Hashable, Sequence[Mapping[str, Any]]] = {}
+        self.settled = 0
+
+    def settle(
+        self,
+        row: Hashable,
+        status: str,
+        reason: str | None = None,
+        event_id: str | None = None,
+        result: EventResult | None = None,
+    ) -> None:
+        """Record one row's final status: report, invalid rows, summary, progress."""
+        codes = result.codes if result is not None else ()
+        if self.report is not None:
+            self.report.write(row, event_id, status, reason, codes)
+        group = self.groups.pop(row, None)
+        if self.invalid is not None and status in _BAD and group is not None:
+            self.invalid.write(group, status, reason)
+        self.summary.add(status, reason)
+        self.settled += 1
+        self.progress.result(status, sent=result is not None and result.http_status is not None)
+
+    def check_rate(self) -> None:
+        """Stop the run when the share of INVALID and REJECTED rows passes the limit."""
+        rate = self.options.max_error_rate
+        if rate is None or self.settled < max(1, self.options.min_rows):
+            return
+        bad = sum(self.summary.counts[s] for s in _BAD)
+        if bad > rate * self.settled:
+            raise ErrorRateExceeded(bad, self.settled, rate)
+
+    def keep_group(self, row: Hashable, group: Sequence[Mapping[str, Any]]) -> None:
+        if group and isinstance(group[0], Mapping):
+            self.groups[row] = group
+
+    def outcomes(
+        self, source: RowSource
+    ) -> Iterator[tuple[Hashable, Event | RowProblem | RowSkip]]:
+        options = self.options
+        stats = self.summary.stats
+
+        def counted() -> Iterator[tuple[int, Any]]:
+            for pair in source:
+                self.progress.row()
+                yield pair
+
+        def mapped(found: ColumnMap) -> None:
+            self.summary.ignored_columns = found.ignored
+            if self.on_map is not None:
+                self.on_map(describe_map(found, options.recipe))
+
+        return iter_recipe(
+            options.recipe,
+            counted(),
+            columns=source.columns,
+            stats=stats,
+            on_map=mapped,
+            on_group=self.keep_group if self.invalid is not None else None,
+        )
+
+    def settled_early(self, row: Hashable, item: Event | RowProblem | RowSkip) -> Event | None:
+        """Settle a row that goes nowhere (problem, skip, resumed); return the event otherwise."""
+        if isinstance(item, RowProblem):
+            reason = f"{item.field}: {item.explain('cli')}" if item.field else item.explain("cli")
+            self.settle(row, "INVALID", reason, item.event_id)
+            return None
+        if isinstance(item, RowSkip):
+            self.settle(row, "SKIPPED", item.reason, item.event_id)
+            return None
+        if item.event_id in self.accepted:
+            self.summary.resumed += 1
+            self.settle(row, "ACCEPTED", _EARLIER, item.event_id)
+            return None
+        for warning in item.warnings:
+            self.summary.warn(warning)
+        return item
+
+    def dry_run(self, pairs: Iterator[tuple[Hashable, Event | RowProblem | RowSkip]]) -> None:
+        options = self.options
+        payloads = open_text(options.payload_out, "w") if options.payload_out else None
+        try:
+            for row, item in pairs:
+                event = self.settled_early(row, item)
+                if event is not None:
+                    problems, _ = event.review(self.now())
+                    if problems:
+                        self.settle(row, "INVALID", "; ".join(problems), event.event_id)
+                    elif options.require_consent and event.consent is not True:
+                        reason = "no consent (--require-consent)"
+                        self.settle(row, "SKIPPED", reason, event.event_id)
+                    else:
+                        self.settle(row, "VALID", None, event.event_id)
+                        if payloads is not None:
+                            payloads.write(_wire.encode(event.to_payload()).decode("utf-8") + "\n")
+                self.check_rate()
+        finally:
+            if payloads is not None:
+                payloads.close()
+
+    def send(
+        self, pairs: Iterator[tuple[Hashable, Event | RowProblem | RowSkip]], client: Client
+    ) -> None:
+        rows: dict[int, Hashable] = {}  # event index -> row, for the events not settled yet
+
+        def events() -> Iterator[Event]:
+            index = 0
+            for row, item in pairs:
+                event = self.settled_early(row, item)
+                self.check_rate()
+                if event is not None:
+                    rows[index] = row
+                    index += 1
+                    yield event
+
+        def on_result(result: EventResult) -> None:
+            self.settle(rows.pop(result.index), result.status.value, result.reason,
+                        result.event_id, result)  # fmt: skip
+
+        if self.options.validate:
+            client.validate(events(), on_result=on_result, keep_results=False)
+        else:
+            client.send(
+                events(),
+                test_event_code=self.options.test_event_code,
+                on_result=on_result,
+                keep_results=False,
+            )
+        self.check_rate()
 
 
 def run_bulk(
@@ -101,143 +372,106 @@ def run_bulk(
     client_factory: Callable[[], Client] | None,
     progress: Progress,
     now: Callable[[], float] = time.time,
+    *,
+    on_map: Callable[[str], None] | None = None,
 ) -> BulkSummary:
     """Read the file, check or send every row, write the report; return the summary.
+
+    Args:
+        options: What to do.
+        client_factory: Makes the client (None for a dry run).
+        progress: The progress display.
+        now: The clock events are judged against in a dry run.
+        on_map: Receives the column → field table once it is known (before any row settles).
 
     Raises:
         ValidationError: The file, the mapping or the options are unusable (nothing sent).
         AuthenticationError: Snap refused the token (the report covers the rows read).
+        ErrorRateExceeded: ``max_error_rate`` was passed; the summary is on the exception
+            (``exc.summary``) and the report covers every row read.
     """
     started = time.monotonic()
-    summary = BulkSummary(dry_run=options.dry_run)
-    accepted_before = read_report_accepted(options.resume) if options.resume else bytearray()
-    ignored: set[str] = set()
-    with RowSource(options.path, options.format) as source:
-        report = ReportWriter(options.report) if options.report else None
+    run = _Run(options, progress, now, on_map)
+    meta = ReportMeta(source=options.path, settings=options.identity())
+    if options.resume:
+        run.accepted = AcceptedIds.from_report(options.resume)
+        earlier = ReportMeta.read(options.resume)
+        if earlier is not None:
+            differs = earlier.differs(meta, report=options.resume)
+            if differs is not None:
+                from snapcapi.errors import ValidationError
+
+                raise ValidationError("resume", differs)
+    with RowSource(options.path, options.format, options.encoding) as source:
+        if options.report:
+            run.report = ReportWriter(options.report)
+            meta.write(options.report)
+        if options.invalid_out:
+            run.invalid = _InvalidRows(options.invalid_out, source.columns)
         try:
-            pairs = iter_events(
-                _counted(source, progress),
-                mapping=options.mapping,
-                aliases=options.aliases,
-                region=options.region,
-                defaults=options.defaults,
-                on_invalid=options.on_invalid,
-                stable_ids=True,
-                columns=source.columns,
-                ignored=ignored,
-            )
-            summary.ignored_columns = tuple(sorted(ignored))
-
-            def record(row: Hashable, result: EventResult | None, **fields: Any) -> None:
-                status = result.status.value if result is not None else fields["status"]
-                reason = result.reason if result is not None else fields.get("reason")
-                if report is not None:
-                    report.write(
-                        row,
-                        result.event_id if result is not None else fields.get("event_id"),
-                        status,
-                        reason,
-                        result.codes if result is not None else (),
-                    )
-                summary.add(status, reason)
-                progress.result(status, sent=result is not None and result.http_status is not None)
-
+            pairs = run.outcomes(source)
             if options.dry_run:
-                _dry_run(pairs, options, record, accepted_before, summary, now)
+                run.dry_run(pairs)
             else:
                 assert client_factory is not None
                 with client_factory() as client:
-                    _send(pairs, options, client, record, accepted_before, summary)
+                    run.send(pairs, client)
+        except ErrorRateExceeded as exc:
+            run.summary.stopped = str(exc)
+            exc.summary = run.summary  # type: ignore[attr-defined]
+            raise
         finally:
-            summary.rows = source.rows_read
-            summary.ignored_columns = tuple(sorted(ignored))
-            summary.seconds = time.monotonic() - started
-            if report is not None:
-                report.close()
-    return summary
+            run.summary.rows = source.rows_read
+            run.summary.seconds = time.monotonic() - started
+            if run.report is not None:
+                run.report.close()
+            if run.invalid is not None:
+                run.invalid.close()
+    return run.summary
 
 
-def _counted(source: RowSource, progress: Progress) -> Iterator[tuple[int, Any]]:
-    for pair in source:
-        progress.row()
-        yield pair
-
-
-def _resumed(row: Hashable, accepted_before: bytearray) -> bool:
-    return isinstance(row, int) and 0 <= row < len(accepted_before) and accepted_before[row] == 1
-
-
-_EARLIER = "accepted in an earlier run (--resume)"
-
-
-def _dry_run(
-    pairs: Iterator[tuple[Hashable, Event | RowProblem]],
-    options: BulkOptions,
-    record: Callable[..., None],
-    accepted_before: bytearray,
-    summary: BulkSummary,
-    now: Callable[[], float],
+def explain(
+    options: BulkOptions, out: TextIO, rows: int = 3, now: Callable[[], float] = time.time
 ) -> None:
-    payloads = open_text(options.payload_out, "w") if options.payload_out else None
-    try:
-        for row, item in pairs:
-            if isinstance(item, RowProblem):
-                record(row, None, status="INVALID", reason=_problem_text(item))
-                continue
-            if _resumed(row, accepted_before):
-                summary.resumed += 1
-                record(row, None, status="ACCEPTED", event_id=item.event_id, reason=_EARLIER)
-                continue
-            problems, _ = item.review(now())
-            if problems:
-                record(
-                    row, None, status="INVALID", event_id=item.event_id, reason="; ".join(problems)
-                )
-                continue
-            record(row, None, status="VALID", event_id=item.event_id)
-            if payloads is not None:
-                payloads.write(_wire.encode(item.to_payload()).decode("utf-8") + "\n")
-    finally:
-        if payloads is not None:
-            payloads.close()
-
-
-def _send(
-    pairs: Iterator[tuple[Hashable, Event | RowProblem]],
-    options: BulkOptions,
-    client: Client,
-    record: Callable[..., None],
-    accepted_before: bytearray,
-    summary: BulkSummary,
-) -> None:
-    rows: dict[int, Hashable] = {}  # event index -> row, for the events not settled yet
-
-    def events() -> Iterator[Event]:
-        index = 0
-        for row, item in pairs:
-            if isinstance(item, RowProblem):
-                record(row, None, status="INVALID", reason=_problem_text(item))
-            elif _resumed(row, accepted_before):
-                summary.resumed += 1
-                record(row, None, status="ACCEPTED", event_id=item.event_id, reason=_EARLIER)
-            else:
-                rows[index] = row
-                index += 1
-                yield item
-
-    def on_result(result: EventResult) -> None:
-        record(rows.pop(result.index), result)
-
-    if options.validate:
-        client.validate(events(), on_result=on_result, keep_results=False)
-    else:
-        client.send(
-            events(),
-            test_event_code=options.test_event_code,
-            on_result=on_result,
-            keep_results=False,
+    """Print the mapping and the first ``rows`` rows' normalized values (PII masked)."""
+    with RowSource(options.path, options.format, options.encoding) as source:
+        outcomes = iter_recipe(
+            options.recipe,
+            iter(source),
+            columns=source.columns,
+            on_map=lambda found: _write(out, describe_map(found, options.recipe)),
         )
+        for row, item in itertools.islice(outcomes, rows):
+            out.write(f"\nrow {row}:\n")
+            if isinstance(item, RowProblem):
+                where = f"{item.field}: " if item.field else ""
+                out.write(f"  INVALID: {where}{item.explain('cli')}\n")
+            elif isinstance(item, RowSkip):
+                out.write(f"  SKIPPED: {item.reason}\n")
+            else:
+                for name, value in _explained(item):
+                    out.write(f"  {name:<22} {value}\n")
+                problems, notices = item.review(now())
+                for problem in problems:
+                    out.write(f"  INVALID: {problem}\n")
+                for notice in notices:
+                    out.write(f"  note: {notice}\n")
 
 
-def _problem_text(problem: RowProblem) -> str:
-    return f"{problem.field}: {problem.reason}" if problem.field else problem.reason
+def _write(out: TextIO, text: str) -> None:
+    out.write(text)
+
+
+def _explained(event: Event) -> list[tuple[str, str]]:
+    when = _dt.datetime.fromtimestamp(event.event_time, _dt.timezone.utc)
+    found: list[tuple[str, str]] = [
+        ("event_name", event.event_name.value),
+        ("event_time", f"{when.isoformat()} ({event.event_time})"),
+        ("action_source", event.action_source.value),
+        ("event_id", event.event_id),
+    ]
+    found.extend((name, str(value)) for name, value in event.user_data._shown())
+    if event.custom_data is not None:
+        for name, value in event.custom_data.to_payload().items():
+            found.append((f"custom_data.{name}", json.dumps(value, ensure_ascii=False)))
+    return found

@@ -9,6 +9,7 @@ JSONL the line number (blank lines are skipped but counted, so row N is line N o
 
 from __future__ import annotations
 
+import codecs
 import csv
 import gzip
 import io
@@ -21,7 +22,7 @@ from typing import IO, Any, Literal
 from snapcapi.errors import ValidationError
 from snapcapi.records import RowProblem
 
-__all__ = ["ReportWriter", "RowSource", "file_format", "open_text", "read_report_accepted"]
+__all__ = ["ReportWriter", "RowSource", "check_encoding", "file_format", "open_text"]
 
 Format = Literal["csv", "tsv", "jsonl"]
 _SUFFIXES: dict[str, Format] = {
@@ -58,23 +59,47 @@ def file_format(path: str, given: str | None = None) -> Format:
     return found
 
 
-def open_text(path: str, mode: Literal["r", "w"]) -> IO[str]:
+def check_encoding(encoding: str | None) -> str:
+    """Return the codec to read with: UTF-8 (a byte-order mark skipped) unless told otherwise.
+
+    Raises:
+        ValidationError: (field ``encoding``) Python knows no such encoding.
+    """
+    if encoding is None:
+        return _UTF8
+    try:
+        name = codecs.lookup(encoding).name
+    except LookupError:
+        raise ValidationError(
+            "encoding",
+            f"{encoding!r} is not an encoding Python knows; use utf-8, cp1252 (Excel on "
+            "Windows), latin-1 or utf-16",
+        ) from None
+    return _UTF8 if name == "utf-8" else name  # a BOM is never part of the first column
+
+
+_UTF8 = "utf-8-sig"
+
+
+def open_text(path: str, mode: Literal["r", "w"], encoding: str | None = None) -> IO[str]:
     """Open a text file (``-`` for stdin/stdout), through gzip when it is one.
 
-    Input is read as UTF-8 (a byte-order mark is skipped); bytes that are not UTF-8 are kept
-    as lone surrogates, which the models refuse with a clear error for that row only.
+    Input is read as UTF-8 (a byte-order mark is skipped) unless ``encoding`` says otherwise
+    (``cp1252`` for a file Excel saved); bytes that do not decode are kept as lone surrogates,
+    which the models refuse with a clear error for that row only.
     """
+    codec = check_encoding(encoding)
     if path == "-":
         if mode == "w":
             return sys.stdout
         return io.TextIOWrapper(
-            sys.stdin.buffer, encoding="utf-8-sig", errors="surrogateescape", newline=""
+            sys.stdin.buffer, encoding=codec, errors="surrogateescape", newline=""
         )
     if mode == "r":
         with open(path, "rb") as probe:
             compressed = probe.read(2) == b"\x1f\x8b"
         raw: Any = gzip.open(path, "rb") if compressed else open(path, "rb")  # noqa: SIM115
-        return io.TextIOWrapper(raw, encoding="utf-8-sig", errors="surrogateescape", newline="")
+        return io.TextIOWrapper(raw, encoding=codec, errors="surrogateescape", newline="")
     if path.lower().endswith(".gz"):
         return io.TextIOWrapper(gzip.open(path, "wb"), encoding="utf-8", newline="")
     return open(path, "w", encoding="utf-8", newline="")
@@ -92,10 +117,10 @@ class RowSource:
         rows_read: Rows yielded so far.
     """
 
-    def __init__(self, path: str, format: str | None = None) -> None:
+    def __init__(self, path: str, format: str | None = None, encoding: str | None = None) -> None:
         self.path = path
         self.format = file_format(path, format) if path != "-" or format else "csv"
-        self._stream = open_text(path, "r")
+        self._stream = open_text(path, "r", encoding)
         self.columns: list[str] | None = None
         self.rows_read = 0
         self._reader: Any = None
@@ -235,37 +260,3 @@ class ReportWriter:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
-
-
-def read_report_accepted(path: str) -> bytearray:
-    """Read an earlier report; return a bitmap of its rows marked ``ACCEPTED``.
-
-    ``bitmap[row]`` is 1 for an accepted row: a byte per row, so a report of millions of rows
-    costs a few megabytes.
-
-    Raises:
-        ValidationError: The report cannot be read or lacks the ``row`` and ``status`` columns.
-    """
-    accepted = bytearray()
-    fmt = file_format(path)
-    try:
-        with RowSource(path, fmt) as source:
-            if source.columns is not None and not {"row", "status"} <= set(source.columns):
-                raise ValidationError(
-                    "resume", f"{path} is not a snapcapi report (no row and status columns)"
-                )
-            for _, line in source:
-                if isinstance(line, RowProblem) or line.get("status") != "ACCEPTED":
-                    continue
-                try:
-                    row = int(line.get("row"))  # type: ignore[arg-type]
-                except (TypeError, ValueError):
-                    continue
-                if row < 0:
-                    continue
-                if row >= len(accepted):
-                    accepted.extend(bytes(row + 1 - len(accepted)))
-                accepted[row] = 1
-    except OSError as exc:
-        raise ValidationError("resume", f"cannot read {path}: {exc.strerror or exc}") from exc
-    return accepted

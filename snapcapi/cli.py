@@ -14,18 +14,28 @@ import argparse
 import json
 import os
 import sys
+import time
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any, TextIO
 
-from snapcapi._bulk import BulkOptions, run_bulk
+from snapcapi._bulk import (
+    BulkOptions,
+    BulkSummary,
+    ErrorRateExceeded,
+    describe_map,
+    explain,
+    run_bulk,
+)
+from snapcapi._presets import load_preset, preset_names
 from snapcapi._progress import Progress
 from snapcapi.client import Client
 from snapcapi.custom_data import CustomData
 from snapcapi.enums import EventName
 from snapcapi.errors import AuthenticationError, SnapCapiError, ValidationError
 from snapcapi.events import Event
+from snapcapi.records import ColumnMap, Filter, Recipe
 from snapcapi.results import SendResult
 from snapcapi.testing import FakeSnapServer
 from snapcapi.user_data import UserData
@@ -148,44 +158,77 @@ def run_demo(out: TextIO) -> int:
 _EPILOG = """\
 examples:
   snapcapi demo
+  snapcapi fake-server                       # in one terminal: a fake Snap on 127.0.0.1
+  snapcapi send orders.csv --preset shopify --dry-run
   snapcapi send orders.csv --pixel-id $PIXEL --action-source OFFLINE --event-name PURCHASE \\
-      --region US --report report.csv
-  snapcapi send orders.csv --dry-run --payload-out payloads.jsonl
+      --key order_id --timezone Europe/Paris --report report.csv
+  snapcapi send orders.csv --explain          # the mapping and the first rows, then exit
   snapcapi send orders.jsonl.gz --map email=contact_email --aliases "Sale=PURCHASE,Lead=SIGN_UP"
-  snapcapi send orders.csv --report report2.csv --resume report.csv   # after an outage
+  snapcapi send orders.csv --key order_id --report report2.csv --resume report.csv
   snapcapi validate orders.csv --pixel-id $PIXEL
-  snapcapi diagnose orders.csv --region US
+  snapcapi diagnose orders.csv --fail-under 80
+  snapcapi presets shopify > my_shop.toml     # a preset to copy and edit (--preset my_shop.toml)
 
 credentials: the access token comes from SNAP_ACCESS_TOKEN or --token-file (never from the
 command line, where it would be visible to other users); ids from --pixel-id / --snap-app-id
-or SNAP_PIXEL_ID / SNAP_APP_ID.
+or SNAP_PIXEL_ID / SNAP_APP_ID; SNAP_CAPI_BASE_URL (or --base-url) points at another host,
+such as `snapcapi fake-server`.
 
-exit codes: 0 every row accepted (dry run: valid), 1 some rows not, 2 usage or configuration
-error.
+exit codes: 0 every row accepted (dry run: valid; rows skipped on purpose count as fine),
+1 some rows not (or diagnose below --fail-under), 2 usage or configuration error.
 """
 
 _FILE_HELP = """\
-columns: named like the fields of Event, UserData and CustomData (event_name, event_time,
-action_source, event_id, email, phone, first_name, zip_code, client_ip_address, value,
-currency, order_id, ...) or a common synonym (zip, postal_code, ip, user_agent, click_id,
-price, quantity, ...), compared without case; other columns are ignored and listed in the
-summary. --map FIELD=COLUMN chooses explicitly. Rows without an event_id get one derived
-from the row's number and content, the same on every re-run, so a resent row deduplicates.
+columns: every run prints the column -> field table it used (--quiet hides it, --explain shows
+the first rows' normalized values too). Columns are matched explicitly (--map FIELD=COLUMN,
+--mapping-file, --preset), by a field's own name (email, phone, first_name, zip_code, value,
+currency, order_id, event_time, ...) or by an unambiguous synonym (zip, postal_code, ip,
+user_agent, price, quantity, ...), compared without case; --no-synonyms turns synonyms off,
+--ignore COLUMN skips a column, --map FIELD= leaves a field unmapped. Generic names (source,
+platform, items, status, type) are never matched on their own: map them if you want them.
+
+identity: a row's event_id is its own event_id column, else derived from --key COLUMN[,...]
+and the event name, else from the row's mapped content (never its position), so a re-run, a
+--resume and a re-export deduplicate. Rows repeating an earlier row's event_id are one event.
 """
+
+#: The flag that sets each library argument named in an error.
+_FLAGS = {
+    "mapping": "--map",
+    "resume": "--resume",
+    "preset": "--preset",
+    "encoding": "--encoding",
+    "timezone": "--timezone",
+    "time_format": "--time-format",
+    "region": "--region",
+    "aliases": "--aliases",
+    "format": "--format",
+    "base_url": "--base-url",
+    "batch_size": "--batch-size",
+    "max_workers": "--workers",
+    "max_retries": "--max-retries",
+    "timeout": "--timeout",
+    "test_event_code": "--test-event-code",
+    "pixel_id": "--pixel-id",
+    "snap_app_id": "--snap-app-id",
+    "access_token": "SNAP_ACCESS_TOKEN",
+    "defaults": "--set",
+    "key": "--key",
+}
 
 
 class _Usage(Exception):
     """A usage or configuration problem: exit 2 with the message."""
 
 
-def _pairs(values: Sequence[str], option: str) -> dict[str, str]:
+def _pairs(values: Sequence[str], option: str, *, empty: bool = False) -> dict[str, str]:
     found: dict[str, str] = {}
     for value in values:
         for part in value.split(","):
             if not part.strip():
                 continue
             key, eq, target = part.partition("=")
-            if not eq or not key.strip() or not target.strip():
+            if not eq or not key.strip() or (not target.strip() and not empty):
                 raise _Usage(f"{option} takes NAME=VALUE pairs, got {part!r}")
             found[key.strip()] = target.strip()
     return found
@@ -207,13 +250,14 @@ def _read_mapping_file(path: str) -> dict[str, str]:
             raise _Usage(f'the mapping file {path} must be a JSON object {{"field": "column"}}')
         return {str(k): v for k, v in loaded.items()}
     lines = [line for line in text.splitlines() if line.strip() and not line.startswith("#")]
-    return _pairs(lines, f"the mapping file {path}")
+    return _pairs(lines, f"the mapping file {path}", empty=True)
 
 
-def _aliases(values: Sequence[str]) -> dict[str, str | int | EventName]:
+def _aliases(pairs: Mapping[str, Any]) -> dict[str, str | int | EventName]:
     found: dict[str, str | int | EventName] = {}
-    for name, target in _pairs(values, "--aliases").items():
-        found[name] = int(target) if target.isdigit() else target
+    for name, target in pairs.items():
+        text = str(target).strip()
+        found[name] = int(text) if text.isdigit() else text
     return found
 
 
@@ -240,15 +284,49 @@ def _add_file_options(command: argparse.ArgumentParser, *, sending: bool) -> Non
         help="a .csv, .tsv or .jsonl file (.gz too); - reads standard input (CSV unless --format)",
     )
     group = command.add_argument_group("reading the file")
+    group.add_argument("--preset", help="a platform's mapping and filters (see snapcapi presets)")
     group.add_argument("--format", choices=("csv", "tsv", "jsonl"), help="override the name")
+    group.add_argument("--encoding", help="the file's text encoding (default utf-8; cp1252)")
     group.add_argument(
         "--map",
         action="append",
         default=[],
         metavar="FIELD=COLUMN",
-        help="read FIELD from COLUMN (repeat, or comma-separate)",
+        help="read FIELD from COLUMN (repeat or comma-separate; A|B for several columns, a.b "
+        "for nested JSON; FIELD= leaves it unmapped)",
     )
     group.add_argument("--mapping-file", metavar="PATH", help="FIELD=COLUMN lines or a JSON object")
+    group.add_argument(
+        "--ignore", action="append", default=[], metavar="COLUMN", help="never read COLUMN"
+    )
+    group.add_argument(
+        "--no-synonyms", action="store_true", help="match columns by field names only"
+    )
+    group.add_argument(
+        "--key", metavar="COLUMN[,COLUMN]", help="columns identifying one event (its event_id)"
+    )
+    group.add_argument(
+        "--group-by", metavar="COLUMN", help="consecutive rows with the same value are one event"
+    )
+    group.add_argument(
+        "--where",
+        action="append",
+        default=[],
+        metavar="COLUMN=VALUE[,VALUE]",
+        help="keep only rows whose COLUMN is one of the values (case-insensitive)",
+    )
+    group.add_argument(
+        "--exclude",
+        action="append",
+        default=[],
+        metavar="COLUMN=VALUE[,VALUE]",
+        help="skip rows whose COLUMN is one of the values (* for any non-blank)",
+    )
+    group.add_argument("--timezone", metavar="ZONE", help="IANA zone of times without an offset")
+    group.add_argument("--time-format", metavar="FORMAT", help="strptime format of the times")
+    group.add_argument(
+        "--decimal-comma", action="store_true", help="amounts are written 49,00 or 1.200,00"
+    )
     group.add_argument(
         "--aliases",
         action="append",
@@ -256,7 +334,9 @@ def _add_file_options(command: argparse.ArgumentParser, *, sending: bool) -> Non
         metavar="NAME=EVENT",
         help="business event names to Snap's (Sale=PURCHASE) or custom events (Donate=1)",
     )
-    group.add_argument("--region", help="default phone region for numbers without +code (US)")
+    group.add_argument(
+        "--region", help="phone region for numbers without +code when the row has no country"
+    )
     group.add_argument("--event-name", help="event name for rows without one (PURCHASE)")
     group.add_argument("--action-source", help="action source for rows without one (OFFLINE)")
     group.add_argument(
@@ -266,17 +346,19 @@ def _add_file_options(command: argparse.ArgumentParser, *, sending: bool) -> Non
         metavar="FIELD=VALUE",
         help="a value for rows that lack FIELD (currency=USD)",
     )
-    if sending:
-        on_invalid_help = "a bad identifier makes its row INVALID (raise, default) or is dropped"
-    else:
-        on_invalid_help = "a bad identifier is dropped and counted (drop, default) or (raise) "
-        on_invalid_help += "makes its row a problem"
     group.add_argument(
         "--on-invalid",
-        choices=("raise", "drop"),
-        default="raise" if sending else "drop",
-        help=on_invalid_help,
+        choices=("drop", "raise"),
+        default="drop",
+        help="a bad identifier is dropped and counted (drop, default: the event stays if a "
+        "matching key remains) or makes its row INVALID (raise)",
     )
+    group.add_argument("--consent-column", metavar="COLUMN", help="true/yes/1/y means consent")
+    group.add_argument("--require-consent", action="store_true", help="skip rows without consent")
+    group.add_argument(
+        "--explain", action="store_true", help="print the mapping and the first 3 rows, then exit"
+    )
+    group.add_argument("--quiet", action="store_true", help="no mapping table, no progress")
     if not sending:
         return
     creds = command.add_argument_group("Snap")
@@ -294,9 +376,20 @@ def _add_file_options(command: argparse.ArgumentParser, *, sending: bool) -> Non
     output = command.add_argument_group("output")
     output.add_argument("--report", metavar="PATH", help="one line per row (.csv or .jsonl)")
     output.add_argument(
-        "--resume", metavar="PATH", help="skip rows an earlier report marks ACCEPTED"
+        "--resume", metavar="PATH", help="skip the rows (by event_id) a report marks ACCEPTED"
     )
-    output.add_argument("--quiet", action="store_true", help="no progress display")
+    output.add_argument(
+        "--invalid-out", metavar="PATH", help="the INVALID and REJECTED rows, with status, reason"
+    )
+    output.add_argument(
+        "--max-error-rate",
+        type=float,
+        metavar="R",
+        help="stop (exit 1) when more than this share of rows is invalid or rejected (0.05)",
+    )
+    output.add_argument(
+        "--min-rows", type=int, default=100, metavar="N", help="rows before --max-error-rate counts"
+    )
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -355,28 +448,121 @@ def _parser() -> argparse.ArgumentParser:
         "diagnose",
         "report how well a file's events will match, with recommendations",
         "Read FILE without sending and print its match quality: which identifiers events "
-        "carry, invalid ones, old events, duplicates, and what to improve.",
+        "carry, invalid ones, old events, duplicates, per event name, and what to improve. "
+        "Exits 1 when no row is usable or the score is below --fail-under.",
     )
     _add_file_options(diagnose, sending=False)
     diagnose.add_argument("--json", action="store_true", help="print the report as JSON")
+    diagnose.add_argument(
+        "--fail-under", type=float, metavar="SCORE", help="exit 1 when the score (0-100) is lower"
+    )
+    presets = commands.add_parser(
+        "presets",
+        help="list the platform presets, or print one to copy and edit",
+        description="Without NAME, list the presets; with NAME, print its TOML file.",
+    )
+    presets.add_argument("name", nargs="?", metavar="NAME", help="a preset to print")
+    fake = commands.add_parser(
+        "fake-server",
+        help="run the embedded fake Snap server in the foreground (Ctrl-C stops it)",
+        description=(
+            "Serve the fake Snap server on 127.0.0.1 and print its base URL, Pixel ID and "
+            "token; point snapcapi send at it with --base-url (or SNAP_CAPI_BASE_URL)."
+        ),
+    )
+    fake.add_argument("--port", type=int, default=0, help="port to listen on (default: any)")
+    fake.add_argument("--latency", type=float, default=0.0, help="seconds before each answer")
+    fake.add_argument(
+        "--fail-rate", type=float, default=0.0, help="share of requests failed at random"
+    )
+    fake.add_argument("--pixel-id", help="the Pixel ID it accepts (default: a new one)")
     return parser
 
 
-def _read_options(args: argparse.Namespace) -> dict[str, Any]:
-    mapping = _read_mapping_file(args.mapping_file) if args.mapping_file else {}
-    mapping.update(_pairs(args.map, "--map"))
-    defaults: dict[str, Any] = dict(_pairs(args.set, "--set"))
+def _filters(values: Sequence[str], *, keep: bool) -> list[Filter]:
+    option = "--where" if keep else "--exclude"
+    found = []
+    for value in values:
+        column, eq, _ = value.partition("=")
+        if not eq or not column.strip():
+            raise _Usage(f"{option} takes COLUMN=VALUE[,VALUE...], got {value!r}")
+        found.append(Filter.parse(value, keep=keep))
+    return found
+
+
+def _preset_filters(table: Mapping[str, Any], *, keep: bool) -> list[Filter]:
+    return [Filter(column, tuple(values), keep) for column, values in table.items()]
+
+
+def _mapping_value(column: str) -> str | list[str]:
+    parts = [part.strip() for part in column.split("|")]
+    return parts if len(parts) > 1 else column.strip()
+
+
+def _options(args: argparse.Namespace, *, sending: bool) -> BulkOptions:
+    """Turn the flags (over a preset's settings) into what the bulk run needs."""
+    preset = load_preset(args.preset) if args.preset else None
+    settings: Mapping[str, Any] = preset.settings if preset is not None else {}
+
+    def setting(flag: Any, name: str, default: Any = None) -> Any:
+        return flag if flag not in (None, "", False) else settings.get(name, default)
+
+    mapping: dict[str, Any] = dict(settings.get("map", {}))
+    if args.mapping_file:
+        mapping.update(_read_mapping_file(args.mapping_file))
+    mapping.update((k, _mapping_value(v)) for k, v in _pairs(args.map, "--map", empty=True).items())
+    defaults: dict[str, Any] = dict(settings.get("set", {}))
+    defaults.update(_pairs(args.set, "--set"))
     if args.event_name:
         defaults["event_name"] = args.event_name
     if args.action_source:
         defaults["action_source"] = args.action_source
-    return {
-        "mapping": mapping,
-        "aliases": _aliases(args.aliases),
-        "region": args.region,
-        "defaults": defaults,
-        "on_invalid": args.on_invalid,
-    }
+    aliases = _aliases({**settings.get("aliases", {}), **_pairs(args.aliases, "--aliases")})
+    where = _filters(args.where, keep=True)
+    exclude = _filters(args.exclude, keep=False)
+    flagged = {f.column for f in (*where, *exclude)}
+    where += [f for f in _preset_filters(settings.get("where", {}), keep=True)
+              if f.column not in flagged]  # fmt: skip
+    exclude += [f for f in _preset_filters(settings.get("exclude", {}), keep=False)
+                if f.column not in flagged]  # fmt: skip
+    key = args.key.split(",") if args.key else list(settings.get("key", []))
+    recipe = Recipe(
+        mapping=mapping,
+        aliases=aliases or None,
+        region=args.region,
+        defaults=defaults,
+        on_invalid=args.on_invalid,
+        key=tuple(k.strip() for k in key if k.strip()),
+        group_by=setting(args.group_by, "group_by"),
+        timezone=setting(args.timezone, "timezone"),
+        time_format=setting(args.time_format, "time_format"),
+        where=tuple(where),
+        exclude=tuple(exclude),
+        ignore=(*settings.get("ignore", []), *args.ignore),
+        synonyms=False if args.no_synonyms else bool(settings.get("synonyms", True)),
+        decimal_comma=bool(args.decimal_comma or settings.get("decimal_comma", False)),
+        consent_column=setting(args.consent_column, "consent_column"),
+    )
+    recipe.check()
+    dry_run = args.command == "send" and args.dry_run
+    validate = args.command == "validate" or (args.command == "send" and args.validate)
+    return BulkOptions(
+        path=args.file,
+        recipe=recipe,
+        format=setting(args.format, "format"),
+        encoding=setting(args.encoding, "encoding"),
+        preset=args.preset,
+        dry_run=dry_run,
+        validate=validate,
+        payload_out=getattr(args, "payload_out", None),
+        report=getattr(args, "report", None),
+        resume=getattr(args, "resume", None),
+        invalid_out=getattr(args, "invalid_out", None),
+        test_event_code=getattr(args, "test_event_code", None),
+        require_consent=args.require_consent,
+        max_error_rate=getattr(args, "max_error_rate", None),
+        min_rows=getattr(args, "min_rows", 100),
+    )
 
 
 def _check_input(path: str) -> None:
@@ -388,6 +574,30 @@ def _check_input(path: str) -> None:
         raise _Usage(f"{path} is a directory; give a .csv, .tsv or .jsonl file")
 
 
+def _client(args: argparse.Namespace, options: BulkOptions) -> Client:
+    token = _token(args)
+    has_id = args.pixel_id or args.snap_app_id
+    if not has_id and not (os.environ.get("SNAP_PIXEL_ID") or os.environ.get("SNAP_APP_ID")):
+        raise _Usage(
+            "no Pixel ID: pass --pixel-id ID (WEB and OFFLINE events) or --snap-app-id ID "
+            "(MOBILE_APP events), or set SNAP_PIXEL_ID / SNAP_APP_ID"
+        )
+    if args.max_error_rate is not None and not 0 <= args.max_error_rate <= 1:
+        raise _Usage("--max-error-rate is a share between 0 and 1, such as 0.05")
+    return Client(
+        args.pixel_id,
+        token,
+        snap_app_id=args.snap_app_id,
+        base_url=args.base_url,
+        batch_size=args.batch_size,
+        max_workers=args.workers,
+        max_retries=args.max_retries,
+        timeout=args.timeout,
+        default_region=args.region,
+        require_consent=options.require_consent,
+    )
+
+
 def _run_file(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     dry_run = args.command == "send" and args.dry_run
     validate = args.command == "validate" or (args.command == "send" and args.validate)
@@ -396,38 +606,30 @@ def _run_file(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if getattr(args, "payload_out", None) and not dry_run:
         raise _Usage("--payload-out goes with --dry-run")
     _check_input(args.file)
-    options = BulkOptions(
-        path=args.file,
-        format=args.format,
-        dry_run=dry_run,
-        validate=validate,
-        payload_out=getattr(args, "payload_out", None),
-        report=args.report,
-        resume=args.resume,
-        test_event_code=args.test_event_code,
-        **_read_options(args),
-    )
+    options = _options(args, sending=True)
+    if args.explain:
+        explain(options, out)
+        return 0
     factory = None
     if not dry_run:
-        token = _token(args)
-        client = Client(
-            args.pixel_id,
-            token,
-            snap_app_id=args.snap_app_id,
-            base_url=args.base_url,
-            batch_size=args.batch_size,
-            max_workers=args.workers,
-            max_retries=args.max_retries,
-            timeout=args.timeout,
-            default_region=args.region,
-        )
+        client = _client(args, options)
 
         def factory() -> Client:
             return client
 
+    def show_map(table: str) -> None:
+        if not args.quiet:
+            progress.pause()
+            out.write(table)
+            out.flush()
+
     progress = Progress(err, enabled=not args.quiet and err.isatty())
     try:
-        summary = run_bulk(options, factory, progress)
+        summary = run_bulk(options, factory, progress, on_map=show_map)
+    except ErrorRateExceeded as exc:
+        progress.close()
+        getattr(exc, "summary", BulkSummary()).write(out)
+        return 1
     finally:
         progress.close()  # before any message, so a bar does not swallow it
     summary.write(out)
@@ -438,9 +640,13 @@ def _run_diagnose(args: argparse.Namespace, out: TextIO) -> int:
     from snapcapi._files import RowSource
     from snapcapi.diagnostics import diagnose
 
-    options = _read_options(args)
     _check_input(args.file)
-    with RowSource(args.file, args.format) as source:
+    options = _options(args, sending=False)
+    recipe = options.recipe
+    if args.explain:
+        explain(options, out)
+        return 0
+    with RowSource(args.file, options.format, options.encoding) as source:
         unreadable = 0
 
         def records() -> Any:
@@ -451,7 +657,30 @@ def _run_diagnose(args: argparse.Namespace, out: TextIO) -> int:
                 else:
                     unreadable += 1
 
-        report = diagnose(records(), **options)
+        def show_map(found: ColumnMap) -> None:
+            if not args.quiet and not args.json:
+                out.write(describe_map(found, recipe))
+
+        report = diagnose(
+            records(),
+            mapping=recipe.mapping,
+            aliases=recipe.aliases,
+            region=recipe.region,
+            defaults=recipe.defaults,
+            on_invalid=recipe.on_invalid,
+            key=recipe.key,
+            group_by=recipe.group_by,
+            timezone=recipe.timezone,
+            time_format=recipe.time_format,
+            where=recipe.where,
+            exclude=recipe.exclude,
+            ignore=recipe.ignore,
+            synonyms=recipe.synonyms,
+            decimal_comma=recipe.decimal_comma,
+            consent_column=recipe.consent_column,
+            columns=source.columns,
+            on_map=show_map,
+        )
     if args.json:
         data = report.to_dict()
         data["unreadable_rows"] = unreadable
@@ -462,26 +691,112 @@ def _run_diagnose(args: argparse.Namespace, out: TextIO) -> int:
             out.write(
                 f"{unreadable:,} rows could not be read at all (see snapcapi send --dry-run)\n"
             )
+    if report.usable_events == 0:
+        out.write("no row of the file can be sent as it is\n") if not args.json else None
+        return 1
+    if args.fail_under is not None and report.score < args.fail_under:
+        if not args.json:
+            out.write(f"score {report.score:.0f} is below --fail-under {args.fail_under:g}\n")
+        return 1
     return 0
+
+
+def _run_presets(args: argparse.Namespace, out: TextIO) -> int:
+    if args.name:
+        out.write(load_preset(args.name).text)
+        return 0
+    out.write("presets (snapcapi presets NAME prints one; --preset NAME uses it):\n")
+    for name in preset_names():
+        out.write(f"  {name:<12} {load_preset(name).description}\n")
+    return 0
+
+
+def _run_fake_server(args: argparse.Namespace, out: TextIO) -> int:
+    server = FakeSnapServer(pixel_id=args.pixel_id, latency=args.latency, port=args.port)
+    if args.fail_rate:
+        server.faults(args.fail_rate, seed=int(time.time()))
+    with server:
+        out.write(
+            f"fake Snap server at {server.url} (Ctrl-C stops it)\n"
+            f"  export SNAP_CAPI_BASE_URL={server.url}\n"
+            f"  export SNAP_PIXEL_ID={server.pixel_id}\n"
+            f"  export SNAP_ACCESS_TOKEN={server.token}\n"
+        )
+        out.flush()
+        seen = 0
+        try:
+            while True:
+                time.sleep(0.5)
+                count = server.accepted_count
+                if count != seen:
+                    out.write(f"{count:,} events accepted so far\n")
+                    out.flush()
+                    seen = count
+        except KeyboardInterrupt:
+            out.write(f"stopped; {server.accepted_count:,} events accepted\n")
+    return 0
+
+
+class _QuietPipe:
+    """Standard output that goes quiet when its reader has gone (``snapcapi ... | head``)."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+        self.closed_pipe = False
+
+    def write(self, text: str) -> int:
+        if self.closed_pipe:
+            return len(text)
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            self.closed_pipe = True
+            return len(text)
+
+    def flush(self) -> None:
+        if not self.closed_pipe:
+            try:
+                self._stream.flush()
+            except BrokenPipeError:
+                self.closed_pipe = True
+
+    def isatty(self) -> bool:
+        return self._stream.isatty()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+def _flag_of(field: str) -> str:
+    return _FLAGS.get(field, field)
 
 
 def main(
     argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: TextIO | None = None
 ) -> int:
     """Run the ``snapcapi`` command line; return the exit code."""
-    out = out if out is not None else sys.stdout
+    real_stdout = out is None
+    pipe = _QuietPipe(out if out is not None else sys.stdout)
+    stdout: TextIO = pipe  # type: ignore[assignment]
     err = err if err is not None else sys.stderr
     parser = _parser()
     args = parser.parse_args(argv)
     try:
         if args.command == "demo":
-            return run_demo(out)
+            return run_demo(stdout)
         if args.command in ("send", "validate"):
-            return _run_file(args, out, err)
+            return _run_file(args, stdout, err)
         if args.command == "diagnose":
-            return _run_diagnose(args, out)
-    except (_Usage, ValidationError) as exc:
+            return _run_diagnose(args, stdout)
+        if args.command == "presets":
+            return _run_presets(args, stdout)
+        if args.command == "fake-server":
+            return _run_fake_server(args, stdout)
+    except _Usage as exc:
         err.write(f"snapcapi: error: {exc}\n")
+        return 2
+    except ValidationError as exc:
+        err.write(f"snapcapi: error: {_flag_of(exc.field)}: {exc.explain('cli')}\n")
         return 2
     except AuthenticationError as exc:  # the report covers every row read, as FAILED
         err.write(f"snapcapi: {exc}\n")
@@ -496,5 +811,10 @@ def main(
         where = f": {exc.filename}" if exc.filename else ""
         err.write(f"snapcapi: error: {exc.strerror or exc}{where}\n")
         return 2
-    parser.print_help(out)
+    finally:
+        if real_stdout and pipe.closed_pipe:
+            # The reader has gone: point stdout at nothing, so exiting does not complain.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+    parser.print_help(stdout)
     return 2

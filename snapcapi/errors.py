@@ -15,7 +15,9 @@ identifier (email, phone, name, ...): identifiers appear masked, as in ``p*****@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
+
+import attrs
 
 if TYPE_CHECKING:
     from snapcapi.results import SendResult
@@ -24,6 +26,7 @@ __all__ = [
     "APIError",
     "AuthenticationError",
     "RateLimitError",
+    "Remedy",
     "SnapCapiError",
     "TransportError",
     "ValidationError",
@@ -42,22 +45,72 @@ class SnapCapiError(Exception):
     result: SendResult | None = None
 
 
+@attrs.frozen
+class Remedy:
+    """The setting that fixes a problem, named for each interface that can set it.
+
+    Modules pass this small value instead of advice in prose, so that the library can say
+    ``give timezone='Europe/Paris'`` and the command line ``pass --timezone Europe/Paris``.
+
+    Attributes:
+        argument: The library's keyword argument (``"timezone"``, ``"region"``, ``"aliases"``).
+        flag: The command line's flag (``"--timezone"``), or None when it has none.
+        example: An example value, as the user would write it (``"Europe/Paris"``).
+        what: What the setting is, in a few words (``"the time zone of times without one"``).
+        python_example: The value as Python would write it, when ``repr(example)`` is not it
+            (``{"event_time": "COLUMN"}`` for a mapping).
+    """
+
+    argument: str
+    flag: str | None
+    example: str
+    what: str
+    python_example: str | None = None
+
+    def advice(self, interface: Interface = "python") -> str:
+        """Say what to do in the words of ``interface`` (``"python"`` or ``"cli"``)."""
+        if interface == "cli" and self.flag is not None:
+            return f"pass {self.flag} {self.example} ({self.what})"
+        example = self.python_example or repr(self.example)
+        return f"give {self.argument}={example} ({self.what})"
+
+
+Interface = Literal["python", "cli"]
+
+
 class ValidationError(SnapCapiError, ValueError):
     """A value cannot be used: wrong type, out of range, or not normalizable.
 
     Attributes:
         field: The field at fault, as the user named it (``"email"``, ``"custom_data.currency"``).
-        reason: What is wrong and what to do, without the field name.
+        reason: What is wrong and what to do, without the field name (the advice in Python's
+            words; see :meth:`explain` for the command line's).
+        problem: What is wrong, without the advice.
+        remedy: The setting that fixes it, when one does (a :class:`Remedy`).
 
     """
 
-    def __init__(self, field: str, reason: str) -> None:
+    def __init__(self, field: str, reason: str, *, remedy: Remedy | None = None) -> None:
         self.field = field
-        self.reason = reason
-        super().__init__(f"{field}: {reason}")
+        self.problem = reason
+        self.remedy = remedy
+        self.reason = reason if remedy is None else f"{reason}; {remedy.advice()}"
+        super().__init__(f"{field}: {self.reason}")
+
+    def explain(self, interface: Interface = "python") -> str:
+        """Return the reason with its advice in the words of ``interface``."""
+        if self.remedy is None:
+            return self.problem
+        return f"{self.problem}; {self.remedy.advice(interface)}"
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (self.field, self.reason))
+        return (_rebuild, (type(self), self.field, self.problem, self.remedy))
+
+
+def _rebuild(
+    cls: type[ValidationError], field: str, problem: str, remedy: Remedy | None
+) -> ValidationError:
+    return cls(field, problem, remedy=remedy)
 
 
 class TransportError(SnapCapiError):

@@ -137,6 +137,7 @@ class FakeSnapServer:
         latency: Seconds to wait before answering each request (as a real network would).
         now: Clock for the time-window check (default ``time.time``).
         any_asset: Accept every asset id.
+        port: The loopback port to listen on (default: any free one).
         record: Keep request bodies and accepted events (:attr:`received`, :attr:`events`).
             Turn it off for uploads of hundreds of thousands of events: then only
             :attr:`accepted_count` and :meth:`event_ids` are kept.
@@ -152,8 +153,10 @@ class FakeSnapServer:
         now: Any = time.time,
         any_asset: bool = False,
         record: bool = True,
+        port: int = 0,
     ) -> None:
         self.token = token
+        self.port = port
         self.pixel_id = pixel_id or str(uuid.uuid4())
         self.snap_app_id = snap_app_id or str(uuid.uuid4())
         self.latency = latency
@@ -188,7 +191,7 @@ class FakeSnapServer:
         class Handler(_Handler):
             fake = server
 
-        httpd = _Server(("127.0.0.1", 0), Handler)
+        httpd = _Server(("127.0.0.1", self.port), Handler)
         self._httpd = httpd
         self._thread = threading.Thread(
             target=httpd.serve_forever, name="FakeSnapServer", kwargs={"poll_interval": 0.05}

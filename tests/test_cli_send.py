@@ -96,7 +96,8 @@ def test_malformed_rows_are_reported_and_the_run_goes_on(tmp_path):
     data[1][1] = "broken@"
     data[2] = data[2][:3]
     source = write_csv(tmp_path / "orders.csv", data)
-    code, out, _ = run("send", source, "--dry-run", *DEFAULTS, "--report", tmp_path / "r.jsonl")
+    code, out, _ = run("send", source, "--dry-run", *DEFAULTS, "--report", tmp_path / "r.jsonl",
+                       "--on-invalid", "raise")  # fmt: skip
     assert code == 1
     report = read_report(tmp_path / "r.jsonl")
     assert [(r["row"], r["status"]) for r in report] == [
@@ -114,9 +115,11 @@ def test_malformed_rows_are_reported_and_the_run_goes_on(tmp_path):
     code, _, _ = run("send", lines, "--dry-run", "--report", tmp_path / "r2.csv")
     assert code == 1
     report = read_report(tmp_path / "r2.csv")
+    # Line 5 repeats line 1 exactly: one event, the second reported as a duplicate.
     assert [(r["row"], r["status"]) for r in report] == [
-        ("1", "VALID"), ("2", "INVALID"), ("4", "INVALID"), ("5", "VALID")
+        ("1", "VALID"), ("2", "INVALID"), ("4", "INVALID"), ("5", "SKIPPED")
     ]  # fmt: skip
+    assert report[3]["reason"] == "same event_id as an earlier row (one event)"
     assert report[1]["reason"].startswith("not valid JSON")
     assert report[2]["reason"] == "expected a JSON object, got list"
 
@@ -198,7 +201,10 @@ def test_mapping_file_set_and_custom_aliases(server, tmp_path):
         columns=["kind", "contact", "when", "page"],
     )
     mapping = tmp_path / "map.json"
-    mapping.write_text(json.dumps({"event_name": "kind", "email": "contact"}))
+    # "page" is a generic name, never guessed: the mapping names it.
+    mapping.write_text(
+        json.dumps({"event_name": "kind", "email": "contact", "event_source_url": "page"})
+    )
     code, out, _ = run(
         "send", source, "--dry-run", "--mapping-file", mapping, "--map", "event_time=when",
         "--set", "action_source=WEB", "--aliases", "Lead=2", "--payload-out", tmp_path / "p.jsonl",
@@ -279,7 +285,7 @@ def test_progress_lines_without_tqdm_and_a_bar_with_it():
     progress.close()
     lines = stream.getvalue().splitlines()
     assert len(lines) >= 2
-    assert lines[-1].startswith("3 rows read, 3 sent: 3 accepted, 0 not")
+    assert lines[-1].startswith("3 rows read, 3 sent: 3 accepted (")
 
     bar = io.StringIO()
     progress = Progress(bar, enabled=True)
@@ -314,10 +320,13 @@ def test_offline_upload_example_runs():
     )  # fmt: skip
     out = completed.stdout
     assert "12 rows checked" in out
-    assert "10 valid, 2 invalid" in out
+    # The bad email is dropped (the row's phone still matches); the row without an amount
+    # cannot be a PURCHASE.
+    assert "11 valid, 1 invalid" in out
+    assert "1 identifier was unusable and dropped" in out
     assert "rows FAILED in the outage: 1, 2, 3, 4" in out
-    assert "6 rows were accepted in an earlier run and skipped" in out
-    assert "Snap recorded 10 distinct events from 10 accepted" in out
+    assert "7 rows were accepted in an earlier run and skipped" in out
+    assert "Snap recorded 11 distinct events from 11 accepted" in out
     assert "customer4@" not in out
 
 

@@ -63,7 +63,7 @@ def test_records_give_events_and_problems_in_row_order():
 
 
 def test_defaults_drop_mode_and_stable_ids():
-    """Defaults fill blanks; drop mode keeps the event; stable ids repeat across runs."""
+    """Defaults fill blanks; drop mode keeps the event; ids come from content, not position."""
     record = {"email": "a@example.com", "phone": "12", "event_time": WHEN, "value": "1",
               "currency": "USD", "event_name": ""}  # fmt: skip
     defaults = {"event_name": "PURCHASE", "action_source": "OFFLINE"}
@@ -75,9 +75,12 @@ def test_defaults_drop_mode_and_stable_ids():
                                         stable_ids=True)]  # fmt: skip
     again = [e for _, e in iter_events([(7, dict(record))], defaults=defaults,
                                         on_invalid="drop", stable_ids=True)]  # fmt: skip
-    other = [e for _, e in iter_events([(8, record)], defaults=defaults, on_invalid="drop",
+    moved = [e for _, e in iter_events([(8, record)], defaults=defaults, on_invalid="drop",
                                         stable_ids=True)]  # fmt: skip
-    assert first[0].event_id == again[0].event_id != other[0].event_id
+    other = [e for _, e in iter_events([(7, {**record, "value": "2"})], defaults=defaults,
+                                        on_invalid="drop", stable_ids=True)]  # fmt: skip
+    # The same content on another row is the same event; other content is another event.
+    assert first[0].event_id == again[0].event_id == moved[0].event_id != other[0].event_id
     with pytest.raises(ValidationError, match="not a field"):
         events_from_records([record], defaults={"colour": "red"})
 

@@ -1,0 +1,477 @@
+"""Which column feeds which field: explicit choices, exact names, conservative synonyms.
+
+A source (a CSV header, the keys of JSON objects) is matched to the fields of
+:meth:`snapcapi.Event.from_dict` once, in this order:
+
+1. an explicit choice (``--map FIELD=COLUMN``, ``mapping=``, a preset's ``[map]``); a
+   column may be a dotted path into nested JSON, and ``FIELD=`` (empty) leaves a field
+   unmapped;
+2. a column named exactly like a field (``email``, ``value``, ``em``), compared without
+   case, spaces or dashes;
+3. a common synonym (``zip`` → ``zip_code``, ``ip`` → ``client_ip_address``), unless
+   synonyms are switched off.
+
+Generic names (``source``, ``platform``, ``items``, ``status``, ``type``, ...) are never
+matched automatically, by name or synonym: what they mean depends on the platform, so only an
+explicit choice maps them. A synonym-matched column whose first values do not fit its field
+is left unmapped and reported, rather than turning every row INVALID. Every decision is kept
+with its reason (:class:`Match`), so the command line can print the table it used.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+import attrs
+
+from snapcapi.errors import ValidationError
+from snapcapi.events import _ALL_KEYS, _NESTED
+
+__all__ = [
+    "GENERIC_NAMES",
+    "ITEM_FIELDS",
+    "LIST_FIELDS",
+    "SYNONYMS",
+    "VIRTUAL_FIELDS",
+    "ColumnMap",
+    "Match",
+    "canonical",
+    "extract",
+    "is_field",
+]
+
+#: Column names (lowercase, ``_`` for spaces and dashes) read as a field when no column has
+#: the field's own name. Only names whose meaning does not depend on the platform are here.
+SYNONYMS: Mapping[str, str] = {
+    # event
+    "event": "event_name",
+    "event_type": "event_name",
+    "conversion_type": "event_name",
+    "timestamp": "event_time",
+    "event_timestamp": "event_time",
+    "conversion_time": "event_time",
+    "sold_at": "event_time",
+    "purchased_at": "event_time",
+    "purchase_time": "event_time",
+    "purchase_date": "event_time",
+    "order_time": "event_time",
+    "order_date": "event_time",
+    "transaction_time": "event_time",
+    "transaction_date": "event_time",
+    "occurred_at": "event_time",
+    "created_at": "event_time",
+    "dedup_id": "event_id",
+    "client_dedup_id": "event_id",
+    "page_url": "event_source_url",
+    # user
+    "email_address": "email",
+    "e_mail": "email",
+    "mail": "email",
+    "hashed_email": "email",
+    "customer_email": "email",
+    "phone_number": "phone",
+    "mobile": "phone",
+    "mobile_number": "phone",
+    "telephone": "phone",
+    "tel": "phone",
+    "hashed_phone": "phone",
+    "firstname": "first_name",
+    "given_name": "first_name",
+    "fname": "first_name",
+    "lastname": "last_name",
+    "surname": "last_name",
+    "family_name": "last_name",
+    "lname": "last_name",
+    "sex": "gender",
+    "dob": "date_of_birth",
+    "birthday": "date_of_birth",
+    "birth_date": "date_of_birth",
+    "birthdate": "date_of_birth",
+    "town": "city",
+    "province": "state",
+    "state_code": "state",
+    "zip": "zip_code",
+    "zipcode": "zip_code",
+    "postal_code": "zip_code",
+    "postcode": "zip_code",
+    "country_code": "country",
+    "user_id": "external_id",
+    "customer_id": "external_id",
+    "ip": "client_ip_address",
+    "ip_address": "client_ip_address",
+    "user_agent": "client_user_agent",
+    "click_id": "sc_click_id",
+    "sccid": "sc_click_id",
+    "scclid": "sc_click_id",
+    "_scid": "sc_cookie1",
+    "idfa": "madid",
+    "gaid": "madid",
+    "aaid": "madid",
+    "advertising_id": "madid",
+    "mobile_ad_id": "madid",
+    # custom
+    "price": "value",
+    "amount": "value",
+    "revenue": "value",
+    "order_total": "value",
+    "total": "value",
+    "currency_code": "currency",
+    "transaction_id": "order_id",
+    "order_number": "order_id",
+    "quantity": "num_items",
+    "qty": "num_items",
+    "product_ids": "content_ids",
+    "sku": "content_ids",
+    "skus": "content_ids",
+    "product_name": "content_name",
+    "search_term": "search_string",
+}
+
+#: Names whose meaning depends on the platform (Shopify's ``Source`` is ``web``/``pos``, GA4's
+#: ``platform`` is ``WEB``, ``items`` is a list of products): never matched automatically,
+#: even where a field has that name. Map them explicitly.
+GENERIC_NAMES: frozenset[str] = frozenset(
+    {
+        "source",
+        "platform",
+        "items",
+        "item",
+        "status",
+        "type",
+        "channel",
+        "category",
+        "region",
+        "name",
+        "id",
+        "time",
+        "date",
+        "url",
+        "page",
+        "query",
+        "cookie",
+        "ua",
+        "scid",
+        "extra",
+        "brand",
+        "brands",
+        "integration",
+        "version",
+    }
+)
+
+#: Fields that take every value a list of columns (or a list path) gives; others take the first.
+LIST_FIELDS: frozenset[str] = frozenset(
+    {
+        "email",
+        "phone",
+        "first_name",
+        "last_name",
+        "gender",
+        "date_of_birth",
+        "city",
+        "state",
+        "zip_code",
+        "country",
+        "external_id",
+        "anon_id",
+        "content_ids",
+        "content_category",
+        "brands",
+    }
+)
+
+#: Item-level fields: one content per row of a group, or per element of a list path.
+ITEM_FIELDS: Mapping[str, str] = {
+    "contents.id": "id",
+    "contents.quantity": "quantity",
+    "contents.item_price": "item_price",
+    "contents.brand": "brand",
+    "contents.delivery_category": "delivery_category",
+}
+
+#: Fields the bulk path understands beyond ``Event.from_dict``'s own.
+VIRTUAL_FIELDS: frozenset[str] = frozenset({"full_name", *ITEM_FIELDS})
+
+
+_FIELDS = frozenset(_ALL_KEYS)
+
+
+def is_field(name: str) -> bool:
+    """Tell whether ``name`` is a field the bulk path knows (``Event.from_dict``'s or virtual)."""
+    prefix, dot, rest = name.partition(".")
+    return (
+        name in _FIELDS
+        or name in VIRTUAL_FIELDS
+        or (bool(dot) and prefix in _NESTED and bool(rest))
+    )
+
+
+def canonical(column: str) -> str:
+    """Compare column names without case, surrounding spaces, inner spaces or dashes."""
+    return column.strip().lower().replace(" ", "_").replace("-", "_")
+
+
+# --------------------------------------------------------------------------- paths
+
+
+def _kv_value(value: Any) -> Any:
+    """Read a BigQuery key/value cell: ``{"string_value": ..., "int_value": ...}``."""
+    if isinstance(value, Mapping):
+        for name in ("string_value", "int_value", "double_value", "float_value", "value"):
+            found = value.get(name)
+            if found is not None:
+                return found
+        return None
+    return value
+
+
+def _parsed(value: Any) -> Any:
+    """Read JSON kept as text in a cell (a warehouse's ``products`` column)."""
+    if isinstance(value, str) and value[:1] in ("[", "{"):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+def extract(record: Mapping[str, Any], column: str) -> Any:
+    """Return ``column``'s value in ``record``; a dotted name is a path into nested JSON.
+
+    A column named exactly (dots and all) wins. Along a path, a list of ``{"key", "value"}``
+    objects (BigQuery's ``event_params``) is entered by key, and any other list of objects
+    collects the rest of the path from each element (``items.item_id`` → every item's id).
+    """
+    if column in record:
+        return record[column]
+    if "." not in column:
+        return None
+    return _walk(record, column.split("."))
+
+
+def _walk(value: Any, parts: Sequence[str]) -> Any:
+    for position, part in enumerate(parts):
+        value = _parsed(value)
+        if isinstance(value, Mapping):
+            value = value.get(part)
+        elif isinstance(value, list):
+            if value and all(isinstance(item, Mapping) and "key" in item for item in value):
+                value = next(
+                    (_kv_value(item.get("value")) for item in value if item.get("key") == part),
+                    None,
+                )
+            else:
+                rest = parts[position:]
+                found = [_walk(item, rest) for item in value]
+                return [item for item in found if item is not None]
+        else:
+            return None
+        if value is None:
+            return None
+    return _kv_value(value)
+
+
+# --------------------------------------------------------------------------- the map
+
+
+@attrs.frozen
+class Match:
+    """How one field is read.
+
+    Attributes:
+        field: The field (``email``, ``contents.id``, ``full_name``).
+        columns: The column(s) or path(s) feeding it.
+        how: ``"--map"`` (an explicit choice, also from a preset), ``"name"`` or ``"synonym"``.
+    """
+
+    field: str
+    columns: tuple[str, ...]
+    how: str
+
+
+@attrs.frozen
+class ColumnMap:
+    """Which column feeds which field, worked out once from the columns a source has.
+
+    Attributes:
+        fields: Column → the field it feeds, for single-column matches, in column order
+            (kept for callers of the earlier API).
+        ignored: Columns that feed no field.
+        matches: Every field read, in column order, with how it was matched.
+        notes: Column → why it was not used (a generic name, values that do not fit).
+    """
+
+    fields: Mapping[str, str]
+    ignored: tuple[str, ...] = ()
+    matches: tuple[Match, ...] = ()
+    notes: Mapping[str, str] = attrs.field(factory=dict)
+
+    @classmethod
+    def resolve(
+        cls,
+        columns: Iterable[str],
+        mapping: Mapping[str, str | Sequence[str]] | None = None,
+        *,
+        complete: bool = True,
+        synonyms: bool = True,
+        ignore: Iterable[str] = (),
+        is_field: Callable[[str], bool] | None = None,
+    ) -> ColumnMap:
+        """Work out the map for these columns.
+
+        Args:
+            columns: The source's column names (a CSV header, JSON objects' keys).
+            mapping: Explicit ``field -> column`` (or list of columns) choices; they win over
+                names and synonyms. An empty column leaves the field unmapped.
+            complete: ``columns`` are all the source has (a header), so a mapped column that
+                is missing is an error; false for JSON records, whose keys vary.
+            synonyms: Match common synonyms (``zip``, ``ip``); off, only exact names match.
+            ignore: Columns never read.
+            is_field: Tells a known field name (``Event.from_dict``'s and the virtual ones).
+
+        Raises:
+            ValidationError: ``mapping`` names an unknown field or (with ``complete``) a
+                column the source lacks, or two columns would feed one field.
+        """
+        known = is_field or _default_is_field
+        columns = [str(c) for c in columns]
+        skipped = set(ignore)
+        column_set = set(columns)
+        explicit: dict[str, tuple[str, ...]] = {}
+        unmapped: set[str] = set()
+        for field, given in (mapping or {}).items():
+            if not known(field):
+                raise unknown_field(field, known)
+            sources = (given,) if isinstance(given, str) else tuple(given)
+            sources = tuple(s.strip() for s in sources if s and s.strip())
+            if not sources:
+                unmapped.add(field)  # FIELD= : leave it unmapped
+                continue
+            for source in sources:
+                head = source.split(".", 1)[0]
+                if complete and source not in column_set and head not in column_set:
+                    raise ValidationError(
+                        "mapping",
+                        f"maps {field} to column {source!r}, which the source lacks "
+                        f"(its columns: {_listed(columns)})",
+                    )
+            explicit[field] = sources
+        used = {s if s in column_set else s.split(".", 1)[0] for v in explicit.values() for s in v}
+        by_field: dict[str, Match] = {
+            field: Match(field, sources, "--map") for field, sources in explicit.items()
+        }
+        chosen: dict[str, str] = {}  # column -> field, automatic matches
+        notes: dict[str, str] = {}
+        exact: dict[str, str] = {}  # field -> column matched by its exact name
+        for column in columns:
+            if column in used or column in skipped:
+                continue
+            name = canonical(column)
+            if name in GENERIC_NAMES:
+                notes[column] = "a generic name: map it explicitly if you want it"
+                continue
+            # A name that is also a synonym reads as the synonym: a file's postal_code is the
+            # user's (custom_data.postal_code is a hotel's).
+            if known(name) and "." not in name and not (synonyms and name in SYNONYMS):
+                exact.setdefault(name, column)
+        for column in columns:
+            if column in used or column in skipped or column in notes:
+                continue
+            name = canonical(column)
+            if exact.get(name) == column:
+                field, how = name, "name"
+            elif synonyms and name in SYNONYMS:
+                field, how = SYNONYMS[name], "synonym"
+                if field in exact:
+                    notes[column] = f"a synonym of {field}, but column {exact[field]!r} is named so"
+                    continue
+            else:
+                continue
+            if field in unmapped or field in explicit:
+                notes[column] = f"{field} is mapped explicitly"
+                continue
+            if field in by_field:
+                raise ValidationError(
+                    field,
+                    f"columns {by_field[field].columns[0]!r} and {column!r} both read as "
+                    f"{field}; choose one with a mapping ({field}=COLUMN)",
+                )
+            by_field[field] = Match(field, (column,), how)
+            chosen[column] = field
+        position = {column: i for i, column in enumerate(columns)}
+
+        def order(match: Match) -> int:
+            first = match.columns[0]
+            return position.get(first, position.get(first.split(".", 1)[0], len(columns)))
+
+        matches = tuple(sorted(by_field.values(), key=order))
+        feeding = {s for m in matches for s in m.columns}
+        heads = {s.split(".", 1)[0] for s in feeding}
+        ignored = tuple(c for c in columns if c not in feeding and c not in heads)
+        single = {m.columns[0]: m.field for m in matches if len(m.columns) == 1}
+        return cls(single, ignored, matches, notes)
+
+    def without(self, columns: Mapping[str, str]) -> ColumnMap:
+        """Return the map with these automatically matched columns unmapped, for the reasons."""
+        kept = tuple(m for m in self.matches if not (m.how != "--map" and m.columns[0] in columns))
+        notes = {**self.notes, **columns}
+        ignored = tuple(dict.fromkeys([*self.ignored, *columns]))
+        single = {m.columns[0]: m.field for m in kept if len(m.columns) == 1}
+        return ColumnMap(single, ignored, kept, notes)
+
+    @property
+    def mapped_fields(self) -> frozenset[str]:
+        """The fields some column feeds."""
+        return frozenset(m.field for m in self.matches)
+
+    def column_of(self, field: str) -> str | None:
+        """Return the (first) column feeding ``field``, or None."""
+        for match in self.matches:
+            if match.field == field:
+                return match.columns[0]
+        return None
+
+    def record(self, row: Mapping[str, Any]) -> dict[str, Any]:
+        """Return the field → value record for one row (lists for multi-column fields)."""
+        record: dict[str, Any] = {}
+        for match in self.matches:
+            if len(match.columns) == 1:
+                record[match.field] = extract(row, match.columns[0])
+                continue
+            values: list[Any] = []
+            for column in match.columns:
+                value = extract(row, column)
+                if isinstance(value, list):
+                    values.extend(value)
+                elif value is not None:
+                    values.append(value)
+            values = [v for v in values if not (isinstance(v, str) and not v.strip())]
+            if match.field in LIST_FIELDS:
+                record[match.field] = values or None
+            else:
+                record[match.field] = values[0] if values else None
+        return record
+
+
+def _default_is_field(name: str) -> bool:
+    return is_field(name)
+
+
+def _listed(columns: Sequence[str], limit: int = 30) -> str:
+    shown = ", ".join(columns[:limit])
+    return shown + (f", ... ({len(columns)} in all)" if len(columns) > limit else "")
+
+
+def unknown_field(field: str, is_field: Callable[[str], bool]) -> ValidationError:
+    """Build the error for a mapping that names a field snapcapi does not know."""
+    names = sorted({*_ALL_KEYS, *VIRTUAL_FIELDS})
+    key = canonical(field)
+    close = [name for name in names if key and (key in name or name in key)][:5]
+    if not close:
+        import difflib
+
+        close = difflib.get_close_matches(key, names, n=3, cutoff=0.6)
+    hint = f" (did you mean {', '.join(close)}?)" if close else ""
+    return ValidationError("mapping", f"{field!r} is not a field snapcapi knows{hint}")
