@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from snapcapi import RowProblem, ValidationError, events_from_dataframe, events_from_records
-from snapcapi.records import SYNONYMS, ColumnMap, iter_events
+from snapcapi.records import SYNONYMS, ColumnMap, Filter, iter_events
 
 WHEN = "2026-11-23T10:00:00Z"
 BASE = {"event_name": "PURCHASE", "event_time": WHEN, "action_source": "OFFLINE",
@@ -108,3 +108,190 @@ def test_dataframe_cells_numpy_nan_and_timestamps():
     assert [(p.row, p.field) for p in problems] == [("o-3", "currency")]
     assert isinstance(problems[0], RowProblem)
     assert not math.isnan(events[1].custom_data.value)
+
+
+# --------------------------------------------------------------------------- identity
+
+
+ORDER = {"order": "#1001", "email": "a@example.com", "event_time": WHEN, "value": "10",
+         "currency": "USD"}  # fmt: skip
+SALES = {"event_name": "PURCHASE", "action_source": "OFFLINE"}
+
+
+def test_key_derived_ids_ignore_position_and_differ_by_event_name():
+    """--key: the id comes from the key and the event name, whatever the row's position."""
+    first = events_from_records([ORDER, {**ORDER, "order": "#1002"}], key="order", defaults=SALES)
+    moved = events_from_records([{**ORDER, "order": "#1002"}, ORDER], key="order", defaults=SALES)
+    assert first.events[0].event_id == moved.events[1].event_id
+    assert first.events[1].event_id == moved.events[0].event_id
+    signup = events_from_records([ORDER], key="order",
+                                 defaults={**SALES, "event_name": "SIGN_UP"})  # fmt: skip
+    assert signup.events[0].event_id != first.events[0].event_id
+    # The key holds even when other cells change (a corrected email in tomorrow's export).
+    fixed = events_from_records([{**ORDER, "email": "b@example.com"}], key="order",
+                                defaults=SALES)  # fmt: skip
+    assert fixed.events[0].event_id == first.events[0].event_id
+
+
+def test_rows_repeating_an_id_are_one_event_and_counted():
+    """Identical rows (or rows with the same key) collapse into one event; each is reported."""
+    conversion = events_from_records([ORDER, dict(ORDER), {**ORDER, "value": "11"}],
+                                     defaults=SALES)  # fmt: skip
+    assert len(conversion.events) == 2
+    assert [s.row for s in conversion.skipped] == [2]
+    assert conversion.stats.duplicates == 1
+    keyed = events_from_records([ORDER, {**ORDER, "value": "11"}], key="order", defaults=SALES)
+    assert len(keyed.events) == 1 and keyed.stats.duplicates == 1
+
+
+def test_a_blank_key_is_a_problem_naming_the_flag_and_argument():
+    """A row whose key column is blank has no identity: a problem, never a random id."""
+    (problem,) = events_from_records([{**ORDER, "order": " "}], key="order",
+                                     defaults=SALES).problems  # fmt: skip
+    assert problem.field == "event_id"
+    assert "key column 'order' is blank" in problem.reason
+    assert "--key" in problem.explain("cli") and "key=" in problem.explain()
+
+
+# --------------------------------------------------------------------------- mapping
+
+
+def test_generic_names_are_never_guessed_and_explicit_mapping_takes_them():
+    """source, platform, items, status, type are left unmapped unless mapped explicitly."""
+    columns = ["email", "Source", "platform", "items", "status", "type", "timestamp"]
+    found = ColumnMap.resolve(columns)
+    assert found.mapped_fields == {"email", "event_time"}
+    assert set(found.notes) == {"Source", "platform", "items", "status", "type"}
+    explicit = ColumnMap.resolve(columns, {"action_source": "Source"})
+    assert explicit.column_of("action_source") == "Source"
+
+
+def test_exact_names_beat_synonyms_and_synonyms_can_be_switched_off():
+    """A column named like the field wins over a synonym; --no-synonyms; FIELD= unmaps."""
+    found = ColumnMap.resolve(["zip", "zip_code", "mail"])
+    assert found.column_of("zip_code") == "zip_code"
+    assert "zip" in found.notes and found.column_of("email") == "mail"
+    assert ColumnMap.resolve(["zip", "mail"], synonyms=False).mapped_fields == frozenset()
+    unmapped = ColumnMap.resolve(["email", "zip"], {"zip_code": ""})
+    assert unmapped.mapped_fields == {"email"}
+    assert ColumnMap.resolve(["email", "zip"], ignore=["zip"]).mapped_fields == {"email"}
+
+
+def test_a_synonym_column_whose_values_do_not_fit_is_left_out_and_said_so():
+    """A 'channel'-like synonym full of non-values is reported, not turned into INVALID rows."""
+    rows = [{**ORDER, "order": str(i), "event": f"Order {i}"} for i in range(5)]
+    noted: list[ColumnMap] = []
+    conversion = events_from_records(rows, key="order", defaults=SALES, on_map=noted.append)
+    assert len(conversion.events) == 5
+    assert "do not fit" in noted[0].notes["event"]
+
+
+def test_placeholder_external_ids_are_dropped_and_counted():
+    """WooCommerce guests' customer_id 0 is not hashed into one id shared by everyone."""
+    rows = [{**ORDER, "order": str(i), "customer_id": cid}
+            for i, cid in enumerate(["0", "guest", "NULL", "4711", "-1"])]  # fmt: skip
+    conversion = events_from_records(rows, key="order", defaults=SALES)
+    assert [e.user_data.external_id for e in conversion.events] == [None, None, None,
+                                                                   ("4711",), None]  # fmt: skip
+    assert conversion.stats.placeholder_ids == 4
+
+
+# --------------------------------------------------------------------------- shaping
+
+
+def test_line_items_fold_into_one_event_with_contents():
+    """group_by: later rows of an order add contents, content_ids and num_items."""
+    rows = [
+        {"Name": "#1", "Email": "a@example.com", "Created": WHEN, "Total": "30.00",
+         "Currency": "USD", "Status": "paid", "sku": "A", "qty": "2", "price": "10.00"},
+        {"Name": "#1", "Email": "", "Created": "", "Total": "", "Currency": "", "Status": "",
+         "sku": "B", "qty": "1", "price": "10.00"},
+        {"Name": "#2", "Email": "b@example.com", "Created": WHEN, "Total": "5",
+         "Currency": "USD", "Status": "refunded", "sku": "C", "qty": "1", "price": "5"},
+    ]  # fmt: skip
+    mapping = {"email": "Email", "event_time": "Created", "value": "Total",
+               "currency": "Currency", "contents.id": "sku", "contents.quantity": "qty",
+               "contents.item_price": "price"}  # fmt: skip
+    conversion = events_from_records(
+        rows, mapping, key="Name", group_by="Name", defaults=SALES, synonyms=False,
+        where=[Filter("Status", ("paid",))],
+    )  # fmt: skip
+    (event,) = conversion.events
+    custom = event.to_payload()["custom_data"]
+    assert custom["content_ids"] == ["A", "B"]
+    assert custom["num_items"] == 3
+    assert [c["id"] for c in custom["contents"]] == ["A", "B"]
+    assert conversion.stats.folded == 1
+    assert [str(s) for s in conversion.skipped] == [
+        "row 3: skipped, filtered by --where Status=paid"
+    ]
+
+
+def test_exclude_star_blank_and_case_insensitive_filters():
+    """--exclude COLUMN=* drops rows with any value; values compare without case."""
+    rows = [{**ORDER, "order": "1", "cancelled": ""}, {**ORDER, "order": "2", "cancelled": "x"},
+            {**ORDER, "order": "3", "cancelled": "", "state": "PAID"}]  # fmt: skip
+    conversion = events_from_records(rows, key="order", defaults=SALES, ignore=["state"],
+                                     exclude=[Filter("cancelled", ("*",), keep=False)])  # fmt: skip
+    assert len(conversion.events) == 2
+    kept = events_from_records(rows, key="order", defaults=SALES, ignore=["state"],
+                               where=[Filter("state", ("paid", ""))])  # fmt: skip
+    assert len(kept.events) == 3
+    assert str(Filter.parse("Financial Status=paid,partially_paid", keep=True)) == (
+        "--where Financial Status=paid,partially_paid"
+    )
+
+
+def test_export_values_are_cleaned_quotes_thousands_decimal_comma_full_name():
+    """'-protected zips and phones, 1,200.00, 49,00 with decimal_comma, full_name split."""
+    row = {**ORDER, "zip": "'02134", "phone": "'+1 415 555 0132", "value": "1,200.50",
+           "full_name": "Jean-Pierre de la Fontaine"}  # fmt: skip
+    (event,), () = events_from_records([row], defaults=SALES)
+    assert event.user_data.zip_code == ("02134",)
+    assert event.user_data.phone == ("14155550132",)
+    assert event.custom_data.value == 1200.5
+    assert event.user_data.first_name == ("jeanpierre",)
+    assert event.user_data.last_name == ("delafontaine",)
+    (euro,), () = events_from_records([{**ORDER, "value": "1.200,50"}], defaults=SALES,
+                                      decimal_comma=True)  # fmt: skip
+    assert euro.custom_data.value == 1200.5
+
+
+def test_dotted_paths_key_value_arrays_and_list_paths_reach_nested_json():
+    """GA4-style records: ecommerce.x, event_params by key, items.item_id for each item."""
+    record = {
+        "event_name": "purchase", "event_timestamp": "1795428000000000",
+        "event_params": [{"key": "page_location", "value": {"string_value": "https://s.example/"}},
+                         {"key": "ga_session_id", "value": {"int_value": "17"}}],
+        "user_properties": [{"key": "email", "value": {"string_value": "A@Example.com"}}],
+        "ecommerce": {"transaction_id": "T1", "purchase_revenue": 12.5},
+        "items": [{"item_id": "A", "quantity": 2, "price": 5.0},
+                  {"item_id": "B", "quantity": 1, "price": 2.5}],
+    }  # fmt: skip
+    mapping = {"event_time": "event_timestamp", "email": "user_properties.email",
+               "event_source_url": "event_params.page_location", "value":
+               "ecommerce.purchase_revenue", "order_id": "ecommerce.transaction_id",
+               "contents.id": "items.item_id", "contents.quantity": "items.quantity",
+               "contents.item_price": "items.price"}  # fmt: skip
+    (event,), () = events_from_records([record], mapping, synonyms=False,
+                                       defaults={"action_source": "WEB", "currency": "EUR"})  # fmt: skip
+    payload = event.to_payload()
+    assert payload["event_source_url"] == "https://s.example/"
+    assert payload["custom_data"]["order_id"] == "T1"
+    assert payload["custom_data"]["content_ids"] == ["A", "B"]
+    assert payload["custom_data"]["num_items"] == 3
+    assert event.user_data.email == ("a@example.com",)
+
+
+def test_a_column_that_says_utc_is_read_as_utc_and_consent_column_flags():
+    """'Created (UTC)' naive times are UTC whatever the timezone; consent from yes/1/true."""
+    rows = [{"Created (UTC)": "2026-11-20 14:22:10", "email": "a@example.com", "ok": "yes"},
+            {"Created (UTC)": "2026-11-20 14:22:11", "email": "b@example.com", "ok": "no"}]  # fmt: skip
+    conversion = events_from_records(rows, {"event_time": "Created (UTC)"},
+                                     defaults={"event_name": "SIGN_UP", "action_source": "OFFLINE"},
+                                     timezone="Europe/Paris", consent_column="ok")  # fmt: skip
+    first, second = conversion.events
+    assert first.event_time == int(
+        datetime(2026, 11, 20, 14, 22, 10, tzinfo=timezone.utc).timestamp()
+    )
+    assert (first.consent, second.consent) == (True, False)
