@@ -1,0 +1,230 @@
+"""`snapcapi send` identity end to end: resume by event id, re-exports, settings, output files.
+
+Each test runs the real command in a subprocess against a FakeSnapServer, on files laid out as
+an order export is: re-exported the next day with new orders on top, cut off by an outage,
+resumed from another file's report.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from snapcapi.testing import FakeSnapServer
+
+HEADER = ["order_id", "email", "phone", "country", "total", "currency", "created_at"]
+
+
+def order(i: int, hours: float = 3) -> list[str]:
+    when = datetime.now(timezone.utc) - timedelta(hours=hours, minutes=i)
+    return [f"#{1000 + i}", f"buyer{i}@example.com", f"+1 415 555 01{i % 100:02d}", "US",
+            f"{10 + i}.50", "USD", when.strftime("%Y-%m-%dT%H:%M:%SZ")]  # fmt: skip
+
+
+def write(path, rows, header=HEADER):
+    with open(path, "w", newline="", encoding="utf-8") as stream:
+        writer = csv.writer(stream)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return str(path)
+
+
+def report(path):
+    with open(path, newline="", encoding="utf-8") as stream:
+        return list(csv.DictReader(stream))
+
+
+@pytest.fixture
+def server():
+    with FakeSnapServer() as fake:
+        yield fake
+
+
+def snapcapi(server, *argv, check=None):
+    env = {**os.environ, "SNAP_ACCESS_TOKEN": server.token}
+    completed = subprocess.run(
+        [sys.executable, "-m", "snapcapi", *map(str, argv)],
+        capture_output=True, text=True, timeout=120, env=env, check=False,
+    )  # fmt: skip
+    if check is not None:
+        assert completed.returncode == check, completed.stdout + completed.stderr
+    return completed
+
+
+def send(server, source, *argv, check=None):
+    return snapcapi(
+        server, "send", source, "--pixel-id", server.pixel_id, "--base-url", server.url,
+        "--event-name", "PURCHASE", "--action-source", "OFFLINE", "--max-retries", 0,
+        "--key", "order_id", *argv, check=check,
+    )  # fmt: skip
+
+
+def ids_per_order(server):
+    """Map each order id Snap received to the set of event ids it came under."""
+    found: dict[str, set[str]] = {}
+    for event in server.events:
+        found.setdefault(event["custom_data"]["order_id"], set()).add(event["event_id"])
+    return found
+
+
+def test_outage_resume_and_next_day_reexport_give_one_event_per_order(server, tmp_path):
+    """Interrupted run, resume, then tomorrow's export (new orders on top): each order once."""
+    today = [order(i) for i in range(40)]
+    source = write(tmp_path / "orders.csv", today)
+    server.script(503, times=1)  # the first batch is lost to an outage
+    send(server, source, "--batch-size", 10, "--report", tmp_path / "r1.csv", check=1)
+    assert server.accepted_count == 30
+    send(server, source, "--report", tmp_path / "r2.csv", "--resume", tmp_path / "r1.csv",
+         check=0)  # fmt: skip
+    assert server.accepted_count == 40
+    # Tomorrow: five new orders at the top, yesterday's below, in another order.
+    tomorrow = [order(i, hours=1) for i in range(40, 45)] + today[::-1]
+    source2 = write(tmp_path / "orders-tomorrow.csv", tomorrow)
+    send(server, source2, "--report", tmp_path / "r3.csv", "--resume", tmp_path / "r2.csv",
+         check=0)  # fmt: skip
+    assert server.accepted_count == 45  # only the five new ones were sent
+    received = ids_per_order(server)
+    assert set(received) == {row[0] for row in tomorrow}
+    assert all(len(ids) == 1 for ids in received.values())
+    third = report(tmp_path / "r3.csv")
+    assert sum(r["reason"] == "accepted in an earlier run (--resume)" for r in third) == 40
+
+
+def test_resuming_another_files_report_marks_nothing_it_has_not_seen(server, tmp_path):
+    """File A's report does not make file B's rows ACCEPTED: B's rows are sent."""
+    file_a = write(tmp_path / "a.csv", [order(i) for i in range(10)])
+    send(server, file_a, "--report", tmp_path / "ra.csv", check=0)
+    file_b = write(tmp_path / "b.csv", [order(i) for i in range(100, 120)])
+    send(server, file_b, "--report", tmp_path / "rb.csv", "--resume", tmp_path / "ra.csv",
+         check=0)  # fmt: skip
+    assert server.accepted_count == 30
+    assert all(r["reason"] == "" for r in report(tmp_path / "rb.csv"))
+
+
+def test_resume_with_settings_that_change_ids_is_refused_in_one_line(server, tmp_path):
+    """A report made with another --key (or --timezone, --map...) cannot be resumed."""
+    source = write(tmp_path / "orders.csv", [order(i) for i in range(3)])
+    send(server, source, "--report", tmp_path / "r1.csv", check=0)
+    assert os.path.exists(tmp_path / "r1.csv.meta.json")
+    refused = snapcapi(
+        server, "send", source, "--pixel-id", server.pixel_id, "--base-url", server.url,
+        "--event-name", "PURCHASE", "--action-source", "OFFLINE", "--key", "email",
+        "--resume", tmp_path / "r1.csv", check=2,
+    )  # fmt: skip
+    assert refused.stderr.count("\n") == 1
+    assert "--key" in refused.stderr and "order_id" in refused.stderr
+    assert server.accepted_count == 3
+
+
+def test_without_a_key_ids_come_from_content_and_identical_rows_collapse(server, tmp_path):
+    """No key, no event_id column: identical rows are one event, and the summary says so."""
+    rows = [order(1), order(2), order(1)]
+    source = write(tmp_path / "orders.csv", rows)
+    completed = snapcapi(
+        server, "send", source, "--pixel-id", server.pixel_id, "--base-url", server.url,
+        "--event-name", "PURCHASE", "--action-source", "OFFLINE", check=0,
+    )  # fmt: skip
+    assert server.accepted_count == 2
+    assert "1 rows had the event_id of an earlier row" in completed.stdout
+
+
+def test_invalid_out_holds_the_rows_to_fix_with_their_columns(server, tmp_path):
+    """--invalid-out: INVALID and REJECTED rows, original columns plus status and reason."""
+    rows = [order(i) for i in range(4)]
+    rows[1][4] = ""  # a purchase without its amount
+    source = write(tmp_path / "orders.csv", rows)
+    rejected_id = None
+    # Learn the id the key gives order #1003, then have the server reject it.
+    dry = snapcapi(server, "send", source, "--dry-run", "--event-name", "PURCHASE",
+                   "--action-source", "OFFLINE", "--key", "order_id", "--report",
+                   tmp_path / "dry.csv", check=1)  # fmt: skip
+    assert dry.returncode == 1
+    rejected_id = report(tmp_path / "dry.csv")[3]["event_id"]
+    server.reject(rejected_id, code="INVALID_EVENT", message="Snap says no")
+    send(server, source, "--invalid-out", tmp_path / "fix.csv", check=1)
+    fixes = report(tmp_path / "fix.csv")
+    assert [(f["order_id"], f["status"]) for f in fixes] == [("#1001", "INVALID"),
+                                                              ("#1003", "REJECTED")]  # fmt: skip
+    assert list(fixes[0])[: len(HEADER)] == HEADER
+    assert "value" in fixes[0]["reason"]
+
+
+def test_max_error_rate_stops_early_and_reports_what_was_sent(server, tmp_path):
+    """Past --max-error-rate the run stops with exit 1; the report covers every row read."""
+    rows = [order(i) for i in range(300)]
+    for row in rows[50:]:
+        row[1] = row[2] = ""  # no matching key: INVALID
+    source = write(tmp_path / "orders.csv", rows)
+    completed = send(server, source, "--max-error-rate", "0.2", "--min-rows", "100",
+                     "--report", tmp_path / "r.csv", check=1)  # fmt: skip
+    assert "stopped early" in completed.stdout
+    lines = report(tmp_path / "r.csv")
+    assert 100 <= len(lines) < 300
+    assert server.accepted_count == 50
+
+
+def test_explain_shows_the_mapping_and_masked_values_then_exits(server, tmp_path):
+    """--explain prints the table and the first 3 rows' normalized values, PII masked."""
+    source = write(tmp_path / "orders.csv", [order(i) for i in range(5)])
+    completed = send(server, source, "--explain", check=0)
+    out = completed.stdout
+    assert "columns → fields:" in out and "created_at" in out
+    assert out.count("\nrow ") == 3
+    assert "buyer1@example.com" not in out and "4155550101" not in out
+    assert server.accepted_count == 0
+
+
+def test_the_mapping_table_is_printed_and_quiet_hides_it(server, tmp_path):
+    """Every run prints the column → field table; --quiet hides it."""
+    source = write(tmp_path / "orders.csv", [[*order(1), "web"]], header=[*HEADER, "Source"])
+    shown = send(server, source, "--dry-run", check=0)
+    assert "not read: Source: a generic name" in shown.stdout
+    quiet = send(server, source, "--dry-run", "--quiet", check=0)
+    assert "columns → fields" not in quiet.stdout
+
+
+def test_a_closed_pipe_ends_quietly(server, tmp_path):
+    """`snapcapi send ... | head -1` ends without a traceback."""
+    source = write(tmp_path / "orders.csv", [order(i) for i in range(50)])
+    command = (
+        f"{sys.executable} -m snapcapi send {source} --dry-run --event-name PURCHASE "
+        "--action-source OFFLINE | head -1"
+    )
+    completed = subprocess.run(
+        ["bash", "-o", "pipefail", "-c", command], capture_output=True, text=True, timeout=60
+    )
+    assert completed.stderr == ""
+    assert completed.stdout.startswith("columns → fields")
+
+
+def test_fake_server_command_serves_until_interrupted(tmp_path):
+    """`snapcapi fake-server` prints its URL; `snapcapi send` reaches it; Ctrl-C stops it."""
+    import signal
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "snapcapi", "fake-server", "--pixel-id", "px-1"],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert process.stdout is not None
+        first = process.stdout.readline()
+        url = first.split(" at ")[1].split()[0]
+        token = [process.stdout.readline() for _ in range(3)][2].split("=", 1)[1].strip()
+        source = write(tmp_path / "orders.csv", [order(1)])
+        env = {**os.environ, "SNAP_ACCESS_TOKEN": token, "SNAP_CAPI_BASE_URL": url}
+        sent = subprocess.run(
+            [sys.executable, "-m", "snapcapi", "send", source, "--pixel-id", "px-1",
+             "--event-name", "PURCHASE", "--action-source", "OFFLINE"],
+            capture_output=True, text=True, timeout=60, env=env, check=False,
+        )  # fmt: skip
+        assert sent.returncode == 0, sent.stdout + sent.stderr
+    finally:
+        process.send_signal(signal.SIGINT)
+        out, _ = process.communicate(timeout=10)
+    assert "stopped; 1 events accepted" in out
