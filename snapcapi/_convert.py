@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 import attrs
 
-from snapcapi._masking import echo
+from snapcapi._masking import echo, echo_amount
 from snapcapi.errors import ValidationError
 
 T = TypeVar("T")
@@ -130,7 +130,9 @@ def money(value: Any, field: str) -> decimal.Decimal:
             raise ValidationError(field, f"expected a number, got {type(value).__name__}")
     except decimal.InvalidOperation:
         raise ValidationError(
-            field, f"{echo(value)} is not a number; write amounts like 142.52 (no currency symbols)"
+            field,
+            f"{echo_amount(value)} is not a number; write amounts like 142.52 (no currency "
+            "symbols; --decimal-comma / decimal_comma=True reads 142,52)",
         ) from None
     if not amount.is_finite():
         raise ValidationError(field, "must be a finite number")

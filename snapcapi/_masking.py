@@ -6,7 +6,9 @@ A masked value keeps just enough to recognise a record while debugging (``p*****
 
 from __future__ import annotations
 
-__all__ = ["echo", "mask", "mask_email"]
+import re
+
+__all__ = ["echo", "echo_amount", "echo_time", "mask", "mask_email"]
 
 
 def _mask_word(word: str) -> str:
@@ -50,3 +52,31 @@ def echo(value: object) -> str:
     if len(text) > 40 or "@" in text or digits >= 5:
         return repr(mask_email(text) if "@" in text else mask(text))
     return repr(text)
+
+
+# A time as exports write them: a date with - / . or a clock with ':' (a phone has neither).
+_TIME_LIKE = re.compile(
+    r"[\dTtZz:+\-/. ,]*(?:\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[/.]\d{1,2}[/.]\d{2,4}|\d{1,2}:\d{2})"
+    r"[\dTtZz:+\-/. ,]*(?:[AaPp][Mm]|UTC|GMT)?[\dTtZz:+\-/. ,]*"
+)
+# An amount: digits with a decimal or thousands separator, perhaps a currency sign or code.
+_AMOUNT_LIKE = re.compile(r"[-+]?[$€£¥]?\s?\d{1,12}(?:[.,' ]\d{1,3})+\s?(?:[$€£¥]|[A-Za-z]{3})?")
+
+
+def echo_time(value: object) -> str:
+    """Show a time the user gave as it was written, unless it might be personal data.
+
+    Dates and clock times (``2026-11-20 14:22:10``, ``11/20/2026 2:22 PM``) are no one's
+    identifiers and the message is useless without them; anything else goes through
+    :func:`echo`.
+    """
+    if isinstance(value, str) and len(value.strip()) <= 40 and _TIME_LIKE.fullmatch(value.strip()):
+        return repr(value.strip())
+    return echo(value)
+
+
+def echo_amount(value: object) -> str:
+    """Show an amount the user gave (``1.200,50``, ``49,00 €``) as written; else :func:`echo`."""
+    if isinstance(value, str) and _AMOUNT_LIKE.fullmatch(value.strip()):
+        return repr(value.strip())
+    return echo(value)

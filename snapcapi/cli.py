@@ -647,22 +647,14 @@ def _run_diagnose(args: argparse.Namespace, out: TextIO) -> int:
         explain(options, out)
         return 0
     with RowSource(args.file, options.format, options.encoding) as source:
-        unreadable = 0
-
-        def records() -> Any:
-            nonlocal unreadable
-            for _, record in source:
-                if isinstance(record, dict):
-                    yield record
-                else:
-                    unreadable += 1
 
         def show_map(found: ColumnMap) -> None:
             if not args.quiet and not args.json:
                 out.write(describe_map(found, recipe))
 
+        # Unreadable rows go in as problems: they count against the score, as in a send.
         report = diagnose(
-            records(),
+            (record for _, record in source),
             mapping=recipe.mapping,
             aliases=recipe.aliases,
             region=recipe.region,
@@ -682,21 +674,16 @@ def _run_diagnose(args: argparse.Namespace, out: TextIO) -> int:
             on_map=show_map,
         )
     if args.json:
-        data = report.to_dict()
-        data["unreadable_rows"] = unreadable
-        out.write(json.dumps(data, indent=2) + "\n")
+        out.write(json.dumps(report.to_dict(), indent=2) + "\n")
     else:
         out.write(str(report) + "\n")
-        if unreadable:
-            out.write(
-                f"{unreadable:,} rows could not be read at all (see snapcapi send --dry-run)\n"
-            )
     if report.usable_events == 0:
-        out.write("no row of the file can be sent as it is\n") if not args.json else None
+        if not args.json:
+            out.write("no row of the file can be sent as it is\n")
         return 1
     if args.fail_under is not None and report.score < args.fail_under:
         if not args.json:
-            out.write(f"score {report.score:.0f} is below --fail-under {args.fail_under:g}\n")
+            out.write(f"score {report.score:.1f} is below --fail-under {args.fail_under:g}\n")
         return 1
     return 0
 

@@ -228,3 +228,37 @@ def test_fake_server_command_serves_until_interrupted(tmp_path):
         process.send_signal(signal.SIGINT)
         out, _ = process.communicate(timeout=10)
     assert "stopped; 1 events accepted" in out
+
+
+def test_dry_run_and_diagnose_agree_on_the_same_file_and_flags(server, tmp_path):
+    """A bad zip never loses a purchase: send --dry-run and diagnose count the same events."""
+    rows = [order(i) for i in range(12)]
+    header = [*HEADER, "zip"]
+    rows = [[*row, "'75008"] for row in rows]
+    rows[0][-1] = "75@08"  # a zip that cannot be normalized: dropped, the event stays
+    rows[1][1] = "broken@"  # a bad email; the phone still matches
+    rows[2][1] = rows[2][2] = ""  # no matching key at all: INVALID
+    rows[3][4] = ""  # a purchase without its amount: INVALID
+    rows[4][6] = (datetime.now(timezone.utc) - timedelta(days=40)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    source = write(tmp_path / "orders.csv", rows, header=header)
+    flags = ("--event-name", "PURCHASE", "--action-source", "OFFLINE", "--key", "order_id")
+    dry = snapcapi(server, "send", source, "--dry-run", *flags, "--report", tmp_path / "r.csv")
+    statuses = [r["status"] for r in report(tmp_path / "r.csv")]
+    diagnosed = snapcapi(server, "diagnose", source, *flags, "--json", check=0)
+    data = json.loads(diagnosed.stdout)
+    assert statuses.count("VALID") == data["usable_events"] == 9, dry.stdout
+    assert statuses.count("INVALID") == 3
+    assert "2 identifiers were unusable and dropped (events kept)" in dry.stdout
+    gate = snapcapi(server, "diagnose", source, *flags, "--fail-under", "95")
+    assert gate.returncode == 1 and "below --fail-under 95" in gate.stdout
+
+
+def test_diagnose_exits_1_when_no_row_is_usable(server, tmp_path):
+    """A file none of whose rows can be sent fails diagnose, for CI gates."""
+    rows = [order(i) for i in range(3)]
+    for row in rows:
+        row[1] = row[2] = ""
+    source = write(tmp_path / "orders.csv", rows)
+    completed = snapcapi(server, "diagnose", source, "--event-name", "PURCHASE",
+                         "--action-source", "OFFLINE", check=1)  # fmt: skip
+    assert "no row of the file can be sent" in completed.stdout
