@@ -542,6 +542,7 @@ def _options(args: argparse.Namespace, *, sending: bool) -> BulkOptions:
         synonyms=False if args.no_synonyms else bool(settings.get("synonyms", True)),
         decimal_comma=bool(args.decimal_comma or settings.get("decimal_comma", False)),
         consent_column=setting(args.consent_column, "consent_column"),
+        final_region=True,
     )
     recipe.check()
     dry_run = args.command == "send" and args.dry_run
@@ -670,6 +671,7 @@ def _run_diagnose(args: argparse.Namespace, out: TextIO) -> int:
             synonyms=recipe.synonyms,
             decimal_comma=recipe.decimal_comma,
             consent_column=recipe.consent_column,
+            final_region=True,
             columns=source.columns,
             on_map=show_map,
         )

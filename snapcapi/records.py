@@ -48,10 +48,11 @@ from snapcapi._mapping import (
     is_field,
     unknown_field,
 )
+from snapcapi._masking import mask
 from snapcapi.enums import ActionSource, EventName
 from snapcapi.errors import Remedy, ValidationError
 from snapcapi.events import Event
-from snapcapi.user_data import OnInvalid
+from snapcapi.user_data import OnInvalid, UserData
 
 __all__ = [
     "PLACEHOLDER_IDS",
@@ -229,6 +230,9 @@ class Recipe:
     decimal_comma: bool = False
     consent_column: str | None = None
     derive_ids: bool = True
+    #: ``region`` is the last word on phone regions (the command line: no client default
+    #: comes later), so phones still without one are dropped (or a problem) here.
+    final_region: bool = False
 
     def check(self) -> None:
         """Refuse unknown fields in the mapping or the defaults, before any row is read."""
@@ -279,6 +283,7 @@ def iter_events(
     consent_column: str | None = None,
     stats: RecordStats | None = None,
     on_map: Callable[[ColumnMap], None] | None = None,
+    final_region: bool = False,
 ) -> Iterator[tuple[Hashable, Event | RowProblem | RowSkip]]:
     """Turn numbered rows into events, lazily: the engine of every bulk path.
 
@@ -311,6 +316,9 @@ def iter_events(
         stats: A :class:`RecordStats` that receives counts of filtered, folded and duplicate
             rows and placeholder ids.
         on_map: Called once with the :class:`ColumnMap` used, before the first event.
+        final_region: No region comes later (no ``Client(default_region=...)``): phones still
+            without one are dropped with a warning (``on_invalid="drop"``) or make the row a
+            problem, here rather than at send time.
 
     Yields:
         ``(row, event)``, ``(row, problem)`` or ``(row, skip)``, in row order.
@@ -337,6 +345,7 @@ def iter_events(
         decimal_comma=decimal_comma,
         consent_column=consent_column,
         derive_ids=stable_ids,
+        final_region=final_region,
     )
     return iter_recipe(recipe, rows, columns=columns, stats=stats, ignored=ignored, on_map=on_map)
 
@@ -455,6 +464,10 @@ def _epoch(value: Any, timezone: str | None, time_format: str | None, convert: A
         options["time_format"] = time_format
     return int(convert(value, "event_time", **options))
 
+
+_REGION_REMEDY = Remedy(
+    "region", "--region", "US", "the country of numbers written without +code",
+)  # fmt: skip
 
 _REQUIRED = {
     "event_name": Remedy(
@@ -637,11 +650,29 @@ class _Pipeline:
         ):
             self.stats.duplicates += 1
             return RowSkip(row, "same event_id as an earlier row (one event)", str(own_id))
+        eid = record.get("event_id")
         try:
-            return Event.from_dict(record, **self._from_dict_options(found))
+            event = Event.from_dict(record, **self._from_dict_options(found))
         except ValidationError as exc:
-            eid = record.get("event_id")
             return RowProblem.from_error(row, exc, eid if isinstance(eid, str) else None)
+        if self.recipe.final_region and event.user_data.unresolved_phones:
+            return self._unresolved(row, event)
+        return event
+
+    def _unresolved(self, row: Hashable, event: Event) -> Event | RowProblem:
+        """Drop (or refuse) phones that have no country code, no row country and no region."""
+        phones = ", ".join(mask(p) for p in event.user_data.unresolved_phones or ())
+        problem = f"{phones} has no country code, and the row has no country"
+        if self.recipe.on_invalid == "raise":
+            return RowProblem(row, "phone", problem, _REGION_REMEDY, event.event_id)
+        user = object.__new__(UserData)
+        user.__dict__.update(event.user_data.__dict__)
+        user.__dict__["unresolved_phones"] = None
+        user.__dict__["warnings"] = (
+            *(event.user_data.warnings or ()),
+            f"phone dropped: {problem} (--region)",
+        )
+        return event._replace(user_data=user)
 
     def _from_dict_options(self, found: ColumnMap) -> dict[str, Any]:
         options: dict[str, Any] = {
