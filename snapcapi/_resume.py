@@ -20,16 +20,17 @@ accepted ids mistakes one row for accepted with a probability of about 5 in 10**
 from __future__ import annotations
 
 import array
-import bisect
 import hashlib
 import json
 import os
 import shlex
 import sys
 import zlib
+from bisect import bisect_left as _bisect_left
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
 from importlib import metadata
+from types import MappingProxyType
 from typing import Any, Final
 
 import attrs
@@ -46,10 +47,16 @@ _ACCEPTED: Final = "ACCEPTED"
 _AGAIN: Final = "pass the report an earlier run wrote with --report, or start without --resume"
 
 
+# BLAKE2b with an 8-byte digest, never updated itself: a copy of it is a third cheaper than
+# hashlib.blake2b(data, digest_size=8), and hashing is most of a lookup's time.
+_BLAKE2B_8: Final = hashlib.blake2b(digest_size=8)
+
+
 def _digest(event_id: str) -> int:
     """Return the 64-bit digest of an event id (lone surrogates are hashed, not refused)."""
-    data = event_id.encode("utf-8", "surrogatepass")
-    return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "big")
+    hasher = _BLAKE2B_8.copy()
+    hasher.update(event_id.encode("utf-8", "surrogatepass"))
+    return int.from_bytes(hasher.digest(), "big")
 
 
 class _Builder:
@@ -94,8 +101,9 @@ class AcceptedIds:
         unreadable: Lines of the report that could not be read (a broken CSV line, a JSONL
             line that is not a JSON object, as a run cut short may leave last): their rows are
             sent again.
-        truncated: The report is a ``.gz`` that ends early (the run writing it was killed):
-            the lines before the cut are kept, the rows after it are sent again.
+        truncated: The report is a ``.gz`` that ends early (the run writing it was killed) or
+            is corrupt from some point: the lines before are kept, the rows of the lines after
+            are sent again.
     """
 
     __slots__ = ("_buckets", "_count", "truncated", "unidentified", "unreadable")
@@ -191,9 +199,11 @@ class AcceptedIds:
     def __contains__(self, event_id: object) -> bool:
         if not isinstance(event_id, str) or not event_id:
             return False
-        value = _digest(event_id)
+        hasher = _BLAKE2B_8.copy()  # _digest inlined: a lookup per row of the run
+        hasher.update(event_id.encode("utf-8", "surrogatepass"))
+        value = int.from_bytes(hasher.digest(), "big")
         bucket = self._buckets[value >> 56]
-        index = bisect.bisect_left(bucket, value)
+        index = _bisect_left(bucket, value)
         return index < len(bucket) and bucket[index] == value
 
     def __len__(self) -> int:
@@ -232,7 +242,7 @@ def _check_columns(path: str, columns: list[str]) -> None:
 def _read_csv(source: RowSource, builder: _Builder) -> None:
     # The loop of a million lines: _Builder.add and _digest inlined, names bound locally.
     buckets = builder.buckets
-    blake2b = hashlib.blake2b
+    copy = _BLAKE2B_8.copy
     from_bytes = int.from_bytes
     accepted = _ACCEPTED
     for _, line in source:
@@ -241,8 +251,9 @@ def _read_csv(source: RowSource, builder: _Builder) -> None:
         elif line["status"] == accepted:
             event_id = line["event_id"]
             if event_id:
-                data = event_id.encode("utf-8", "surrogatepass")
-                value = from_bytes(blake2b(data, digest_size=8).digest(), "big")
+                hasher = copy()
+                hasher.update(event_id.encode("utf-8", "surrogatepass"))
+                value = from_bytes(hasher.digest(), "big")
                 buckets[value >> 56].append(value)
             else:
                 builder.unidentified += 1
@@ -274,8 +285,15 @@ SETTING_FLAGS: Final[Mapping[str, str]] = {
     "time_format": "--time-format",
     "group_by": "--group-by",
     "preset": "--preset",
+    "synonyms": "--no-synonyms",
+    "ignore": "--ignore",
 }
 """The command line's flag for each setting that decides event ids (others: ``--name``)."""
+
+# Settings a flag switches, with the value that flag gives: shown as the flag, or "no --flag".
+_SWITCHES: Final[Mapping[str, str]] = {"synonyms": "off"}
+# What a setting absent from a sidecar (written before it existed) stands for; others: "".
+_ABSENT: Final[Mapping[str, str]] = {"synonyms": "on"}
 
 _META_SUFFIX: Final = ".meta.json"
 _META_KIND: Final = "snapcapi report metadata"
@@ -287,8 +305,8 @@ def meta_path(report_path: str) -> str | None:
     return None if report_path == "-" else report_path + _META_SUFFIX
 
 
-def _settings(value: Mapping[str, object]) -> dict[str, str]:
-    return {str(k): "" if v is None else str(v) for k, v in value.items()}
+def _settings(value: Mapping[str, object]) -> Mapping[str, str]:
+    return MappingProxyType({str(k): "" if v is None else str(v) for k, v in value.items()})
 
 
 def _version() -> str:
@@ -386,8 +404,9 @@ class ReportMeta:
     ) -> str | None:
         """Compare this report's settings with this run's (``other``).
 
-        A setting absent from one side equals an empty one (a report made before the setting
-        existed). The version, source and time may differ: they do not change event ids.
+        A setting absent from one side (a report made before the setting existed) equals its
+        value when not given: empty, or ``on`` for ``synonyms``. The version, source and time
+        may differ: they do not change event ids.
 
         Args:
             other: The metadata of the run about to resume.
@@ -401,20 +420,23 @@ class ReportMeta:
         names = list(self.settings)
         names += [name for name in other.settings if name not in self.settings]
         for name in names:
-            old = self.settings.get(name, "")
-            new = other.settings.get(name, "")
+            old = self.settings.get(name, _ABSENT.get(name, ""))
+            new = other.settings.get(name, _ABSENT.get(name, ""))
             if old == new:
                 continue
             flag = flags.get(name) or "--" + name.replace("_", "-")
+            switch = _SWITCHES.get(name) if flag == SETTING_FLAGS.get(name) else None
             return (
-                f"--resume {report} was made with {_shown(flag, old)}, this run has "
-                f"{_shown(flag, new)}; event ids would differ, so resuming would resend or "
-                "skip the wrong rows. Rerun with the same settings, or start without --resume."
+                f"--resume {report} was made with {_shown(flag, old, switch)}, this run has "
+                f"{_shown(flag, new, switch)}; event ids would differ, so resuming would resend "
+                "or skip the wrong rows. Rerun with the same settings, or start without --resume."
             )
         return None
 
 
-def _shown(flag: str, value: str) -> str:
+def _shown(flag: str, value: str, switch: str | None = None) -> str:
+    if switch is not None:
+        return flag if value == switch else f"no {flag}"
     if not value:
         return f"no {flag}"
     shown = value if len(value) <= _SHOWN else value[: _SHOWN - 1] + "…"

@@ -262,6 +262,8 @@ def test_meta_keeps_settings_as_strings():
     """Settings given as other values are stored as strings, None as an empty string."""
     meta = ReportMeta(source="f.csv", settings={"group_by": None, "limit": 3})  # type: ignore[dict-item]
     assert meta.settings == {"group_by": "", "limit": "3"}
+    with pytest.raises(TypeError):
+        meta.settings["limit"] = "4"  # type: ignore[index]
 
 
 def test_meta_of_stdout_is_not_written_and_a_report_without_one_reads_none(tmp_path):
@@ -312,6 +314,8 @@ def test_differs_names_the_first_differing_setting_with_both_values():
         ("event_name", "PURCHASE", "", "this run has no --event-name"),
         ("group_by", "Order Name", "Name", "--group-by='Order Name'"),
         ("id_scheme", "2", "3", "--id-scheme=2"),
+        ("synonyms", "on", "off", "made with no --no-synonyms, this run has --no-synonyms;"),
+        ("ignore", "Notes", "", "made with --ignore=Notes, this run has no --ignore;"),
     ],
 )
 def test_differs_spells_each_setting_as_its_flag(name, old, new, shown):
@@ -341,6 +345,8 @@ def test_differs_treats_a_missing_setting_as_empty():
     message = old.differs(ReportMeta(source="a.csv", settings={"key": "Name", "preset": "x"}))
     assert message is not None
     assert "no --preset, this run has --preset=x" in message
+    default = ReportMeta(source="a.csv", settings={"key": "Name", "synonyms": "on"})
+    assert old.differs(default) is None
 
 
 def test_differs_takes_other_flag_spellings():
