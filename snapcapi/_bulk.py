@@ -21,10 +21,11 @@ from typing import IO, Any, TextIO
 import attrs
 
 from snapcapi import _wire
-from snapcapi._files import ReportWriter, RowSource, file_format, open_text
+from snapcapi._files import ReportWriter, RowSource, file_format, legacy_characters, open_text
 from snapcapi._progress import Progress
 from snapcapi._resume import AcceptedIds, ReportMeta
 from snapcapi.client import Client
+from snapcapi.errors import ValidationError
 from snapcapi.events import Event
 from snapcapi.records import ColumnMap, Recipe, RecordStats, RowProblem, RowSkip, iter_recipe
 from snapcapi.results import EventResult
@@ -95,6 +96,8 @@ class BulkSummary:
     dry_run: bool = False
     stats: RecordStats = attrs.field(factory=RecordStats)
     stopped: str | None = None
+    legacy_characters: int = 0
+    resume_unusable: int = 0
 
     def add(self, status: str, reason: str | None) -> None:
         """Count one row's final status (and its reason, unless it went well)."""
@@ -145,6 +148,16 @@ class BulkSummary:
             out.write(
                 f"  {stats.placeholder_ids:,} placeholder external ids (0, guest, null, ...) "
                 "were dropped, not hashed into one shared id\n"
+            )
+        if self.legacy_characters:
+            out.write(
+                f"  {self.legacy_characters:,} characters were not UTF-8 and were read as "
+                "Windows cp1252 (as Excel saves); pass --encoding to read them otherwise\n"
+            )
+        if self.resume_unusable:
+            out.write(
+                f"  {self.resume_unusable:,} lines of the --resume report could not be used "
+                "(unreadable, or ACCEPTED without an event_id); their rows were sent again\n"
             )
         if self.warnings:
             total = sum(self.warnings.values())
@@ -394,14 +407,16 @@ def run_bulk(
     run = _Run(options, progress, now, on_map)
     meta = ReportMeta(source=options.path, settings=options.identity())
     if options.resume:
-        run.accepted = AcceptedIds.from_report(options.resume)
+        # The settings first: a refusal should not wait for a million lines to be read.
         earlier = ReportMeta.read(options.resume)
         if earlier is not None:
             differs = earlier.differs(meta, report=options.resume)
             if differs is not None:
-                from snapcapi.errors import ValidationError
-
                 raise ValidationError("resume", differs)
+        # Read before the new report is opened: --report and --resume may name one file.
+        run.accepted = AcceptedIds.from_report(options.resume)
+        run.summary.resume_unusable = run.accepted.unidentified + run.accepted.unreadable
+    legacy_before = legacy_characters()
     with RowSource(options.path, options.format, options.encoding) as source:
         if options.report:
             run.report = ReportWriter(options.report)
@@ -423,6 +438,7 @@ def run_bulk(
         finally:
             run.summary.rows = source.rows_read
             run.summary.seconds = time.monotonic() - started
+            run.summary.legacy_characters = legacy_characters() - legacy_before
             if run.report is not None:
                 run.report.close()
             if run.invalid is not None:

@@ -22,7 +22,14 @@ from typing import IO, Any, Literal
 from snapcapi.errors import ValidationError
 from snapcapi.records import RowProblem
 
-__all__ = ["ReportWriter", "RowSource", "check_encoding", "file_format", "open_text"]
+__all__ = [
+    "ReportWriter",
+    "RowSource",
+    "check_encoding",
+    "file_format",
+    "legacy_characters",
+    "open_text",
+]
 
 Format = Literal["csv", "tsv", "jsonl"]
 _SUFFIXES: dict[str, Format] = {
@@ -59,6 +66,33 @@ def file_format(path: str, given: str | None = None) -> Format:
     return found
 
 
+class _Legacy:
+    """Bytes that were not UTF-8 and were read as cp1252, since the process started."""
+
+    characters = 0
+
+
+def _cp1252_fallback(error: UnicodeError) -> tuple[str, int]:
+    """Decode bytes that are not UTF-8 as Windows cp1252 (Excel's "CSV" on Windows).
+
+    A UTF-8 file never calls this; a cp1252 file's accented letters are invalid UTF-8 almost
+    always, so each comes here and is read as the letter Excel meant. The count is reported.
+    """
+    if not isinstance(error, UnicodeDecodeError):  # pragma: no cover - decoding only
+        raise error
+    raw = bytes(error.object[error.start : error.end])
+    _Legacy.characters += len(raw)
+    return raw.decode("cp1252", errors="replace"), error.end
+
+
+codecs.register_error("snapcapi-cp1252", _cp1252_fallback)
+
+
+def legacy_characters() -> int:
+    """Count the characters read so far as cp1252 because they were not UTF-8."""
+    return _Legacy.characters
+
+
 def check_encoding(encoding: str | None) -> str:
     """Return the codec to read with: UTF-8 (a byte-order mark skipped) unless told otherwise.
 
@@ -84,25 +118,29 @@ _UTF8 = "utf-8-sig"
 def open_text(path: str, mode: Literal["r", "w"], encoding: str | None = None) -> IO[str]:
     """Open a text file (``-`` for stdin/stdout), through gzip when it is one.
 
-    Input is read as UTF-8 (a byte-order mark is skipped) unless ``encoding`` says otherwise
-    (``cp1252`` for a file Excel saved); bytes that do not decode are kept as lone surrogates,
-    which the models refuse with a clear error for that row only.
+    Input is read as UTF-8 (a byte-order mark is skipped), and bytes that are not UTF-8 as
+    cp1252, the encoding Excel saves in on Windows (counted: :func:`legacy_characters`). With
+    an ``encoding``, bytes that do not decode are kept as lone surrogates, which the models
+    refuse with a clear error for that row only. Output is UTF-8.
     """
     codec = check_encoding(encoding)
+    # Without a stated encoding, bytes that are not UTF-8 are read as cp1252 (and counted);
+    # with one, they are kept as lone surrogates, which the models refuse for that row.
+    errors = "snapcapi-cp1252" if encoding is None else "surrogateescape"
     if path == "-":
         if mode == "w":
             return sys.stdout
-        return io.TextIOWrapper(
-            sys.stdin.buffer, encoding=codec, errors="surrogateescape", newline=""
-        )
+        return io.TextIOWrapper(sys.stdin.buffer, encoding=codec, errors=errors, newline="")
     if mode == "r":
         with open(path, "rb") as probe:
             compressed = probe.read(2) == b"\x1f\x8b"
         raw: Any = gzip.open(path, "rb") if compressed else open(path, "rb")  # noqa: SIM115
-        return io.TextIOWrapper(raw, encoding=codec, errors="surrogateescape", newline="")
+        return io.TextIOWrapper(raw, encoding=codec, errors=errors, newline="")
     if path.lower().endswith(".gz"):
-        return io.TextIOWrapper(gzip.open(path, "wb"), encoding="utf-8", newline="")
-    return open(path, "w", encoding="utf-8", newline="")
+        return io.TextIOWrapper(
+            gzip.open(path, "wb"), encoding="utf-8", errors="backslashreplace", newline=""
+        )
+    return open(path, "w", encoding="utf-8", errors="backslashreplace", newline="")
 
 
 class RowSource:

@@ -318,6 +318,7 @@ class ColumnMap:
         synonyms: bool = True,
         ignore: Iterable[str] = (),
         is_field: Callable[[str], bool] | None = None,
+        optional: Iterable[str] = (),
     ) -> ColumnMap:
         """Work out the map for these columns.
 
@@ -330,6 +331,8 @@ class ColumnMap:
             synonyms: Match common synonyms (``zip``, ``ip``); off, only exact names match.
             ignore: Columns never read.
             is_field: Tells a known field name (``Event.from_dict``'s and the virtual ones).
+            optional: Fields whose mapped columns may be missing (a preset's: an export may
+                leave an optional column out); a missing one is noted, not an error.
 
         Raises:
             ValidationError: ``mapping`` names an unknown field or (with ``complete``) a
@@ -341,6 +344,8 @@ class ColumnMap:
         column_set = set(columns)
         explicit: dict[str, tuple[str, ...]] = {}
         unmapped: set[str] = set()
+        soft = set(optional)
+        missing: dict[str, str] = {}
         for field, given in (mapping or {}).items():
             if not known(field):
                 raise unknown_field(field, known)
@@ -349,21 +354,29 @@ class ColumnMap:
             if not sources:
                 unmapped.add(field)  # FIELD= : leave it unmapped
                 continue
+            present = []
             for source in sources:
                 head = source.split(".", 1)[0]
-                if complete and source not in column_set and head not in column_set:
+                if not complete or source in column_set or head in column_set:
+                    present.append(source)
+                elif field in soft:
+                    missing[source] = f"mapped to {field}, but not in this file"
+                else:
                     raise ValidationError(
                         "mapping",
                         f"maps {field} to column {source!r}, which the source lacks "
                         f"(its columns: {_listed(columns)})",
                     )
-            explicit[field] = sources
+            if not present:
+                unmapped.add(field)  # a preset's column this export does not have
+                continue
+            explicit[field] = tuple(present)
         used = {s if s in column_set else s.split(".", 1)[0] for v in explicit.values() for s in v}
         by_field: dict[str, Match] = {
             field: Match(field, sources, "--map") for field, sources in explicit.items()
         }
         chosen: dict[str, str] = {}  # column -> field, automatic matches
-        notes: dict[str, str] = {}
+        notes: dict[str, str] = dict(missing)
         exact: dict[str, str] = {}  # field -> column matched by its exact name
         for column in columns:
             if column in used or column in skipped:

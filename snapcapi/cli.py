@@ -508,9 +508,10 @@ def _options(args: argparse.Namespace, *, sending: bool) -> BulkOptions:
         return flag if flag not in (None, "", False) else settings.get(name, default)
 
     mapping: dict[str, Any] = dict(settings.get("map", {}))
-    if args.mapping_file:
-        mapping.update(_read_mapping_file(args.mapping_file))
-    mapping.update((k, _mapping_value(v)) for k, v in _pairs(args.map, "--map", empty=True).items())
+    given = _read_mapping_file(args.mapping_file) if args.mapping_file else {}
+    given.update(_pairs(args.map, "--map", empty=True))
+    mapping.update((k, _mapping_value(v)) for k, v in given.items())
+    optional = frozenset(settings.get("map", {})) - set(given)
     defaults: dict[str, Any] = dict(settings.get("set", {}))
     defaults.update(_pairs(args.set, "--set"))
     if args.event_name:
@@ -543,6 +544,7 @@ def _options(args: argparse.Namespace, *, sending: bool) -> BulkOptions:
         decimal_comma=bool(args.decimal_comma or settings.get("decimal_comma", False)),
         consent_column=setting(args.consent_column, "consent_column"),
         final_region=True,
+        optional=optional,
     )
     recipe.check()
     dry_run = args.command == "send" and args.dry_run
@@ -672,6 +674,7 @@ def _run_diagnose(args: argparse.Namespace, out: TextIO) -> int:
             decimal_comma=recipe.decimal_comma,
             consent_column=recipe.consent_column,
             final_region=True,
+            optional=recipe.optional,
             columns=source.columns,
             on_map=show_map,
         )

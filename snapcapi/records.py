@@ -233,6 +233,8 @@ class Recipe:
     #: ``region`` is the last word on phone regions (the command line: no client default
     #: comes later), so phones still without one are dropped (or a problem) here.
     final_region: bool = False
+    #: Fields mapped by a preset: their columns may be missing from a file (noted, not an error).
+    optional: frozenset[str] = frozenset()
 
     def check(self) -> None:
         """Refuse unknown fields in the mapping or the defaults, before any row is read."""
@@ -256,7 +258,7 @@ class Recipe:
             "timezone": self.timezone or "",
             "time_format": self.time_format or "",
             "synonyms": "on" if self.synonyms else "off",
-            "ignore": ",".join(self.ignore),
+            "ignore": ",".join(sorted(self.ignore)),
         }
 
 
@@ -284,6 +286,7 @@ def iter_events(
     stats: RecordStats | None = None,
     on_map: Callable[[ColumnMap], None] | None = None,
     final_region: bool = False,
+    optional: Iterable[str] = (),
 ) -> Iterator[tuple[Hashable, Event | RowProblem | RowSkip]]:
     """Turn numbered rows into events, lazily: the engine of every bulk path.
 
@@ -319,6 +322,8 @@ def iter_events(
         final_region: No region comes later (no ``Client(default_region=...)``): phones still
             without one are dropped with a warning (``on_invalid="drop"``) or make the row a
             problem, here rather than at send time.
+        optional: Fields whose mapped columns a file may lack (a preset's): noted, not an
+            error.
 
     Yields:
         ``(row, event)``, ``(row, problem)`` or ``(row, skip)``, in row order.
@@ -346,6 +351,7 @@ def iter_events(
         consent_column=consent_column,
         derive_ids=stable_ids,
         final_region=final_region,
+        optional=frozenset(optional),
     )
     return iter_recipe(recipe, rows, columns=columns, stats=stats, ignored=ignored, on_map=on_map)
 
@@ -411,6 +417,7 @@ def _raw_map(recipe: Recipe, columns: Sequence[str], complete: bool) -> ColumnMa
         synonyms=recipe.synonyms,
         ignore=recipe.ignore,
         is_field=_is_field,
+        optional=recipe.optional,
     )
 
 
@@ -900,8 +907,8 @@ def _unquoted(value: Any) -> Any:
         return [_unquoted(v) for v in value]
     if isinstance(value, str):
         text = value.strip()
-        if text.startswith("'") and len(text) > 1 and (text[1].isdigit() or text[1] == "+"):
-            return text[1:]
+        if text.startswith("'") and len(text) > 1:
+            return text[1:].strip()
     return value
 
 

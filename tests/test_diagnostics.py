@@ -119,14 +119,15 @@ def test_cli_diagnose_prints_the_report(tmp_path):
     assert cli.main(["diagnose", str(path)], out=out) == 0
     text = out.getvalue()
     assert "Match quality of 3 events" in text
-    assert "1 rows could not be read" in text
+    assert "not valid JSON" in text  # the unreadable line counts, as in a send
     assert "identifiers dropped (could not be normalized):" in text  # drop is the default here
     out = io.StringIO()
     assert cli.main(["diagnose", str(path), "--json"], out=out) == 0
     data = json.loads(out.getvalue())
     assert data["events"] == 3
-    assert data["unreadable_rows"] == 1
-    assert (data["usable_events"], data["score"]) == (1, 33.3)
+    assert data["problem_rows"] == 1
+    # One usable event of four rows: the unreadable one weighs against the score.
+    assert (data["usable_events"], data["score"]) == (1, 25.0)
 
 
 def test_lost_events_come_first_whatever_else_is_common():

@@ -141,7 +141,8 @@ def test_rows_repeating_an_id_are_one_event_and_counted():
     assert [s.row for s in conversion.skipped] == [2]
     assert conversion.stats.duplicates == 1
     keyed = events_from_records([ORDER, {**ORDER, "value": "11"}], key="order", defaults=SALES)
-    assert len(keyed.events) == 1 and keyed.stats.duplicates == 1
+    assert len(keyed.events) == 1
+    assert keyed.stats.duplicates == 1
 
 
 def test_a_blank_key_is_a_problem_naming_the_flag_and_argument():
@@ -150,7 +151,8 @@ def test_a_blank_key_is_a_problem_naming_the_flag_and_argument():
                                      defaults=SALES).problems  # fmt: skip
     assert problem.field == "event_id"
     assert "key column 'order' is blank" in problem.reason
-    assert "--key" in problem.explain("cli") and "key=" in problem.explain()
+    assert "--key" in problem.explain("cli")
+    assert "key=" in problem.explain()
 
 
 # --------------------------------------------------------------------------- mapping
@@ -170,7 +172,8 @@ def test_exact_names_beat_synonyms_and_synonyms_can_be_switched_off():
     """A column named like the field wins over a synonym; --no-synonyms; FIELD= unmaps."""
     found = ColumnMap.resolve(["zip", "zip_code", "mail"])
     assert found.column_of("zip_code") == "zip_code"
-    assert "zip" in found.notes and found.column_of("email") == "mail"
+    assert "zip" in found.notes
+    assert found.column_of("email") == "mail"
     assert ColumnMap.resolve(["zip", "mail"], synonyms=False).mapped_fields == frozenset()
     unmapped = ColumnMap.resolve(["email", "zip"], {"zip_code": ""})
     assert unmapped.mapped_fields == {"email"}
@@ -273,8 +276,8 @@ def test_dotted_paths_key_value_arrays_and_list_paths_reach_nested_json():
                "ecommerce.purchase_revenue", "order_id": "ecommerce.transaction_id",
                "contents.id": "items.item_id", "contents.quantity": "items.quantity",
                "contents.item_price": "items.price"}  # fmt: skip
-    (event,), () = events_from_records([record], mapping, synonyms=False,
-                                       defaults={"action_source": "WEB", "currency": "EUR"})  # fmt: skip
+    web = {"action_source": "WEB", "currency": "EUR"}
+    (event,), () = events_from_records([record], mapping, synonyms=False, defaults=web)
     payload = event.to_payload()
     assert payload["event_source_url"] == "https://s.example/"
     assert payload["custom_data"]["order_id"] == "T1"
@@ -285,8 +288,10 @@ def test_dotted_paths_key_value_arrays_and_list_paths_reach_nested_json():
 
 def test_a_column_that_says_utc_is_read_as_utc_and_consent_column_flags():
     """'Created (UTC)' naive times are UTC whatever the timezone; consent from yes/1/true."""
-    rows = [{"Created (UTC)": "2026-11-20 14:22:10", "email": "a@example.com", "ok": "yes"},
-            {"Created (UTC)": "2026-11-20 14:22:11", "email": "b@example.com", "ok": "no"}]  # fmt: skip
+    rows = [
+        {"Created (UTC)": "2026-11-20 14:22:10", "email": "a@example.com", "ok": "yes"},
+        {"Created (UTC)": "2026-11-20 14:22:11", "email": "b@example.com", "ok": "no"},
+    ]
     conversion = events_from_records(rows, {"event_time": "Created (UTC)"},
                                      defaults={"event_name": "SIGN_UP", "action_source": "OFFLINE"},
                                      timezone="Europe/Paris", consent_column="ok")  # fmt: skip
