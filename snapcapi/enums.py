@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import difflib
 import enum
+import functools
+import itertools
+import re
 from collections.abc import Mapping
 
 from snapcapi._convert import one_of
 from snapcapi._masking import echo
-from snapcapi.errors import ValidationError
+from snapcapi.errors import Remedy, ValidationError
 
 __all__ = ["ActionSource", "EventName"]
 
@@ -71,8 +74,12 @@ class EventName(str, enum.Enum):
         standard name or to a custom event number 1-5 (``{"Webinar Joined": 1}`` →
         ``CUSTOM_EVENT_1``); it is consulted first.
 
+        Names are never mapped by guesswork, and names that undo a conversion (refunds,
+        cancellations, removals from the cart) match nothing.
+
         Raises:
-            ValidationError: The name matches nothing; the message lists the closest names.
+            ValidationError: The name matches nothing; the message suggests the events that
+                share its meaning ("Order Placed": ``PURCHASE``), then those spelled alike.
 
         """
         if isinstance(name, EventName):
@@ -91,14 +98,16 @@ class EventName(str, enum.Enum):
             return found
         if not key:
             raise ValidationError("event_name", "is empty; give one of Snap's event names")
-        close = difflib.get_close_matches(key, list(_EVENT_NAMES), n=6, cutoff=0.6)
-        names = list(dict.fromkeys(_EVENT_NAMES[c].value for c in close))[:3]
-        hint = f"; did you mean {' or '.join(repr(n) for n in names)}?" if names else "."
+        if _undoing(name):
+            # Suggesting anything here invites mapping a refund to PURCHASE, counted as revenue.
+            hint = (
+                " (no Snap event undoes a conversion: leave refunds, cancellations and so on out)"
+            )
+        else:
+            names = [member.value for member in _suggestions(name)]
+            hint = f" (did you mean {' or '.join(repr(n) for n in names)}?)" if names else ""
         raise ValidationError(
-            "event_name",
-            f"{echo(name)} is not a Snap event name{hint} Map business-specific events to "
-            "CUSTOM_EVENT_1..5: EventName.resolve(name, aliases={'Your Name': 1}), or "
-            "Event.from_dict(record, aliases=...).",
+            "event_name", f"{echo(name)} is not a Snap event name{hint}", remedy=_ALIASES_REMEDY
         )
 
     @classmethod
@@ -114,8 +123,22 @@ class EventName(str, enum.Enum):
         return cls.resolve(target)
 
 
-# Everyday spellings: Meta's standard events, GA4's, and the names in Snap's own guides.
+_ALIASES_REMEDY = Remedy(
+    argument="aliases",
+    flag="--aliases",
+    example="'Webinar Joined=CUSTOM_EVENT_1'",
+    what="map your own event names to Snap's or to custom events 1-5",
+    python_example="{'Webinar Joined': 1}",
+)
+
+# Everyday spellings: Meta's standard events, GA4's, Segment's and RudderStack's specs, and
+# the names in Snap's own guides. A name is here only when it means what Snap's event means;
+# near misses (a lead is not a sign-up, an order placed may be unpaid) are left to the user's
+# aliases, and refunds and removals never map to anything (sending a refund as PURCHASE
+# would count it as revenue). Keys are folded by _key, so "add_to_cart", "Add to Cart" and
+# "ADD-TO-CART" are one entry.
 _ALIAS_SPELLINGS: dict[str, EventName] = {
+    # Meta and Snap's guides
     "Add to Cart": EventName.ADD_CART,
     "Add Payment Info": EventName.ADD_BILLING,
     "Add to Wishlist": EventName.ADD_TO_WISHLIST,
@@ -151,10 +174,155 @@ _ALIAS_SPELLINGS: dict[str, EventName] = {
     "Install": EventName.APP_INSTALL,
     "Activate App": EventName.APP_OPEN,
     "App Launch": EventName.APP_OPEN,
+    # Segment's and RudderStack's e-commerce, B2B SaaS and mobile specs
+    "Products Searched": EventName.SEARCH,
+    "Product List Viewed": EventName.LIST_VIEW,
+    "Product Viewed": EventName.VIEW_CONTENT,
+    "Product Added": EventName.ADD_CART,
+    "Product Added to Wishlist": EventName.ADD_TO_WISHLIST,
+    "Product Shared": EventName.SHARE,
+    "Cart Shared": EventName.SHARE,
+    "Product Reviewed": EventName.RATE,
+    "Checkout Started": EventName.START_CHECKOUT,
+    "Payment Info Entered": EventName.ADD_BILLING,
+    "Promotion Viewed": EventName.AD_VIEW,
+    "Promotion Clicked": EventName.AD_CLICK,
+    "Signed Up": EventName.SIGN_UP,
+    "Signed In": EventName.LOGIN,
+    "Sign In": EventName.LOGIN,
+    "Trial Started": EventName.START_TRIAL,
+    "Subscription Started": EventName.SUBSCRIBE,
+    "Invite Sent": EventName.INVITE,
+    "Page Viewed": EventName.PAGE_VIEW,
+    "Application Installed": EventName.APP_INSTALL,
+    "Application Opened": EventName.APP_OPEN,
+    # GA4's recommended and automatic events not spelled above (add_to_cart, begin_checkout,
+    # add_payment_info, view_item, purchase, sign_up, ... already fold onto an entry)
+    "level_up": EventName.LEVEL_COMPLETE,
+    "spend_virtual_currency": EventName.SPENT_CREDITS,
+    "view_promotion": EventName.AD_VIEW,
+    "select_promotion": EventName.AD_CLICK,
+    "view_search_results": EventName.SEARCH,
+    "first_open": EventName.APP_INSTALL,
+    "ecommerce_purchase": EventName.PURCHASE,  # GA4's name for purchase until 2020
 }
 
 _EVENT_NAMES: dict[str, EventName] = {_key(member.value): member for member in EventName}
 _EVENT_NAMES.update({_key(alias): member for alias, member in _ALIAS_SPELLINGS.items()})
+
+# "Did you mean": words that carry an event's meaning, so "Order Placed" suggests PURCHASE
+# although it is spelled like nothing in the table. The first event of a word counts 2, the
+# others 1. Only suggestions come from this, never a mapping.
+_MEANING_WORDS: tuple[tuple[str, tuple[EventName, ...]], ...] = (
+    (
+        "order orders ordered purchase purchased purchases buy buys bought paid sale sales sold "
+        "transaction transactions",
+        (EventName.PURCHASE,),
+    ),
+    ("payment payments", (EventName.ADD_BILLING, EventName.PURCHASE)),
+    ("billing card", (EventName.ADD_BILLING,)),
+    ("cart carts basket baskets bag", (EventName.ADD_CART,)),
+    ("add added adds", (EventName.ADD_CART, EventName.ADD_TO_WISHLIST, EventName.ADD_BILLING)),
+    ("checkout checkouts", (EventName.START_CHECKOUT,)),
+    (
+        "signup signups signedup register registered registration registrations lead leads "
+        "enroll enrolled enrollment newsletter account",
+        (EventName.SIGN_UP,),
+    ),
+    (
+        "subscribe subscribed subscription subscriptions subscriber",
+        (EventName.SUBSCRIBE, EventName.SIGN_UP),
+    ),
+    ("trial trials", (EventName.START_TRIAL,)),
+    ("login logins signin signedin loggedin logon", (EventName.LOGIN,)),
+    (
+        "view viewed views visit visited",
+        (EventName.VIEW_CONTENT, EventName.PAGE_VIEW, EventName.LIST_VIEW, EventName.AD_VIEW),
+    ),
+    ("product products item items detail details", (EventName.VIEW_CONTENT,)),
+    ("page pages pageview pageviews screen screens", (EventName.PAGE_VIEW,)),
+    ("list lists category categories catalog collection", (EventName.LIST_VIEW,)),
+    ("search searched searches query", (EventName.SEARCH,)),
+    ("wishlist wishlisted favorite favorites favourite favourites", (EventName.ADD_TO_WISHLIST,)),
+    ("save saved bookmark bookmarked", (EventName.SAVE,)),
+    ("share shared shares", (EventName.SHARE,)),
+    ("rate rated rating ratings review reviewed reviews", (EventName.RATE,)),
+    ("invite invited invites invitation referral referred", (EventName.INVITE,)),
+    (
+        "reserve reserved reservation booking booked appointment scheduled",
+        (EventName.RESERVE,),
+    ),
+    ("tutorial onboarding", (EventName.COMPLETE_TUTORIAL,)),
+    ("level levels", (EventName.LEVEL_COMPLETE,)),
+    ("achievement achievements unlock unlocked badge", (EventName.ACHIEVEMENT_UNLOCKED,)),
+    ("credits coins gems spend spent", (EventName.SPENT_CREDITS,)),
+    ("install installed installs download downloaded", (EventName.APP_INSTALL,)),
+    ("open opened launch launched", (EventName.APP_OPEN,)),
+    ("app apps application", (EventName.APP_OPEN, EventName.APP_INSTALL)),
+    ("ad ads advert promotion promotions promo banner", (EventName.AD_VIEW, EventName.AD_CLICK)),
+    ("impression impressions", (EventName.AD_VIEW,)),
+    ("click clicked clicks tap tapped", (EventName.AD_CLICK,)),
+)
+_MEANINGS: dict[str, tuple[EventName, ...]] = {
+    word: events for words, events in _MEANING_WORDS for word in words.split()
+}
+# A checkout or payment that is done is a purchase: "Checkout Completed" suggests PURCHASE.
+_DONE_WORDS = frozenset({
+    "complete", "completed", "done", "finished", "success", "successful", "succeeded", "placed",
+    "confirmed",
+})  # fmt: skip
+# Names that undo something. No Snap event means that, so nothing is suggested for them, not
+# even by spelling ("Order Refunded" is spelled much like "Order Completed").
+_UNDOING_WORDS = frozenset({
+    "refund", "refunded", "refunds", "return", "returned", "returns", "cancel", "cancelled",
+    "canceled", "cancellation", "remove", "removed", "removal", "delete", "deleted", "void",
+    "voided", "chargeback", "chargebacks", "reversed", "reversal", "dispute", "disputed", "fail",
+    "failed", "failure", "declined", "abandon", "abandoned", "unsubscribe", "unsubscribed",
+    "uninstall", "uninstalled", "logout", "loggedout", "signout", "signedout", "unpaid",
+    "expired", "lost", "rejected",
+})  # fmt: skip
+_WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
+
+
+def _words(name: str) -> set[str]:
+    """Split a name into lowercase words (camelCase too), adding each pair of neighbours joined.
+
+    ``"sign_up completed"`` gives ``sign``, ``up``, ``completed``, ``signup`` and ``upcompleted``;
+    the pairs catch ``sign up``, ``log in``, ``check out``, ``wish list``.
+    """
+    words = [word.lower() for word in _WORD.findall(name)]
+    return set(words) | {a + b for a, b in itertools.pairwise(words)}
+
+
+def _undoing(name: str) -> bool:
+    return not _words(name).isdisjoint(_UNDOING_WORDS)
+
+
+@functools.lru_cache(maxsize=256)  # a file repeats its unknown names on every row
+def _suggestions(name: str) -> tuple[EventName, ...]:
+    """Up to three events a name may mean: those sharing its meaning first, then by spelling."""
+    scores: dict[EventName, int] = {}
+    words = _words(name)
+    for word in words:
+        for rank, event in enumerate(_MEANINGS.get(word, ())):
+            scores[event] = scores.get(event, 0) + (2 if rank == 0 else 1)
+    if not words.isdisjoint(_DONE_WORDS) and (
+        EventName.START_CHECKOUT in scores or EventName.ADD_BILLING in scores
+    ):
+        scores[EventName.PURCHASE] = scores.get(EventName.PURCHASE, 0) + 3
+    # A lone secondary sense (the 1 of "add" for ADD_BILLING) is too weak to show. Ties keep
+    # the enum's order, so the result does not depend on set iteration.
+    order = {event: index for index, event in enumerate(EventName)}
+    by_meaning = sorted(
+        (event for event, score in scores.items() if score >= 2),
+        key=lambda event: (-scores[event], order[event]),
+    )
+    # Spelling alone is weak evidence beside meaning ("Tutorial Completed" is spelled much like
+    # "Order Completed"): with meaning found, only very close spellings join it.
+    cutoff = 0.8 if by_meaning else 0.6
+    close = difflib.get_close_matches(_key(name), list(_EVENT_NAMES), n=6, cutoff=cutoff)
+    by_spelling = [_EVENT_NAMES[c] for c in close]
+    return tuple(dict.fromkeys(by_meaning + by_spelling))[:3]
 
 
 class ActionSource(str, enum.Enum):

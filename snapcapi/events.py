@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import datetime as _dt
 import decimal
+import difflib
+import functools
 import math
 import numbers
 import re
 import time
 import uuid
+import zoneinfo
 from collections.abc import Iterable, Mapping
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -29,10 +32,18 @@ from snapcapi._masking import echo, mask
 from snapcapi.app_data import AppData
 from snapcapi.custom_data import CustomData
 from snapcapi.enums import ActionSource, EventName
-from snapcapi.errors import ValidationError
+from snapcapi.errors import Remedy, ValidationError
 from snapcapi.user_data import OnInvalid, UserData
 
-__all__ = ["MAX_AGE", "MAX_FUTURE_SKEW", "STALE_AGE", "Event", "EventTime"]
+__all__ = [
+    "MAX_AGE",
+    "MAX_FUTURE_SKEW",
+    "STALE_AGE",
+    "Event",
+    "EventTime",
+    "resolve_timezone",
+    "to_epoch_seconds",
+]
 
 EventTime = _dt.datetime | _dt.date | int | float | str
 
@@ -43,75 +54,444 @@ STALE_AGE = _dt.timedelta(days=7)
 #: How far in the future an event may be stamped (clock skew between servers).
 MAX_FUTURE_SKEW = _dt.timedelta(minutes=10)
 
-_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_MS_THRESHOLD = 10**11
 _MAX_SKEW_S = 600
-_STALE_S = 7 * 86400  # 5138 AD in seconds, 1973 in milliseconds
-_MAX_MS = 10**14
+_STALE_S = 7 * 86400
+
+# ----------------------------------------------------------------------------- event times
+#
+# Exports write times in many ways. The rule: read what is unambiguous, refuse what is not
+# and name the setting that settles it (a time zone for times without an offset, a strptime
+# format for day/month orders), never guess per row.
+
+_TIMEZONE_REMEDY = Remedy(
+    argument="timezone",
+    flag="--timezone",
+    example="Europe/Paris",
+    what="the IANA time zone of times written without an offset",
+)
+_TIME_FORMAT_REMEDY = Remedy(
+    argument="time_format",
+    flag="--time-format",
+    example="'%m/%d/%Y %H:%M'",
+    what="the strptime format of the time column",
+    python_example="'%m/%d/%Y %H:%M'",
+)
+
+_UTC = _dt.timezone.utc
+_DAY_S = 86400
+_YEAR_S = 365 * _DAY_S
+_EPOCH_ORDINAL = _dt.date(1970, 1, 1).toordinal()
+#: Numbers are told apart by size: below 10**11 seconds (5138 AD), below 10**14 milliseconds,
+#: and so on; each limit is 1973 in the next unit, so the ranges cannot overlap.
+_UNITS = (
+    (10**11, 1, "seconds"),
+    (10**14, 10**3, "milliseconds"),
+    (10**17, 10**6, "microseconds"),
+    (10**20, 10**9, "nanoseconds"),
+)
+#: A number read as a time must land between 2000 and a year from now; anything else is a
+#: number in the wrong unit, or not a time at all (a shifted column, an order number).
+_Y2000 = 946_684_800
+# The constructor's fast path takes ints below this bound, fixed at import; it only errs
+# towards the full check (the bound is never later than a year from the current time).
+_FAST_MAX = int(time.time()) + _YEAR_S
+_Y2000_MS, _FAST_MAX_MS = _Y2000 * 1000, _FAST_MAX * 1000
+_UNIT_ADVICE = "give Unix seconds, milliseconds, microseconds or nanoseconds, or a date"
+
+# ISO 8601 and its everyday relatives: T or a space, seconds and fractions optional, then Z,
+# UTC, GMT or an offset (+01:00, +0100, -05). Year first, so the order of the rest is known.
+_ISO_TEXT = re.compile(
+    r"(\d{4})([-/.])(\d{1,2})\2(\d{1,2})"
+    r"(?:(?:T|\s+)(\d{1,2}):(\d{2})(?::(\d{2})(?:[.,]\d+)?)?)?"
+    r"\s*(?:(Z|UTC|GMT)|([+-])(\d{2})(?::?(\d{2}))?)?",
+    re.ASCII | re.IGNORECASE,
+)
+# 11/20/2026, 20.11.2026, 20-11-26: only the writer knows which number is the month.
+_DAY_MONTH_TEXT = re.compile(r"\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}(?!\d)", re.ASCII)
+_FRACTION = re.compile(r"\d+", re.ASCII)
+_OFFSET_TEXT = re.compile(
+    r"\s*(?:(Z|UTC|GMT)|([+-])(\d{2})(?::?(\d{2}))?)", re.ASCII | re.IGNORECASE
+)
+_UNREADABLE = 1 << 40  # no offset is this large
+_NUMBER_TEXT = re.compile(r"[+-]?\d+(?:\.\d*)?", re.ASCII)
+_FORMAT_TIME = re.compile(r"%[HIMSXcfpz]")
+_FORMAT_YEAR = re.compile(r"%[YyGc]")
+# Abbreviations are not IANA names and several are ambiguous; point at a zone instead.
+_ABBREVIATIONS = {
+    "PST": "America/Los_Angeles",
+    "PDT": "America/Los_Angeles",
+    "MDT": "America/Denver",
+    "CST": "America/Chicago",
+    "CDT": "America/Chicago",
+    "EDT": "America/New_York",
+    "BST": "Europe/London",
+    "CEST": "Europe/Paris",
+    "AEST": "Australia/Sydney",
+    "AEDT": "Australia/Sydney",
+}
 
 
-def _epoch(value: float, field: str) -> int:
-    if not math.isfinite(value) or value <= 0:
+@functools.lru_cache(maxsize=256)
+def _offset_of(tail: str) -> int | None:
+    """Read what follows a time: its UTC offset in seconds, None for nothing, or _UNREADABLE.
+
+    Cached: a file holds a handful of distinct tails ("Z", " -0500"), not one per row.
+    """
+    if not tail:
+        return None
+    match = _OFFSET_TEXT.fullmatch(tail)
+    if match is None:
+        return _UNREADABLE
+    utc, sign, hours, minutes = match.groups()
+    if utc is not None:
+        return 0
+    h, m = int(hours), int(minutes or 0)
+    if h > 23 or m > 59:
+        return _UNREADABLE
+    return (h * 3600 + m * 60) * (1 if sign == "+" else -1)
+
+
+@functools.lru_cache(maxsize=1)
+def _zone_names() -> dict[str, str]:
+    """Every IANA name the system knows, by its lowercase form (read once, on a miss)."""
+    return {name.lower(): name for name in zoneinfo.available_timezones()}
+
+
+@functools.lru_cache(maxsize=128)
+def _named_zone(name: str) -> _dt.tzinfo:
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (KeyError, ValueError, OSError):
+        pass
+    # The database is case-sensitive, people are not: "europe/paris" has one meaning.
+    exact = _zone_names().get(name.lower())
+    if exact is not None:
+        return zoneinfo.ZoneInfo(exact)
+    raise ValidationError("timezone", _unknown_zone(name))
+
+
+@functools.lru_cache(maxsize=32)
+def _unknown_zone(name: str) -> str:
+    """Say why ``name`` is no zone, with the closest names (cached: every row may ask)."""
+    if name.upper() in _ABBREVIATIONS:
+        hint = (
+            f"; abbreviations are ambiguous, give a name such as {_ABBREVIATIONS[name.upper()]!r}"
+        )
+    else:
+        names = _zone_names()
+        wanted = name.lower().replace(" ", "_")
+        # "Paris" is the city of "Europe/Paris"; otherwise the closest spellings.
+        close = [full for key, full in names.items() if key.rpartition("/")[2] == wanted]
+        close += [
+            names[key] for key in difflib.get_close_matches(wanted, list(names), n=3, cutoff=0.8)
+        ]
+        close = list(dict.fromkeys(close))[:3]
+        hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+    return f"{echo(name)} is not an IANA time zone such as 'Europe/Paris' or 'UTC'{hint}"
+
+
+def resolve_timezone(value: _dt.tzinfo | str) -> _dt.tzinfo:
+    """Return the ``tzinfo`` for an IANA name (``"Europe/Paris"``) or a ``tzinfo`` as it is.
+
+    Names are looked up with :mod:`zoneinfo` (once each; the result is cached) and matched
+    without regard to case.
+
+    Raises:
+        ValidationError: ``timezone``: the name is no IANA zone; the message gives the closest.
+
+    """
+    if isinstance(value, _dt.tzinfo):
+        return value
+    if not isinstance(value, str):
+        raise ValidationError(
+            "timezone",
+            f"expected an IANA time zone name such as 'Europe/Paris', got {type(value).__name__}",
+        )
+    return _named_zone(value.strip())
+
+
+def _utc_seconds(year: int, month: int, day: int, seconds_of_day: int = 0) -> int:
+    """Unix seconds of a UTC calendar time, without building a datetime (the hot path)."""
+    return (_dt.date(year, month, day).toordinal() - _EPOCH_ORDINAL) * _DAY_S + seconds_of_day
+
+
+def _midnight(day: _dt.date, zone: _dt.tzinfo | None) -> int:
+    if zone is None:
+        return (day.toordinal() - _EPOCH_ORDINAL) * _DAY_S
+    return int(_dt.datetime(day.year, day.month, day.day, tzinfo=zone).timestamp())
+
+
+def _naive(field: str, what: str) -> ValidationError:
+    return ValidationError(field, what, remedy=_TIMEZONE_REMEDY)
+
+
+def _from_number(value: int | float, field: str, zone: _dt.tzinfo | None) -> int:
+    """Read a number as a YYYYMMDD date or as Unix seconds, ms, µs or ns, told by its size."""
+    if value.__class__ is int:  # the common cases first: seconds and milliseconds of now
+        if _Y2000 <= value <= _FAST_MAX:
+            return int(value)
+        if _Y2000_MS <= value <= _FAST_MAX_MS:
+            return int(value) // 1000
+    if not 0 < value < math.inf:  # NaN compares false
         raise ValidationError(field, "must be a positive Unix timestamp")
-    if value >= _MAX_MS:
-        raise ValidationError(field, "is too large; give Unix seconds or milliseconds")
-    if value >= _MS_THRESHOLD:
-        value /= 1000
-    return int(value)
+    if value < 100_000_000:
+        if value >= 10_000_000 and value == int(value):
+            day = _yyyymmdd(int(value))
+            if day is not None:
+                return _plausible_date(day, value, field, zone)
+        unit = _UNITS[0]  # 1970-1973: refused below, naming the unit
+    else:
+        found = next((size for size in _UNITS if value < size[0]), None)
+        if found is None:
+            raise ValidationError(
+                field, f"{echo(str(value))} is too large for a Unix time in seconds to nanoseconds"
+            )
+        unit = found
+    _, per_second, name = unit
+    seconds = int(value // per_second if value.__class__ is int else value / per_second)
+    if _Y2000 <= seconds <= _FAST_MAX or _Y2000 <= seconds <= time.time() + _YEAR_S:
+        return seconds
+    # Only the year is shown: a shifted column may hold a phone number, and the full date
+    # would give most of its digits back.
+    year = _dt.datetime.fromtimestamp(seconds, _UTC).year
+    when = "before 2000" if seconds < _Y2000 else "more than a year from now"
+    raise ValidationError(
+        field, f"{echo(str(value))} read as Unix {name} is in {year}, {when}; {_UNIT_ADVICE}"
+    )
+
+
+def _yyyymmdd(number: int) -> _dt.date | None:
+    # Eight digits are 1970-1973 as Unix seconds, so one that is a real calendar date is that
+    # date (GA4's event_date, YYYYMMDD exports); other eight-digit numbers are seconds.
+    try:
+        return _dt.date(number // 10000, number // 100 % 100, number % 100)
+    except ValueError:
+        return None
+
+
+def _plausible_date(day: _dt.date, value: float, field: str, zone: _dt.tzinfo | None) -> int:
+    seconds = _midnight(day, zone)
+    if seconds < _Y2000:
+        raise ValidationError(field, f"{echo(str(value))} read as a date (YYYYMMDD) is before 2000")
+    if seconds > time.time() + _YEAR_S:
+        raise ValidationError(
+            field, f"{echo(str(value))} read as a date (YYYYMMDD) is more than a year from now"
+        )
+    return seconds
+
+
+def _from_iso(match: re.Match[str], text: str, field: str, zone: _dt.tzinfo | None) -> int:
+    year, _, month, day, hour, minute, second, utc, sign, offset_h, offset_m = match.groups()
+    h = m = s = offset = 0
+    if hour is not None:
+        h, m, s = int(hour), int(minute), int(second or 0)
+    if sign is not None:
+        oh, om = int(offset_h), int(offset_m or 0)
+        if oh > 23 or om > 59:
+            raise ValidationError(field, f"{echo(text)} is not a time (its offset is out of range)")
+        offset = (oh * 3600 + om * 60) * (1 if sign == "+" else -1)
+    if h > 23 or m > 59 or s > 59:
+        raise ValidationError(field, f"{echo(text)} is not a time (its clock is out of range)")
+    local = utc is None and sign is None
+    if local and zone is None and hour is not None:
+        raise _naive(field, f"{echo(text)} has no UTC offset")
+    try:
+        if local and zone is not None:
+            moment = _dt.datetime(int(year), int(month), int(day), h, m, s, tzinfo=zone)
+            return int(moment.timestamp())
+        # An offset, Z/UTC/GMT, or a bare date without a zone (midnight UTC, as for a date).
+        return _utc_seconds(int(year), int(month), int(day), h * 3600 + m * 60 + s - offset)
+    except ValueError:
+        raise ValidationError(field, f"{echo(text)} is not a time (no such date)") from None
+
+
+@functools.lru_cache(maxsize=16)
+def _format_parts(time_format: str) -> tuple[bool, bool]:
+    """Tell whether a strptime format reads a time of day and a year."""
+    plain = time_format.replace("%%", "")
+    return bool(_FORMAT_TIME.search(plain)), bool(_FORMAT_YEAR.search(plain))
+
+
+def _from_format(text: str, time_format: str, field: str, zone: _dt.tzinfo | None) -> int:
+    try:
+        parsed = _dt.datetime.strptime(text, time_format)
+    except ValueError as exc:
+        detail = str(exc)
+        if detail.startswith(("time data", "unconverted data")):
+            raise ValidationError(
+                field, f"{echo(text)} does not match the time format {time_format!r}"
+            ) from None
+        raise ValidationError(
+            "time_format", f"{time_format!r} is not a strptime format ({detail})"
+        ) from None
+    has_time, has_year = _format_parts(time_format)
+    if not has_year:
+        raise ValidationError("time_format", f"{time_format!r} has no year; add %Y")
+    if parsed.tzinfo is not None:
+        return int(parsed.timestamp())
+    if zone is not None:
+        return int(parsed.replace(tzinfo=zone).timestamp())
+    if not has_time:
+        return _midnight(parsed.date(), None)
+    raise _naive(field, f"{echo(text)} has no UTC offset")
+
+
+def _from_text(value: str, field: str, zone: _dt.tzinfo | None, time_format: str | None) -> int:
+    text = value.strip()
+    if time_format is not None:
+        return _from_format(text, time_format, field, zone)
+    if text.isdigit() and text.isascii():  # Unix time or YYYYMMDD; GA4 writes INT64 as text
+        return _from_number(int(text), field, zone)
+    # Fast paths for the shapes most exports write, YYYY-MM-DD and YYYY-MM-DD HH:MM:SS with an
+    # optional fraction and offset: fromisoformat reads exactly these alike on every Python
+    # (3.11's reads more, which is why the shape is checked first). The regex does the rest.
+    if len(text) == 10 and text[4] == "-" and text[7] == "-":
+        try:
+            return _midnight(_dt.date.fromisoformat(text), zone)
+        except ValueError:
+            pass  # the regex path says what is wrong
+    elif (
+        len(text) >= 19
+        and text[10] in "Tt "
+        and text[4] == "-"
+        and text[7] == "-"
+        and text[13] == ":"
+        and text[16] == ":"
+    ):
+        end = 19
+        if text[19:20] in (".", ","):
+            fraction = _FRACTION.match(text, 20)
+            end = 19 if fraction is None else fraction.end()  # "12:00:00." is for the regex
+        offset = _offset_of(text[end:])
+        if offset != _UNREADABLE:
+            try:
+                moment = _dt.datetime.fromisoformat(text[:19])
+            except ValueError:
+                pass
+            else:
+                if offset is None:
+                    if zone is None:
+                        raise _naive(field, f"{echo(text)} has no UTC offset")
+                    return int(moment.replace(tzinfo=zone).timestamp())
+                days = moment.toordinal() - _EPOCH_ORDINAL
+                clock = moment.hour * 3600 + moment.minute * 60 + moment.second
+                return days * _DAY_S + clock - offset
+    match = _ISO_TEXT.fullmatch(text)
+    if match is not None:
+        return _from_iso(match, text, field, zone)
+    if _NUMBER_TEXT.fullmatch(text):  # 1795435200.0, as pandas writes a float column
+        return _from_number(float(text), field, zone)
+    if _DAY_MONTH_TEXT.match(text):
+        raise ValidationError(
+            field,
+            f"{echo(text)} is day/month or month/day, which snapcapi does not guess",
+            remedy=_TIME_FORMAT_REMEDY,
+        )
+    raise ValidationError(
+        field,
+        f"{echo(text)} is not a time (snapcapi reads ISO 8601, Unix seconds to nanoseconds "
+        "and YYYYMMDD)",
+        remedy=_TIME_FORMAT_REMEDY,
+    )
 
 
 def _event_time(value: Any) -> int:
-    if value.__class__ is int and 0 < value < _MS_THRESHOLD:
+    """Convert the constructor's event_time; its errors speak to a Python caller."""
+    if value.__class__ is int and _Y2000 <= value <= _FAST_MAX:
         return int(value)
-    return to_epoch_seconds(value)
+    try:
+        return to_epoch_seconds(value)
+    except ValidationError as exc:
+        remedy = exc.remedy
+        if remedy is None:
+            raise
+        if isinstance(value, _dt.datetime):
+            raise ValidationError(
+                "event_time",
+                "is a naive datetime; attach a time zone, e.g. datetime.now(timezone.utc)",
+            ) from None
+        # Event() takes no timezone or time_format: say where they are given.
+        example = remedy.python_example or repr(remedy.example)
+        raise ValidationError(
+            "event_time",
+            f"{exc.problem}; convert it first with snapcapi.events.to_epoch_seconds(value, "
+            f"{remedy.argument}={example}) ({remedy.what})",
+        ) from None
 
 
-def to_epoch_seconds(value: Any, field: str = "event_time") -> int:
+def to_epoch_seconds(
+    value: Any,
+    field: str = "event_time",
+    *,
+    timezone: _dt.tzinfo | str | None = None,
+    time_format: str | None = None,
+) -> int:
     """Convert an event time to integer Unix seconds.
 
-    Accepts an aware ``datetime``, a ``date`` or ``YYYY-MM-DD`` text (midnight UTC), Unix
-    seconds (any real number, numpy's included), Unix milliseconds (13 digits), a string of
-    digits, or ISO 8601 text with an offset as ``datetime.fromisoformat`` reads it (a trailing
-    ``Z`` is accepted on every Python version).
+    Accepts:
+
+    - an aware ``datetime``; a naive one (pandas' naive ``Timestamp`` too) in ``timezone``;
+    - a ``date``, midnight in ``timezone`` (UTC without one);
+    - a number (int, float, ``Decimal``, numpy's): eight digits that form a calendar date are
+      that date (``20261120``, GA4's ``event_date``); otherwise Unix seconds, milliseconds,
+      microseconds or nanoseconds, told apart by size, which must land between 2000 and a
+      year from now;
+    - text: digits read as a number (GA4 writes ``event_timestamp`` as text), ISO 8601 with
+      ``T`` or a space, optional seconds and fraction, and ``Z``, ``UTC``, ``GMT`` or an
+      offset (``+01:00``, ``+0100``, ``-0500``); a bare ``YYYY-MM-DD`` is midnight in
+      ``timezone`` (UTC without one); with ``time_format``, text is read with
+      ``datetime.strptime`` and that format only.
+
+    Args:
+        value: The time.
+        field: The field named in errors.
+        timezone: The IANA name (``"Europe/Paris"``) or ``tzinfo`` of times written without an
+            offset. It never overrides an offset the time carries. Local times that happen
+            twice (when clocks go back) are the first of the two, and times that never happen
+            (when clocks go forward) are read with the offset before the change, as
+            ``fold=0`` does; a naive ``datetime`` with ``fold=1`` keeps its own choice.
+        time_format: A ``strptime`` format for text that is not ISO 8601
+            (``"%m/%d/%Y %I:%M %p"``, ``"%d/%m/%Y %H:%M"``); numbers and datetimes ignore it.
 
     Raises:
-        ValidationError: The value is a naive datetime, not a time, or not positive.
+        ValidationError: The value is not a time, has no offset and no ``timezone`` was given,
+            is day/month text without ``time_format``, or is a number no unit makes plausible.
 
     """
+    zone = None if timezone is None else resolve_timezone(timezone)
+    if time_format is not None and not isinstance(time_format, str):
+        raise ValidationError(
+            "time_format", f"expected a strptime format, got {type(time_format).__name__}"
+        )
+    cls = value.__class__
+    if cls is int:
+        return _from_number(value, field, zone)
+    if cls is str:
+        return _from_text(value, field, zone, time_format)
     if isinstance(value, bool):
         raise ValidationError(field, "expected a datetime or a Unix timestamp, got bool")
     if isinstance(value, _dt.datetime):
         if value.tzinfo is None or value.utcoffset() is None:
-            raise ValidationError(
-                field,
-                "is a naive datetime; attach a time zone, e.g. datetime.now(timezone.utc)",
-            )
-        return int(value.timestamp())
-    if isinstance(value, _dt.date):
-        return int(
-            _dt.datetime(value.year, value.month, value.day, tzinfo=_dt.timezone.utc).timestamp()
-        )
-    if isinstance(value, (numbers.Real, decimal.Decimal)):
-        return _epoch(float(value), field)
-    if isinstance(value, str):
-        stripped = value.strip()
-        if stripped.isascii() and stripped.isdigit():
-            return _epoch(int(stripped), field)
-        if _ISO_DATE.fullmatch(stripped):
-            try:
-                return to_epoch_seconds(_dt.date.fromisoformat(stripped), field)
-            except ValueError:
-                pass
+            if zone is None:
+                raise _naive(field, "is a naive datetime (no time zone)")
+            value = value.replace(tzinfo=zone)
         try:
-            parsed = _dt.datetime.fromisoformat(
-                stripped.replace("Z", "+00:00").replace("z", "+00:00")
-            )
-        except ValueError:
-            raise ValidationError(
-                field,
-                f"{echo(stripped)} is not a time; use ISO 8601 with an offset or Unix seconds",
-            ) from None
-        return to_epoch_seconds(parsed, field)
+            return int(value.timestamp())
+        except (ValueError, OverflowError):  # pandas' NaT; a zone pushing past year 9999
+            raise ValidationError(field, "is not a time") from None
+    if isinstance(value, _dt.date):
+        return _midnight(value, zone)
+    if isinstance(value, decimal.Decimal):
+        if not value.is_finite():
+            raise ValidationError(field, "must be a positive Unix timestamp")
+        integral = value == value.to_integral_value()
+        return _from_number(int(value) if integral else float(value), field, zone)
+    if isinstance(value, numbers.Integral):
+        return _from_number(int(value), field, zone)
+    if isinstance(value, numbers.Real):
+        return _from_number(float(value), field, zone)
+    if isinstance(value, str):
+        return _from_text(str(value), field, zone, time_format)
     raise ValidationError(
         field, f"expected a datetime or a Unix timestamp, got {type(value).__name__}"
     )
@@ -207,8 +587,11 @@ class Event:
             ``"Add to Cart"`` (see :meth:`EventName.resolve`).
         action_source: ``WEB``, ``MOBILE_APP`` or ``OFFLINE`` (Meta spellings accepted).
         user_data: A :class:`UserData` (or a dict of its arguments).
-        event_time: When it happened: aware ``datetime``, ``date``, Unix seconds or
-            milliseconds, or ISO 8601 text; defaults to now. Stored as Unix seconds.
+        event_time: When it happened: aware ``datetime``, ``date``, Unix seconds,
+            milliseconds, microseconds or nanoseconds, a ``YYYYMMDD`` date, or ISO 8601 text
+            with an offset (see :func:`to_epoch_seconds`); defaults to now. Stored as Unix
+            seconds. Times without an offset need a zone: use :meth:`from_dict` or
+            :func:`to_epoch_seconds` with ``timezone=``.
         event_source_url: The page the event happened on (needed for ``WEB`` events).
         event_id: Deduplication id shared with the Pixel's ``client_dedup_id``; a UUID4 is
             generated when omitted, so a retried send dedupes at Snap.
@@ -432,6 +815,8 @@ class Event:
         aliases: Mapping[str, str | int | EventName] | None = None,
         region: str | None = None,
         on_invalid: OnInvalid = "raise",
+        timezone: _dt.tzinfo | str | None = None,
+        time_format: str | None = None,
     ) -> Event:
         """Build an event from a flat record: a CSV row, a JSONL object, a DataFrame row.
 
@@ -449,6 +834,11 @@ class Event:
             aliases: Business event names mapped to standard names or custom event numbers.
             region: Default region for phone numbers without a country code.
             on_invalid: ``"raise"`` or ``"drop"`` for identifiers that cannot be normalized.
+            timezone: The IANA name (``"Europe/Paris"``) or ``tzinfo`` of times written
+                without an offset (``2026-11-20 14:22:10``, naive datetimes, ``YYYYMMDD``);
+                see :func:`to_epoch_seconds`.
+            time_format: A ``strptime`` format for time text that is not ISO 8601
+                (``"%m/%d/%Y %I:%M %p"``).
 
         Raises:
             ValidationError: An unknown key, a missing required field, or a bad value.
@@ -479,12 +869,23 @@ class Event:
         if region is not None:
             user_fields.setdefault("region", region)
         event_fields["event_name"] = EventName.resolve(event_fields["event_name"], aliases)
-        return cls(
+        when = event_fields.pop("event_time")
+        zone = None if timezone is None else resolve_timezone(timezone)  # checked on every row
+        if when.__class__ is int and _Y2000 <= when <= _FAST_MAX:
+            seconds = when
+        else:
+            seconds = to_epoch_seconds(when, timezone=zone, time_format=time_format)
+        event = cls(
             **event_fields,
             user_data=UserData(**user_fields),
             custom_data=CustomData(**parts["custom"]) if parts["custom"] else None,
             app_data=_app_from_record(parts["app"]),
         )
+        # The time was read here, with the record's zone and format, which the constructor
+        # does not take; set it on the new event before anyone else sees it. (Passing the
+        # seconds to the constructor would judge a text date such as 1999-12-31 as a number.)
+        event.__dict__["event_time"] = seconds
+        return event
 
     def _repr_html_(self) -> str:
         """Show the event in a notebook as a small table, identifiers masked or hashed."""

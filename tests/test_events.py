@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import math
 import uuid
+import zoneinfo
 from decimal import Decimal
 
 import pytest
@@ -22,6 +23,8 @@ from snapcapi import (
     ValidationError,
     normalize,
 )
+from snapcapi.errors import Remedy
+from snapcapi.events import resolve_timezone, to_epoch_seconds
 
 NOW = dt.datetime(2026, 11, 23, 12, 0, tzinfo=dt.timezone.utc)
 NOW_TS = int(NOW.timestamp())
@@ -111,12 +114,16 @@ def test_event_time_forms(given, expected):
     ("given", "fragment"),
     [
         (dt.datetime(2026, 11, 23, 12, 0), "naive datetime"),
-        ("2026-11-23T12:00:00", "naive datetime"),
+        ("2026-11-23T12:00:00", "has no UTC offset"),
         ("yesterday", "not a time"),
         (-5, "positive"),
-        (10**15, "too large"),
+        (0, "positive"),
+        (10**21, "too large"),
         (True, "bool"),
         (math.nan, "positive"),
+        (math.inf, "positive"),
+        (Decimal("NaN"), "positive"),
+        (1234567, "before 2000"),
     ],
 )
 def test_bad_event_times(given, fragment):
@@ -137,12 +144,13 @@ def test_event_time_defaults_to_now_and_event_id_to_a_uuid4():
 
 
 def test_unknown_event_name_lists_the_closest_names():
-    """An unknown event name raises with suggestions and the custom-event hint."""
+    """An unknown event name raises with suggestions and the aliases remedy."""
     with pytest.raises(ValidationError) as info:
         purchase(event_name="Purchse")
     assert info.value.field == "event_name"
     assert "'PURCHASE'" in str(info.value)
-    assert "CUSTOM_EVENT_1..5" in str(info.value)
+    assert info.value.remedy is not None
+    assert info.value.remedy.argument == "aliases"
 
 
 @pytest.mark.parametrize(
@@ -446,3 +454,342 @@ def test_shifted_columns_do_not_leak_into_errors():
              "jane.doe@example.com": "x"}
         )  # fmt: skip
     assert "jane.doe" not in str(info.value)
+
+
+# --------------------------------------------------------------------------- times, as exported
+
+
+def utc(*parts):
+    """Unix seconds of a UTC calendar time."""
+    return int(dt.datetime(*parts, tzinfo=dt.timezone.utc).timestamp())
+
+
+NOON = utc(2026, 11, 23, 12)
+MIDNIGHT = utc(2026, 11, 23)
+TIMEZONE_REMEDY = Remedy(
+    argument="timezone",
+    flag="--timezone",
+    example="Europe/Paris",
+    what="the IANA time zone of times written without an offset",
+)
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("2026-11-23T12:00:00Z", NOON),
+        ("2026-11-23 12:00:00Z", NOON),
+        ("2026-11-23t12:00:00z", NOON),
+        ("2026-11-23T12:00Z", NOON),
+        ("2026-11-23T12:00:00.5Z", NOON),
+        ("2026-11-23T12:00:00.123456Z", NOON),
+        ("2026-11-23 12:00:00.123456789 UTC", NOON),  # BigQuery, nanoseconds
+        ("2026-11-23 12:00:00 UTC", NOON),
+        ("2026-11-23 12:00:00 GMT", NOON),
+        ("2026-11-23T12:00:00+00:00", NOON),
+        ("2026-11-23T12:00:00+0000", NOON),
+        ("2026-11-23T13:00:00+01:00", NOON),
+        ("2026-11-23T17:30:00+05:30", NOON),
+        ("2026-11-23 07:00:00 -0500", NOON),  # Shopify's orders export
+        ("2026-11-23T07:00:00-05", NOON),
+        ("2026/11/23 12:00:00 UTC", NOON),
+        ("2026-11-23", MIDNIGHT),
+        (" 2026-11-23 ", MIDNIGHT),
+        ("20261123", MIDNIGHT),
+        (20261123, MIDNIGHT),
+        (20261123.0, MIDNIGHT),
+        (Decimal("20261123"), MIDNIGHT),
+        (str(NOON), NOON),
+        (f"{NOON}.0", NOON),  # a float column as pandas writes it
+        (NOON, NOON),
+        (NOON + 0.9, NOON),
+        (Decimal(f"{NOON}.5"), NOON),
+        (NOON * 1000 + 999, NOON),
+        (NOON * 1_000_000 + 999_999, NOON),  # GA4's event_timestamp, microseconds
+        (str(NOON * 1_000_000), NOON),  # ... which BigQuery exports as text
+        (NOON * 10**9, NOON),  # nanoseconds, as pandas stores datetimes
+        (float(NOON * 1000), NOON),
+    ],
+)
+def test_time_forms_without_a_timezone(given, expected):
+    """Times with an offset, UTC markers, dates, YYYYMMDD and every Unix unit are read alike."""
+    assert to_epoch_seconds(given) == expected
+
+
+def test_numpy_and_pandas_times():
+    """numpy numbers are numbers; pandas timestamps are datetimes, naive ones need a zone."""
+    np = pytest.importorskip("numpy")
+    pd = pytest.importorskip("pandas")
+    assert to_epoch_seconds(np.int64(NOON * 1_000_000)) == NOON
+    assert to_epoch_seconds(np.float64(NOON)) == NOON
+    assert to_epoch_seconds(np.int32(20261123)) == MIDNIGHT
+    assert to_epoch_seconds(pd.Timestamp("2026-11-23 12:00", tz="UTC")) == NOON
+    naive = pd.Timestamp("2026-11-23 13:00")
+    assert to_epoch_seconds(naive, timezone="Europe/Paris") == NOON
+    assert to_epoch_seconds(naive.to_pydatetime(), timezone="Europe/Paris") == NOON
+    with pytest.raises(ValidationError, match="naive datetime"):
+        to_epoch_seconds(naive)
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("2026-07-20 14:22:10", utc(2026, 7, 20, 12, 22, 10)),  # summer: UTC+2
+        ("2026-11-20 14:22:10", utc(2026, 11, 20, 13, 22, 10)),  # winter: UTC+1
+        ("2026-11-20T14:22", utc(2026, 11, 20, 13, 22)),
+        ("2026-11-20 14:22:10.25", utc(2026, 11, 20, 13, 22, 10)),
+        (dt.datetime(2026, 7, 20, 14, 22, 10), utc(2026, 7, 20, 12, 22, 10)),
+        (dt.datetime(2026, 11, 20, 14, 22, 10), utc(2026, 11, 20, 13, 22, 10)),
+        ("2026-11-20", utc(2026, 11, 19, 23)),
+        ("20260720", utc(2026, 7, 19, 22)),
+        (20261120, utc(2026, 11, 19, 23)),
+        (dt.date(2026, 7, 20), utc(2026, 7, 19, 22)),
+        # The zone never overrides an offset the time carries.
+        ("2026-11-20T14:22:10Z", utc(2026, 11, 20, 14, 22, 10)),
+        ("2026-11-20 14:22:10 -0500", utc(2026, 11, 20, 19, 22, 10)),
+        (dt.datetime(2026, 11, 20, 14, 22, tzinfo=dt.timezone.utc), utc(2026, 11, 20, 14, 22)),
+        (NOON, NOON),
+    ],
+)
+def test_times_without_an_offset_in_a_timezone(given, expected):
+    """With timezone=, naive times, bare dates and YYYYMMDD are read in that zone, DST included."""
+    assert to_epoch_seconds(given, timezone="Europe/Paris") == expected
+    assert to_epoch_seconds(given, timezone=zoneinfo.ZoneInfo("Europe/Paris")) == expected
+
+
+def test_local_times_that_happen_twice_or_never():
+    """Clock changes follow fold=0: the first of a repeated hour, the old offset in a gap."""
+    paris = "Europe/Paris"
+    # 2026-10-25 02:30 happens twice in Paris (CEST, then CET): the first is taken...
+    assert to_epoch_seconds("2026-10-25 02:30", timezone=paris) == utc(2026, 10, 25, 0, 30)
+    # ... unless a datetime says otherwise.
+    second = dt.datetime(2026, 10, 25, 2, 30, fold=1)
+    assert to_epoch_seconds(second, timezone=paris) == utc(2026, 10, 25, 1, 30)
+    # 2026-03-29 02:30 never happens (clocks jump from 02:00 to 03:00): read as CET, +01:00.
+    assert to_epoch_seconds("2026-03-29 02:30", timezone=paris) == utc(2026, 3, 29, 1, 30)
+
+
+def test_a_fixed_offset_tzinfo_works_as_a_timezone():
+    """Any tzinfo serves as the zone, a fixed offset included."""
+    minus_five = dt.timezone(dt.timedelta(hours=-5))
+    assert to_epoch_seconds("2026-11-23 07:00:00", timezone=minus_five) == NOON
+
+
+@pytest.mark.parametrize(
+    "given",
+    ["2026-11-20 14:22:10", "2026-11-20T14:22", "2026/11/20 14:22:10",
+     dt.datetime(2026, 11, 20, 14, 22, 10)],
+)  # fmt: skip
+def test_naive_times_name_the_timezone_remedy(given):
+    """A time without offset or zone says to give the zone, in Python's or the CLI's words."""
+    with pytest.raises(ValidationError) as info:
+        to_epoch_seconds(given)
+    error = info.value
+    assert error.field == "event_time"
+    assert error.remedy == TIMEZONE_REMEDY
+    assert "give timezone='Europe/Paris'" in str(error)
+    assert "pass --timezone Europe/Paris" in error.explain("cli")
+    assert "timezone=" not in error.explain("cli")
+    assert "14:22" not in str(error)  # the value is echoed masked
+
+
+def test_the_constructor_keeps_python_advice_for_naive_times():
+    """Event() takes no timezone: a naive datetime keeps its advice, naive text points onwards."""
+    with pytest.raises(ValidationError) as info:
+        purchase(event_time=dt.datetime(2026, 11, 23, 12, 0))
+    assert info.value.reason == (
+        "is a naive datetime; attach a time zone, e.g. datetime.now(timezone.utc)"
+    )
+    assert info.value.remedy is None
+    with pytest.raises(ValidationError) as info:
+        purchase(event_time="2026-11-23 12:00:00")
+    assert info.value.remedy is None
+    assert "to_epoch_seconds(value, timezone='Europe/Paris')" in info.value.reason
+    with pytest.raises(ValidationError) as info:
+        purchase(event_time="11/23/2026 12:00")
+    assert "to_epoch_seconds(value, time_format='%m/%d/%Y %H:%M')" in info.value.reason
+
+
+@pytest.mark.parametrize(
+    ("given", "time_format", "expected"),
+    [
+        ("11/20/2026 2:22 PM", "%m/%d/%Y %I:%M %p", utc(2026, 11, 20, 13, 22)),
+        ("20/11/2026 14:22", "%d/%m/%Y %H:%M", utc(2026, 11, 20, 13, 22)),
+        ("20.11.2026 14:22:10", "%d.%m.%Y %H:%M:%S", utc(2026, 11, 20, 13, 22, 10)),
+        ("20/11/2026", "%d/%m/%Y", utc(2026, 11, 19, 23)),
+        ("Nov 20, 2026 14:22 +0000", "%b %d, %Y %H:%M %z", utc(2026, 11, 20, 14, 22)),
+    ],
+)
+def test_time_format_reads_ambiguous_forms(given, time_format, expected):
+    """time_format reads what only the writer can disambiguate, in the zone when naive."""
+    assert to_epoch_seconds(given, time_format=time_format, timezone="Europe/Paris") == expected
+
+
+def test_time_format_rules():
+    """Date-only formats are midnight UTC without a zone; misfits and bad formats are named."""
+    assert to_epoch_seconds("23/11/2026", time_format="%d/%m/%Y") == MIDNIGHT
+    with pytest.raises(ValidationError, match="has no UTC offset") as info:
+        to_epoch_seconds("23/11/2026 12:00", time_format="%d/%m/%Y %H:%M")
+    assert info.value.remedy == TIMEZONE_REMEDY
+    with pytest.raises(ValidationError, match="does not match the time format '%d/%m/%Y'") as info:
+        to_epoch_seconds("2026-11-23", time_format="%d/%m/%Y")
+    assert info.value.field == "event_time"
+    with pytest.raises(ValidationError, match="not a strptime format") as info:
+        to_epoch_seconds("23/11/2026", time_format="%d/%m/%Q")
+    assert info.value.field == "time_format"
+    with pytest.raises(ValidationError, match="has no year") as info:
+        to_epoch_seconds("23/11", time_format="%d/%m")
+    assert info.value.field == "time_format"
+    with pytest.raises(ValidationError, match="expected a strptime format"):
+        to_epoch_seconds("23/11/2026", time_format=3)  # type: ignore[arg-type]
+    # Numbers and datetimes are not text: the format does not apply to them.
+    assert to_epoch_seconds(NOON, time_format="%d/%m/%Y") == NOON
+
+
+@pytest.mark.parametrize("given", ["11/20/2026", "20/11/2026 14:22", "20.11.2026", "20-11-26"])
+def test_day_month_text_asks_for_a_time_format(given):
+    """Slash or dot dates are never guessed: the error names the time_format remedy."""
+    with pytest.raises(ValidationError, match="day/month or month/day") as info:
+        to_epoch_seconds(given, timezone="Europe/Paris")
+    error = info.value
+    assert error.remedy is not None
+    assert error.remedy.argument == "time_format"
+    assert "give time_format='%m/%d/%Y %H:%M'" in str(error)
+    assert "pass --time-format '%m/%d/%Y %H:%M'" in error.explain("cli")
+
+
+def test_unreadable_text_offers_a_time_format():
+    """Text in no known form says what is read and offers time_format."""
+    with pytest.raises(ValidationError, match="is not a time") as info:
+        to_epoch_seconds("Friday at noon")
+    assert info.value.remedy is not None
+    assert info.value.remedy.flag == "--time-format"
+    for impossible in ("2026-02-30", "2026-11-23T24:00:00Z", "2026-11-23T12:00:00+25:00"):
+        with pytest.raises(ValidationError, match="is not a time"):
+            to_epoch_seconds(impossible)
+
+
+def test_eight_digit_numbers_are_dates_when_they_are_dates():
+    """20261120 is that date, never 1970; other eight-digit numbers are seconds, and refused."""
+    assert to_epoch_seconds(20261120) == utc(2026, 11, 20)
+    assert to_epoch_seconds("20261120") == utc(2026, 11, 20)
+    with pytest.raises(ValidationError, match="read as Unix seconds is in 1970, before 2000"):
+        to_epoch_seconds(12345678)  # month 34: not a date
+    with pytest.raises(ValidationError, match=r"read as a date \(YYYYMMDD\) is before 2000"):
+        to_epoch_seconds(19900101)
+    with pytest.raises(ValidationError, match="more than a year from now"):
+        to_epoch_seconds(20991231)
+
+
+def test_implausible_numbers_name_the_unit_they_looked_like():
+    """A number in no unit between 2000 and next year says how it was read, masked."""
+    with pytest.raises(ValidationError) as info:
+        to_epoch_seconds(1234567)
+    assert info.value.field == "event_time"
+    assert info.value.reason == (
+        "'1****67' read as Unix seconds is in 1970, before 2000; give Unix seconds, "
+        "milliseconds, microseconds or nanoseconds, or a date"
+    )
+    with pytest.raises(ValidationError, match="read as Unix milliseconds is in 1973"):
+        to_epoch_seconds(123_456_789_012)
+    with pytest.raises(ValidationError, match="read as Unix seconds is in 2101, more than a year"):
+        to_epoch_seconds("4155550132")  # a phone number in the time column...
+    with pytest.raises(ValidationError) as info:
+        to_epoch_seconds(4155550132)
+    assert "4155550132" not in str(info.value)  # ... is not shown
+
+
+def test_unknown_timezones_suggest_the_closest():
+    """An unknown zone is an error on 'timezone' with the closest IANA names."""
+    with pytest.raises(ValidationError, match="did you mean 'Europe/Paris'") as info:
+        to_epoch_seconds("2026-11-20 14:22:10", timezone="Europe/Pairs")
+    assert info.value.field == "timezone"
+    with pytest.raises(ValidationError, match="did you mean 'Europe/Paris'"):
+        resolve_timezone("Paris")
+    with pytest.raises(ValidationError, match="America/Los_Angeles"):
+        resolve_timezone("PST")
+    with pytest.raises(ValidationError, match="expected an IANA time zone name"):
+        resolve_timezone(1)  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match="not an IANA time zone"):
+        resolve_timezone("../../etc/passwd")
+    # A typo is caught even when every time carries its own offset.
+    with pytest.raises(ValidationError, match="not an IANA time zone"):
+        to_epoch_seconds("2026-11-20T14:22:10Z", timezone="Mars/Olympus")
+
+
+def test_timezone_names_are_cached_and_case_insensitive():
+    """Each name is looked up once; 'europe/paris' is Europe/Paris."""
+    assert resolve_timezone("Europe/Paris") is resolve_timezone("Europe/Paris")
+    assert resolve_timezone(" europe/paris ") == zoneinfo.ZoneInfo("Europe/Paris")
+    assert resolve_timezone("UTC") == zoneinfo.ZoneInfo("UTC")
+
+
+def test_from_dict_reads_times_with_timezone_and_time_format():
+    """from_dict takes timezone= and time_format= for the record's time; errors carry remedies."""
+    row = {"event_name": "SEARCH", "action_source": "OFFLINE", "email": "a@example.com"}
+    summer = Event.from_dict({**row, "event_time": "2026-07-20 14:22:10"}, timezone="Europe/Paris")
+    assert summer.event_time == utc(2026, 7, 20, 12, 22, 10)
+    us = Event.from_dict(
+        {**row, "event_time": "11/20/2026 2:22 PM"},
+        timezone="America/New_York",
+        time_format="%m/%d/%Y %I:%M %p",
+    )
+    assert us.event_time == utc(2026, 11, 20, 19, 22)
+    ga4 = Event.from_dict({**row, "event_time": str(NOON * 1_000_000)})
+    assert ga4.event_time == NOON
+    with pytest.raises(ValidationError) as info:
+        Event.from_dict({**row, "event_time": "2026-11-20 14:22:10"})
+    assert info.value.field == "event_time"
+    assert info.value.remedy == TIMEZONE_REMEDY
+    assert "--timezone" in info.value.explain("cli")
+    with pytest.raises(ValidationError, match="not an IANA time zone") as info:
+        Event.from_dict({**row, "event_time": NOW_TS}, timezone="Europe/Pairs")
+    assert info.value.field == "timezone"
+
+
+def test_from_dict_keeps_text_times_outside_the_number_range():
+    """A text date before 2000 is read, not judged as a number; problems() reports its age."""
+    event = Event.from_dict(
+        {"event_name": "SEARCH", "action_source": "OFFLINE", "email": "a@example.com",
+         "event_time": "1999-12-31T00:00:00Z"}
+    )  # fmt: skip
+    assert event.event_time == utc(1999, 12, 31)
+    assert any("days old" in p for p in event.problems(now=NOW))
+
+
+aware_times = st.datetimes(
+    min_value=dt.datetime(2000, 1, 2), max_value=dt.datetime(2030, 12, 31),
+    timezones=st.sampled_from([dt.timezone.utc, dt.timezone(dt.timedelta(hours=-5)),
+                               dt.timezone(dt.timedelta(hours=5, minutes=30))]),
+)  # fmt: skip
+
+
+@given(moment=aware_times)
+def test_iso_text_reads_as_its_datetime(moment):
+    """Every spelling of an aware time (T or space, offset with or without colon) agrees."""
+    expected = int(moment.timestamp())
+    text = moment.isoformat()
+    assert to_epoch_seconds(text) == expected
+    assert to_epoch_seconds(text.replace("T", " ")) == expected
+    assert to_epoch_seconds(text.replace("T", " ")[:-3] + text[-2:]) == expected  # +0530
+    assert to_epoch_seconds(moment.isoformat(timespec="minutes")) == expected - moment.second
+
+
+@given(moment=st.datetimes(min_value=dt.datetime(2000, 1, 2), max_value=dt.datetime(2030, 1, 1)))
+def test_naive_text_in_a_zone_reads_as_the_naive_datetime(moment):
+    """Naive text and the naive datetime it writes agree in a zone with DST."""
+    moment = moment.replace(microsecond=0)
+    for text in (moment.isoformat(), moment.isoformat(sep=" ")):
+        assert to_epoch_seconds(text, timezone="America/New_York") == to_epoch_seconds(
+            moment, timezone="America/New_York"
+        )
+
+
+@given(value=st.one_of(st.text(max_size=40), st.integers(), st.floats(), st.decimals()))
+def test_any_value_gives_seconds_or_a_validation_error(value):
+    """Whatever the value, to_epoch_seconds returns an int or raises ValidationError."""
+    try:
+        seconds = to_epoch_seconds(value, timezone="Europe/Paris")
+    except ValidationError:
+        return
+    assert isinstance(seconds, int)
