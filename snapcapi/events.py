@@ -28,7 +28,7 @@ from snapcapi._convert import (
     text,
     text_list,
 )
-from snapcapi._masking import echo, mask
+from snapcapi._masking import echo, echo_time, mask
 from snapcapi.app_data import AppData
 from snapcapi.custom_data import CustomData
 from snapcapi.enums import ActionSource, EventName
@@ -288,13 +288,15 @@ def _from_iso(match: re.Match[str], text: str, field: str, zone: _dt.tzinfo | No
     if sign is not None:
         oh, om = int(offset_h), int(offset_m or 0)
         if oh > 23 or om > 59:
-            raise ValidationError(field, f"{echo(text)} is not a time (its offset is out of range)")
+            raise ValidationError(
+                field, f"{echo_time(text)} is not a time (its offset is out of range)"
+            )
         offset = (oh * 3600 + om * 60) * (1 if sign == "+" else -1)
     if h > 23 or m > 59 or s > 59:
-        raise ValidationError(field, f"{echo(text)} is not a time (its clock is out of range)")
+        raise ValidationError(field, f"{echo_time(text)} is not a time (its clock is out of range)")
     local = utc is None and sign is None
     if local and zone is None and hour is not None:
-        raise _naive(field, f"{echo(text)} has no UTC offset")
+        raise _naive(field, f"{echo_time(text)} has no UTC offset")
     try:
         if local and zone is not None:
             moment = _dt.datetime(int(year), int(month), int(day), h, m, s, tzinfo=zone)
@@ -302,7 +304,7 @@ def _from_iso(match: re.Match[str], text: str, field: str, zone: _dt.tzinfo | No
         # An offset, Z/UTC/GMT, or a bare date without a zone (midnight UTC, as for a date).
         return _utc_seconds(int(year), int(month), int(day), h * 3600 + m * 60 + s - offset)
     except ValueError:
-        raise ValidationError(field, f"{echo(text)} is not a time (no such date)") from None
+        raise ValidationError(field, f"{echo_time(text)} is not a time (no such date)") from None
 
 
 @functools.lru_cache(maxsize=16)
@@ -319,7 +321,7 @@ def _from_format(text: str, time_format: str, field: str, zone: _dt.tzinfo | Non
         detail = str(exc)
         if detail.startswith(("time data", "unconverted data")):
             raise ValidationError(
-                field, f"{echo(text)} does not match the time format {time_format!r}"
+                field, f"{echo_time(text)} does not match the time format {time_format!r}"
             ) from None
         raise ValidationError(
             "time_format", f"{time_format!r} is not a strptime format ({detail})"
@@ -333,7 +335,7 @@ def _from_format(text: str, time_format: str, field: str, zone: _dt.tzinfo | Non
         return int(parsed.replace(tzinfo=zone).timestamp())
     if not has_time:
         return _midnight(parsed.date(), None)
-    raise _naive(field, f"{echo(text)} has no UTC offset")
+    raise _naive(field, f"{echo_time(text)} has no UTC offset")
 
 
 def _from_text(value: str, field: str, zone: _dt.tzinfo | None, time_format: str | None) -> int:
@@ -371,7 +373,7 @@ def _from_text(value: str, field: str, zone: _dt.tzinfo | None, time_format: str
             else:
                 if offset is None:
                     if zone is None:
-                        raise _naive(field, f"{echo(text)} has no UTC offset")
+                        raise _naive(field, f"{echo_time(text)} has no UTC offset")
                     return int(moment.replace(tzinfo=zone).timestamp())
                 days = moment.toordinal() - _EPOCH_ORDINAL
                 clock = moment.hour * 3600 + moment.minute * 60 + moment.second
@@ -384,12 +386,12 @@ def _from_text(value: str, field: str, zone: _dt.tzinfo | None, time_format: str
     if _DAY_MONTH_TEXT.match(text):
         raise ValidationError(
             field,
-            f"{echo(text)} is day/month or month/day, which snapcapi does not guess",
+            f"{echo_time(text)} is day/month or month/day, which snapcapi does not guess",
             remedy=_TIME_FORMAT_REMEDY,
         )
     raise ValidationError(
         field,
-        f"{echo(text)} is not a time (snapcapi reads ISO 8601, Unix seconds to nanoseconds "
+        f"{echo_time(text)} is not a time (snapcapi reads ISO 8601, Unix seconds to nanoseconds "
         "and YYYYMMDD)",
         remedy=_TIME_FORMAT_REMEDY,
     )
