@@ -251,7 +251,8 @@ class Client:
         batch_size: Events per request, at most 2,000 (Snap's limit).
         max_batch_bytes: Bytes of JSON per request.
         max_workers: Requests in flight at once (threads); results keep input order anyway.
-        default_region: Region for phone numbers that came without country code and region.
+        default_region: Region for phone numbers of users with neither a ``country`` nor a
+            ``region`` (never overrides either; see ``docs/normalization.md``).
         require_consent: Send only events whose ``consent`` is ``True``; others are SKIPPED.
         session: A ``requests.Session`` to use (and leave open); one is made otherwise.
         max_resends: How often a batch is re-sent after Snap rejects one of its events.

@@ -150,8 +150,12 @@ class UserData:
 
     Args:
         email: Email address(es) → ``em``.
-        phone: Phone number(s) → ``ph``. Numbers without a country code are read in ``region``,
-            else in the first ``country``, else in the client's ``default_region`` at send time.
+        phone: Phone number(s) → ``ph``. A number written with its country code (``+33 ...``,
+            ``0033 ...``) is read as written. One without is read in the user's own
+            ``country`` (the first one not given hashed), else in ``region``, else in the
+            client's ``default_region`` at send time; read so, it must be a valid number of
+            that country (see ``docs/normalization.md``, "Which country a phone number is
+            read in").
         first_name: → ``fn``. last_name: → ``ln``. gender: ``m``/``f``/male/female → ``ge``.
         date_of_birth: A ``date`` or ``YYYY-MM-DD`` → ``db``. city: → ``ct``. state: → ``st``.
         zip_code: → ``zp``. country: Alpha-2/alpha-3 code or English name → ``country``.
@@ -163,7 +167,9 @@ class UserData:
         madid: Mobile advertising id (IDFA/AAID); the all-zero id is dropped with a warning.
         idfv, subscription_id, lead_id, download_id, partner_id: Sent as given (trimmed).
         anon_id: One id, a comma-separated string or a list; sent as a list.
-        region: Default region for phone numbers written without a country code.
+        region: The country of phone numbers written without a country code, for users
+            whose own ``country`` is not given (the bulk paths fill it from ``region=`` or
+            ``--region``). It never overrides the user's ``country``.
         on_invalid: ``"raise"`` (default) raises :class:`~snapcapi.ValidationError` for an
             identifier that cannot be normalized; ``"drop"`` leaves it out and records a warning
             in :attr:`warnings`. A value of the wrong type (a number for an email) always raises.
@@ -198,7 +204,8 @@ class UserData:
     partner_id: str | None
     region: str | None
     on_invalid: OnInvalid | None
-    #: Phone numbers that had no country code and no region yet; see :meth:`with_default_region`.
+    #: Phone numbers without country code, for a user with no country and no region (yet);
+    #: see :meth:`with_default_region`.
     unresolved_phones: tuple[str, ...] | None
     #: What was dropped or adjusted on the way in (with ``on_invalid="drop"``), masked.
     warnings: tuple[str, ...] | None
@@ -253,13 +260,19 @@ class UserData:
         if not is_blank(region):
             values["region"] = _region(region)
         if phones is not None:
-            phone_region = values.get("region") or _plain_country(values.get("country"))
-            number = _plain_phone(phones, phone_region)
+            # The user's own country beats a region given for a whole file (issue 9): the
+            # region is a guess about many users, the country a fact about this one.
+            country = _plain_country(values.get("country"))
+            phone_region = country or values.get("region")
+            from_country = country is not None
+            number = _plain_phone(phones, phone_region, from_country)
             if number is not None:
                 # The common case: one number that normalizes on the fast path.
                 values["phone"], wire["ph"] = (number,), (sha256_hex(number),)
             else:
-                resolved, unresolved = _prepare_phones(phones, phone_region, on_invalid, warnings)
+                resolved, unresolved = _prepare_phones(
+                    phones, phone_region, from_country, on_invalid, warnings
+                )
                 _store(values, wire, "phone", resolved)
                 if unresolved:
                     values["unresolved_phones"] = unresolved
@@ -269,14 +282,15 @@ class UserData:
     def with_default_region(self, region: str | None) -> UserData:
         """Return this user data with its unresolved phone numbers read in ``region``.
 
-        The client calls this with its ``default_region`` before sending. With no region (or
-        none left unresolved) it returns ``self``.
+        The client calls this with its ``default_region`` before sending. Only numbers of a
+        user with neither ``country`` nor ``region`` are unresolved, so the default never
+        overrides either. With no region (or none left unresolved) it returns ``self``.
         """
         if not self.unresolved_phones or region is None:
             return self
         warnings = list(self.warnings or ())
         resolved, unresolved = _prepare_phones(
-            self.unresolved_phones, _region(region), self.on_invalid or "raise", warnings
+            self.unresolved_phones, _region(region), False, self.on_invalid or "raise", warnings
         )
         known = [
             ((number,), (digest,))
@@ -292,6 +306,20 @@ class UserData:
         copy = object.__new__(UserData)
         copy.__dict__.update(self.__dict__)
         copy.__dict__.update(values)
+        return copy
+
+    def without_unresolved(self, warning: str) -> UserData:
+        """Return this user data without the phones waiting for a region, noting ``warning``.
+
+        For pipelines where no region will come (the command line, whose ``--region`` was
+        applied already): the numbers are dropped like any identifier that cannot be used.
+        """
+        if not self.unresolved_phones:
+            return self
+        copy = object.__new__(UserData)
+        copy.__dict__.update(self.__dict__)
+        copy.__dict__["unresolved_phones"] = None
+        copy.__dict__["warnings"] = (*(self.warnings or ()), warning)
         return copy
 
     @property
@@ -360,10 +388,15 @@ def _items(key: str, value: Any) -> Iterable[Any]:
 
 
 def _reject(key: str, exc: ValidationError, on_invalid: OnInvalid, warnings: list[str]) -> None:
-    """Raise the error under the field's own name, or record it as a warning in drop mode."""
+    """Raise the error under the field's own name, or record it as a warning in drop mode.
+
+    The warning keeps the problem without the advice: warnings surface in command line
+    reports too, where ``give region='FR'`` would be the wrong words (the error keeps its
+    remedy, so each interface can word it).
+    """
     if on_invalid == "raise":
-        raise ValidationError(key, exc.reason) from None
-    warnings.append(f"{key} dropped: {exc.reason}")
+        raise ValidationError(key, exc.problem, remedy=exc.remedy) from None
+    warnings.append(f"{key} dropped: {exc.problem}")
 
 
 def _store(
@@ -410,7 +443,7 @@ def _prepare_all(
 
 
 def _prepare_phones(
-    value: Any, region: str | None, on_invalid: OnInvalid, warnings: list[str]
+    value: Any, region: str | None, from_country: bool, on_invalid: OnInvalid, warnings: list[str]
 ) -> tuple[list[Prepared], tuple[str, ...]]:
     resolved: list[Prepared] = []
     unresolved: list[str] = []
@@ -425,7 +458,7 @@ def _prepare_phones(
             resolved.append((digest, digest))
             continue
         try:
-            number = normalize.phone(stripped, region)
+            number = normalize.read_phone(stripped, region, region_is_country=from_country)
         except ValidationError as exc:
             if region is None and _national_number(stripped):
                 unresolved.append(stripped)
@@ -436,12 +469,12 @@ def _prepare_phones(
     return _dedupe_prepared(resolved), tuple(unresolved)
 
 
-def _plain_phone(value: Any, region: str | None) -> str | None:
+def _plain_phone(value: Any, region: str | None, from_country: bool) -> str | None:
     """Normalize one plain phone string when nothing unusual happens, else return None."""
     if value.__class__ is not str or len(value) >= 64:
         return None
     try:
-        return normalize.phone(value, region)
+        return normalize.read_phone(value, region, region_is_country=from_country)
     except ValidationError:
         return None  # the general path reports it, drops it or keeps it for a default region
 

@@ -13,6 +13,7 @@ from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
 from snapcapi import ValidationError, normalize
+from snapcapi.errors import Remedy
 
 # --------------------------------------------------------------------------- published vectors
 
@@ -360,13 +361,18 @@ def test_email_fast_path_accepts_only_what_email_validator_accepts(address):
 @example(digits="15145550132", international=False, region="CA")
 @example(digits="4402079460958", international=True, region=None)
 def test_phone_fast_path_matches_phonenumbers(digits, international, region):
-    """Whenever the phone fast path answers, phonenumbers' full parse gives the same digits."""
+    """Whenever the phone fast path answers, phonenumbers gives the same digits and agrees.
+
+    Written with '+', the number must be possible; read in a region, also valid there.
+    """
     fast = normalize._phone_fast(digits, international, region)
     if fast is None:
         return
     text = "+" + digits if international else digits
     number = phonenumbers.parse(text, region)
     assert phonenumbers.is_possible_number(number)
+    if not international:
+        assert phonenumbers.is_valid_number(number)
     assert fast == f"{number.country_code}{phonenumbers.national_significant_number(number)}"
 
 
@@ -398,6 +404,242 @@ def test_phone_fast_path_on_each_regions_example_numbers(region):
     )
     assert normalize.phone(international) == expected
     assert normalize.phone(national, region) == expected
+
+
+def _mutated_national_numbers():
+    """National significant numbers near each region's example: valid ones and near misses."""
+    examples = []
+    for region in sorted(phonenumbers.SUPPORTED_REGIONS):
+        for kind in (phonenumbers.PhoneNumberType.FIXED_LINE, phonenumbers.PhoneNumberType.MOBILE):
+            number = phonenumbers.example_number_for_type(region, kind)
+            if number is not None:
+                examples.append(
+                    (number.country_code, phonenumbers.national_significant_number(number))
+                )
+    return st.builds(
+        lambda example, keep, tail: (example[0], example[1][:keep] + tail),
+        st.sampled_from(examples),
+        st.integers(min_value=1, max_value=8),
+        st.text(alphabet=string.digits, min_size=0, max_size=9),
+    )
+
+
+def _phone_number(code, nsn):
+    zeros = len(nsn) - len(nsn.lstrip("0"))
+    return phonenumbers.PhoneNumber(
+        country_code=code,
+        national_number=int(nsn),
+        italian_leading_zero=zeros > 0 or None,
+        number_of_leading_zeros=zeros if zeros > 1 else None,
+    )
+
+
+@given(number=st.one_of(
+    _mutated_national_numbers(),
+    st.tuples(st.sampled_from(sorted(phonenumbers.COUNTRY_CODE_TO_REGION_CODE)),
+              st.text(alphabet=string.digits, min_size=2, max_size=14)),
+))  # fmt: skip
+@settings(max_examples=5000)
+@example(number=(1, "4155550132"))  # US, the first NANP region
+@example(number=(1, "5145550132"))  # CA, further down the NANP list
+@example(number=(1, "5551234567"))  # no NANP region has area code 555
+@example(number=(44, "7911123456"))  # GG by its leading digits
+@example(number=(7, "7012345678"))  # KZ by its leading digits
+@example(number=(39, "0612345678"))  # Italian leading zero
+@example(number=(800, "12345678"))  # a non-geographic calling code
+def test_validity_check_matches_is_valid_number(number):
+    """The fast path's cached validity check says exactly what is_valid_number says."""
+    code, nsn = number
+    assume(nsn.strip("0"))
+    expected = phonenumbers.is_valid_number(_phone_number(code, nsn))
+    assert normalize._is_valid(code, nsn) == expected
+
+
+def reference_phone(value, region):
+    """Issue 9's rule with phonenumbers' public API alone: no fast path, no cached patterns.
+
+    Returns the digits, or None where normalize.phone must raise ValidationError.
+    """
+    text = value.strip()
+    if text.startswith("00"):
+        text = "+" + text[2:]
+
+    def read(text, region, assumed):
+        try:
+            number = phonenumbers.parse(text, region)
+        except phonenumbers.NumberParseException:
+            return None
+        if region is not None and number.country_code != phonenumbers.country_code_for_region(
+            region
+        ):
+            assumed = False  # dialled with the region's international prefix: code written
+        possible = phonenumbers.is_possible_number_with_reason(number)
+        if possible != phonenumbers.ValidationResult.IS_POSSIBLE:
+            return None
+        if assumed and not phonenumbers.is_valid_number(number):
+            return None
+        digits = f"{number.country_code}{phonenumbers.national_significant_number(number)}"
+        reread = phonenumbers.parse("+" + digits)
+        if f"{reread.country_code}{phonenumbers.national_significant_number(reread)}" != digits:
+            return None
+        return digits
+
+    if not text:
+        return None
+    if text[0] == "+":
+        return read(text, region, False)
+    if region is None:
+        return None
+    return read(text, region, True) or read("+" + text, None, True)
+
+
+def _national_forms():
+    """Each region's example numbers written nationally and as bare digits, with the region."""
+    forms = []
+    for region in sorted(phonenumbers.SUPPORTED_REGIONS):
+        for kind in (phonenumbers.PhoneNumberType.FIXED_LINE, phonenumbers.PhoneNumberType.MOBILE):
+            number = phonenumbers.example_number_for_type(region, kind)
+            if number is not None:
+                national = phonenumbers.format_number(
+                    number, phonenumbers.PhoneNumberFormat.NATIONAL
+                )
+                forms.append((national, region))
+                forms.append(("".join(ch for ch in national if ch.isdigit()), region))
+    return st.sampled_from(forms)
+
+
+@given(
+    case=st.one_of(
+        st.tuples(st.one_of(phone_like, st.text(alphabet=string.digits + " +-()", max_size=20)),
+                  regions),
+        _national_forms(),
+        st.tuples(_national_forms().map(lambda form: form[0]),
+                  st.sampled_from(["US", "GB", "FR", "DE", "IT", "AU", "CA"])),
+    )
+)  # fmt: skip
+@settings(max_examples=3000)
+@example(case=("06 10 82 64 17", "US"))
+@example(case=("06 10 82 64 17", "FR"))
+@example(case=("448444124653", "US"))
+@example(case=("444472342344", "US"))
+@example(case=("(555) 123-4567", "US"))
+@example(case=("011 44 447 234 2344", "US"))
+@example(case=("1 415 555 0132", "CA"))
+def test_phone_follows_the_rule_exactly(case):
+    """normalize.phone, fast path included, gives what the rule spelled out with phonenumbers
+    gives: written codes need a possible number, assumed ones (region or leading digits) a
+    valid one."""
+    value, region = case
+    expected = reference_phone(value, region)
+    if expected is None:
+        with pytest.raises(ValidationError):
+            normalize.phone(value, region)
+    else:
+        assert normalize.phone(value, region) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "region"),
+    [("(415) 555-0132", "US"), ("020 7946 0958", "GB"), ("07911 123456", "GB"),
+     ("030 1234567", "DE"), ("06 12 34 56 78", "FR"), ("0612345678", "FR")],
+)  # fmt: skip
+def test_phone_fast_path_answers_common_national_numbers(raw, region):
+    """The fast path does answer (it is not a fast path that always defers) for everyday numbers."""
+    digits = raw.translate(normalize._PHONE_PUNCTUATION)
+    assert normalize._phone_fast(digits, False, region) == normalize.phone(raw, region)
+
+
+# --------------------------------------------------------------------------- phone validity (#9)
+
+
+def test_a_number_read_in_a_region_must_be_valid_there():
+    """A French national number read in US is refused, naming the region and what to give."""
+    with pytest.raises(ValidationError) as info:
+        normalize.phone("06 10 82 64 17", "US")
+    error = info.value
+    assert error.field == "phone"
+    assert error.problem == (
+        "0***********17 is not a valid US number (read in US, since it has no +country code)"
+    )
+    assert error.remedy == Remedy(
+        argument="region",
+        flag="--region",
+        example="FR",
+        what="the country of numbers written without +code",
+    )
+    assert str(error).endswith("; give region='FR' (the country of numbers written without +code)")
+    assert error.explain("cli").endswith(
+        "; pass --region FR (the country of numbers written without +code)"
+    )
+    assert normalize.phone("06 10 82 64 17", "FR") == "33610826417"
+
+
+@pytest.mark.parametrize(
+    ("written", "assumed", "region"),
+    [("+1 555 123 4567", "(555) 123-4567", "US"), ("+44 447 234 2344", "447 234 2344", "GB")],
+)
+def test_a_written_country_code_needs_only_a_possible_number(written, assumed, region):
+    """With its own +code a number is taken as written; read in a region it must be valid."""
+    assert normalize.phone(written) == written.translate(normalize._PHONE_PUNCTUATION)[1:]
+    with pytest.raises(ValidationError, match=f"is not a valid {region} number"):
+        normalize.phone(assumed, region)
+
+
+def test_the_regions_international_prefix_writes_the_code():
+    """'011 44 ...' dialled from the US names its country code, as '+44' does."""
+    assert normalize.phone("011 44 20 7946 0958", "US") == "442079460958"
+    assert normalize.phone("011 44 447 234 2344", "US") == "444472342344"
+
+
+def test_digits_with_their_code_must_be_valid_with_it():
+    """The fallback reading of bare digits as carrying their code is an assumption too."""
+    assert normalize.phone("448444124653", "US") == "448444124653"
+    assert normalize.phone("+" + normalize.phone("448444124653", "US")) == "448444124653"
+    # +44 447 234 2344 is possible but not valid: read from bare digits, it is refused.
+    with pytest.raises(ValidationError, match="wrong number of digits for US numbers"):
+        normalize.phone("444472342344", "US")
+
+
+def test_a_number_without_area_code_says_so_and_names_the_region():
+    """A local-only number is refused with the region it was read in and the likely cause."""
+    with pytest.raises(ValidationError) as info:
+        normalize.phone("555 0132", "US")
+    assert info.value.problem == (
+        "5*****32 has the wrong number of digits for US numbers (read in US, since it has no "
+        "+country code; an area code missing?)"
+    )
+
+
+def test_no_country_code_and_no_region_advises_the_region():
+    """Without code or region the error says to write the code or give the region."""
+    with pytest.raises(ValidationError) as info:
+        normalize.phone("(415) 555-0132")
+    assert info.value.problem.endswith(
+        "has no country code (write it as +<country code> <number>, or say which country it "
+        "belongs to)"
+    )
+    assert info.value.explain("cli").endswith(
+        "pass --region US (the country of numbers written without +code)"
+    )
+
+
+def test_a_region_without_phone_numbers_is_named():
+    """Antarctica is a country but has no numbering plan: the error says so."""
+    with pytest.raises(ValidationError, match="AQ has no phone numbers"):
+        normalize.phone("(415) 555-0132", "AQ")
+
+
+@pytest.mark.parametrize(
+    ("raw", "region"), [("06 10 82 64 17", "US"), ("555 0132", "US"), ("(415) 555-0132", None)]
+)
+def test_region_errors_never_carry_the_raw_number(raw, region):
+    """The region-read errors show the number masked, in every interface's wording."""
+    with pytest.raises(ValidationError) as info:
+        normalize.phone(raw, region)
+    digits = raw.translate(normalize._PHONE_PUNCTUATION)
+    for text in (str(info.value), info.value.explain("cli")):
+        assert raw not in text
+        assert digits[1:-2] not in text
 
 
 # --------------------------------------------------------------------------- review regressions

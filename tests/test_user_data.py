@@ -5,11 +5,13 @@ from __future__ import annotations
 import hashlib
 import string
 
+import phonenumbers
 import pytest
+from conftest import make_event
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from snapcapi import UserData, ValidationError, normalize
+from snapcapi import Event, EventStatus, UserData, ValidationError, normalize
 
 EMAIL_HASH = "542d240129883c019e106e3b1b2d3f3cb3537c43c425364de8e951d5a3083345"
 PHONE_HASH = "dc008fda46e2e64002cf2f82a4906236282d431c4f75e5b60bfe79fc48546383"
@@ -86,13 +88,163 @@ def test_blank_values_are_left_out():
     assert user.email is None
 
 
-def test_phone_region_from_argument_or_country():
-    """A national phone number is read in region=, else in the user's country."""
+def test_phone_region_from_country_or_argument():
+    """A national phone number is read in the user's country, else in region=."""
     assert UserData(phone="(415) 555-0132", region="US").phone == ("14155550132",)
     assert UserData(phone="020 7946 0958", country="GB").phone == ("442079460958",)
     assert UserData(phone="020 7946 0958", country="gbr", region="United Kingdom").phone == (
         "442079460958",
     )
+
+
+FRENCH_MOBILE = "06 10 82 64 17"  # the number of issue 9, national French form
+FRENCH_DIGITS = "33610826417"
+
+
+def test_the_users_country_beats_the_region():
+    """Issue 9: region='US' no longer reads a French user's national number as American."""
+    user = UserData(region="US", country="FR", phone=FRENCH_MOBILE)
+    assert user.phone == (FRENCH_DIGITS,)
+    assert user.to_payload()["ph"] == [normalize.hash_value(FRENCH_DIGITS)]
+    # The first plain country counts; a hashed one cannot be read, so the region applies.
+    assert UserData(region="FR", country=[normalize.hash_value("us"), "fr", "us"],
+                    phone=FRENCH_MOBILE).phone == (FRENCH_DIGITS,)  # fmt: skip
+    assert UserData(region="FR", country=normalize.hash_value("us"), phone=FRENCH_MOBILE).phone == (
+        FRENCH_DIGITS,
+    )
+
+
+def _is_country(code):
+    try:
+        return normalize.country(code) == code.lower()
+    except ValidationError:
+        return False  # phonenumbers' regions include a few that are no ISO country (AC, XK)
+
+
+COUNTRIES = sorted(filter(_is_country, phonenumbers.SUPPORTED_REGIONS))
+
+
+def _national_examples():
+    """Every country's example mobile number, written nationally, with its country."""
+    found = []
+    for region in COUNTRIES:
+        number = phonenumbers.example_number_for_type(region, phonenumbers.PhoneNumberType.MOBILE)
+        if number is not None:
+            national = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+            digits = f"{number.country_code}{phonenumbers.national_significant_number(number)}"
+            found.append((national, region, digits))
+    return found
+
+
+@given(
+    example=st.sampled_from(_national_examples()),
+    region=st.sampled_from(COUNTRIES),
+)
+@settings(max_examples=300)
+def test_country_beats_any_region_for_any_countrys_numbers(example, region):
+    """Whatever region= says, a national number is read in the user's own country."""
+    national, country, digits = example
+    assert UserData(country=country, region=region, phone=national).phone == (digits,)
+    assert UserData(country=country, phone=national).with_default_region(region).phone == (digits,)
+
+
+def test_a_written_country_code_beats_country_and_region():
+    """A number with its own +code or 00 is read as written, whatever the user's country."""
+    for written in ("+44 844 412 4653", "0044 844 412 4653"):
+        assert UserData(region="US", country="FR", phone=written).phone == ("448444124653",)
+
+
+def test_the_default_region_comes_last():
+    """The client's default region reads only numbers of users with no country and no region."""
+    user = UserData(country="FR", phone=FRENCH_MOBILE, email="a@x.com")
+    assert user.unresolved_phones is None
+    assert user.with_default_region("US") is user
+    assert user.with_default_region("US").phone == (FRENCH_DIGITS,)
+    assert UserData(region="FR", phone=FRENCH_MOBILE).with_default_region("US").phone == (
+        FRENCH_DIGITS,
+    )
+    waiting = UserData(phone=FRENCH_MOBILE, email="a@x.com")
+    assert waiting.with_default_region("FR").phone == (FRENCH_DIGITS,)
+
+
+def test_event_from_dict_reads_the_rows_country_before_its_region():
+    """A row's own country column beats Event.from_dict's region= (the CLI's --region)."""
+    record = {
+        "event_name": "PURCHASE",
+        "event_time": 1_700_000_000,
+        "action_source": "OFFLINE",
+        "country": "FR",
+        "phone": FRENCH_MOBILE,
+        "value": "12.50",
+        "currency": "EUR",
+    }
+    event = Event.from_dict(record, region="US")
+    assert event.user_data.phone == (FRENCH_DIGITS,)
+    assert event.to_payload()["user_data"]["ph"] == [normalize.hash_value(FRENCH_DIGITS)]
+    without_country = {k: v for k, v in record.items() if k != "country"}
+    with pytest.raises(ValidationError, match="not a valid US number"):
+        Event.from_dict(without_country, region="US")
+
+
+def test_client_default_region_does_not_override_the_users_country(snap_server, make_client):
+    """Client(default_region='US') sends a French user's number as French, and refuses a
+    French number of a user without country, naming the region it was read in."""
+    french_user = make_event(0, user_data=UserData(country="FR", phone=FRENCH_MOBILE))
+    american = make_event(1, user_data=UserData(phone="(415) 555-0132"))
+    unknown = make_event(2, user_data=UserData(phone=FRENCH_MOBILE))
+    result = make_client(default_region="US").send([french_user, american, unknown])
+    assert [r.status for r in result.events] == [
+        EventStatus.ACCEPTED,
+        EventStatus.ACCEPTED,
+        EventStatus.INVALID,
+    ]
+    assert "is not a valid US number (read in US" in (result.events[2].reason or "")
+    sent = {e["event_id"]: e["user_data"]["ph"] for e in snap_server.events}
+    assert sent == {
+        "e0": [normalize.hash_value(FRENCH_DIGITS)],
+        "e1": [normalize.hash_value("14155550132")],
+    }
+
+
+def test_a_number_invalid_in_the_region_names_it_and_the_remedy():
+    """Read in region=, an invalid number raises naming the region, with the setting to give."""
+    with pytest.raises(ValidationError) as info:
+        UserData(region="US", phone=FRENCH_MOBILE)
+    assert info.value.field == "phone"
+    assert str(info.value) == (
+        "phone: 0***********17 is not a valid US number (read in US, since it has no +country "
+        "code); give region='FR' (the country of numbers written without +code)"
+    )
+    assert info.value.explain("cli").endswith("; pass --region FR (the country of numbers "
+                                              "written without +code)")  # fmt: skip
+
+
+def test_a_number_invalid_in_the_users_country_advises_the_country_code():
+    """Read in the user's country, region= cannot help: the advice is to write the +code."""
+    with pytest.raises(ValidationError) as info:
+        UserData(country="US", region="FR", phone=FRENCH_MOBILE)
+    assert info.value.remedy is None
+    assert info.value.reason == (
+        "0***********17 is not a valid US number (read in US, the user's country, since it has "
+        "no +country code); write it as +<country code> <number> if it belongs to another "
+        "country"
+    )
+
+
+def test_drop_warnings_carry_the_problem_without_python_advice():
+    """A dropped phone's warning says what is wrong, masked, in no interface's words."""
+    user = UserData(region="US", phone=FRENCH_MOBILE, email="a@x.com", on_invalid="drop")
+    assert user.phone is None
+    assert user.warnings == (
+        "phone dropped: 0***********17 is not a valid US number (read in US, since it has no "
+        "+country code)",
+    )
+    later = UserData(phone=FRENCH_MOBILE, email="a@x.com", on_invalid="drop")
+    assert later.with_default_region("US").warnings == user.warnings
+    for text in (*user.warnings, *later.with_default_region("US").warnings):
+        assert "region=" not in text
+        assert "0610826417" not in text
+        assert FRENCH_MOBILE not in text
 
 
 def test_phone_without_region_waits_for_the_clients_default():
