@@ -13,6 +13,7 @@ import csv
 import datetime as _dt
 import itertools
 import json
+import os
 import re
 import time
 from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
@@ -58,18 +59,28 @@ class BulkOptions:
     min_rows: int = 100
 
     def identity(self) -> dict[str, str]:
-        """Return the settings a report records: those that decide event ids."""
-        return {**self.recipe.identity(), "preset": self.preset or ""}
+        """Return the settings a report records: those that decide event ids.
+
+        The preset's name is not among them: its settings are, one by one, so an edited copy
+        that decides ids alike resumes its original's report.
+        """
+        return self.recipe.identity()
 
 
 class ErrorRateExceeded(Exception):
-    """Too many rows were INVALID or REJECTED (``--max-error-rate``): the run stopped."""
+    """Too many rows were INVALID or REJECTED (``--max-error-rate``): the run stopped.
+
+    Attributes:
+        summary: The run's summary up to the stop (every row read is in the report).
+    """
 
     def __init__(self, bad: int, done: int, rate: float) -> None:
         self.bad, self.done, self.rate = bad, done, rate
+        self.summary: BulkSummary | None = None
         super().__init__(
-            f"stopped early: {bad:,} of the first {done:,} rows ({bad / done:.0%}) were invalid "
-            f"or rejected, above --max-error-rate {rate:g}; the report covers every row read"
+            f"stopped early: {bad:,} of the first {done:,} rows ({bad / done:.1%}) were "
+            f"invalid or rejected, above --max-error-rate {rate:g}; the report covers every "
+            "row read"
         )
 
 
@@ -98,11 +109,15 @@ class BulkSummary:
     stopped: str | None = None
     legacy_characters: int = 0
     resume_unusable: int = 0
+    resume_truncated: bool = False
+    unterminated: bool = False
+    kept_report: tuple[str, str] | None = None
 
     def add(self, status: str, reason: str | None) -> None:
-        """Count one row's final status (and its reason, unless it went well)."""
+        """Count one row's final status (and its reason, when it went wrong)."""
         self.counts[status] += 1
-        if reason and status not in ("ACCEPTED", "VALID"):
+        # Skipped rows are counted by filter and as duplicates below, not as reasons.
+        if reason and status not in ("ACCEPTED", "VALID", "SKIPPED"):
             key = f"{status}: {_MASKED.sub('…', reason)}"
             if key in self.reasons or len(self.reasons) < _TOP_REASONS_KEPT:
                 self.reasons[key] += 1
@@ -119,9 +134,16 @@ class BulkSummary:
         return sum(self.counts[s] for s in (*_BAD, "FAILED"))
 
     @property
+    def all_skipped(self) -> bool:
+        """Every row was left out (a filter that matches nothing is a mistake, not a success)."""
+        return self.counts["SKIPPED"] > 0 and self.counts["SKIPPED"] == sum(self.counts.values())
+
+    @property
     def ok(self) -> bool:
-        """Every row ended well: accepted or valid, or skipped on purpose."""
-        return sum(self.counts.values()) > 0 and self.bad == 0 and self.stopped is None
+        """Every row ended well: accepted or valid, or skipped on purpose (not all of them)."""
+        if not sum(self.counts.values()) or self.stopped is not None or self.all_skipped:
+            return False
+        return self.bad == 0
 
     def write(self, out: TextIO) -> None:
         """Print the summary: counts per status, what was left out and why, top reasons."""
@@ -134,15 +156,20 @@ class BulkSummary:
         )
         stats = self.stats
         if self.resumed:
-            out.write(f"  {self.resumed:,} rows were accepted in an earlier run and skipped\n")
+            out.write(f"  {_rows(self.resumed)} accepted in an earlier run, not sent again\n")
         for rule, n in stats.filtered.most_common():
-            out.write(f"  {n:,} rows skipped by {rule}\n")
+            out.write(f"  {_rows(n)} skipped by {rule.describe('cli')}\n")
         if stats.folded:
             out.write(f"  {stats.folded:,} line-item rows folded into their order's event\n")
         if stats.duplicates:
             out.write(
-                f"  {stats.duplicates:,} rows had the event_id of an earlier row and were "
-                "collapsed into it (one event)\n"
+                f"  {_rows(stats.duplicates)} collapsed into an earlier row with the same "
+                "event_id (one event)\n"
+            )
+        if stats.split_groups:
+            out.write(
+                f"  {stats.split_groups:,} --group-by values came again after other rows: those "
+                "rows are INVALID; sort the file by that column and send it again\n"
             )
         if stats.placeholder_ids:
             out.write(
@@ -153,6 +180,22 @@ class BulkSummary:
             out.write(
                 f"  {self.legacy_characters:,} characters were not UTF-8 and were read as "
                 "Windows cp1252 (as Excel saves); pass --encoding to read them otherwise\n"
+            )
+        if self.unterminated:
+            out.write(
+                "  the file does not end with a line break: its last row may have been cut "
+                "short; check it\n"
+            )
+        if self.resume_truncated:
+            out.write(
+                "  the --resume report is cut short (a damaged .gz?): rows after the cut were "
+                "sent again (Snap deduplicates them by event_id)\n"
+            )
+        if self.kept_report is not None:
+            report, partial = self.kept_report
+            out.write(
+                f"  the run did not complete: {report} was kept as it was (resume with it "
+                f"again); this run's lines are in {partial}\n"
             )
         if self.resume_unusable:
             out.write(
@@ -168,12 +211,18 @@ class BulkSummary:
         if self.reasons:
             out.write("top reasons:\n")
             for reason, n in self.reasons.most_common(5):
-                out.write(f"  {n:>9,}  {_shorten(reason, 160)}\n")
+                out.write(f"  {n:>9,}  {_shorten(reason, 220)}\n")
+        if self.all_skipped:
+            out.write("every row was skipped: check the filters (--where, --exclude)\n")
         if self.stopped:
             out.write(f"{self.stopped}\n")
 
 
-def describe_map(found: ColumnMap, recipe: Recipe, *, source_columns: bool = True) -> str:
+def _rows(count: int) -> str:
+    return f"{count:,} row was" if count == 1 else f"{count:,} rows were"
+
+
+def describe_map(found: ColumnMap, recipe: Recipe) -> str:
     """Return the column → field table a run uses, the defaults and the columns not read."""
     lines = ["columns → fields:"]
     width = min(36, max((len(", ".join(m.columns)) for m in found.matches), default=10))
@@ -191,10 +240,12 @@ def describe_map(found: ColumnMap, recipe: Recipe, *, source_columns: bool = Tru
     if recipe.group_by:
         lines.append(f"  rows with the same {recipe.group_by} in a row are one event")
     for rule in (*recipe.where, *recipe.exclude):
-        lines.append(f"  filter: {rule}")
+        lines.append(f"  filter: {rule.describe('cli')}")
     for column, note in found.notes.items():
         lines.append(f"  not read: {column}: {note}")
-    others = [c for c in found.ignored if c not in found.notes]
+    used = {r.column for r in (*recipe.where, *recipe.exclude)} | set(recipe.key)
+    used |= {recipe.group_by} if recipe.group_by else set()
+    others = [c for c in found.ignored if c not in found.notes and c not in used]
     if others:
         lines.append(f"  not read (no matching field): {', '.join(others)}")
     return "\n".join(lines) + "\n"
@@ -205,18 +256,31 @@ class _InvalidRows:
 
     def __init__(self, path: str, columns: Sequence[str] | None) -> None:
         self.format = file_format(path)
+        if columns is None and self.format != "jsonl":
+            raise ValidationError(
+                "invalid_out",
+                f"the rows of a JSON lines file are written as JSON lines: name it "
+                f"{path.rsplit('.', 1)[0]}.jsonl",
+            )
+        if columns is not None and self.format == "jsonl":
+            raise ValidationError(
+                "invalid_out",
+                f"the rows of a CSV file are written as CSV: name it .csv, not {path}",
+            )
         self._stream: IO[str] = open_text(path, "w")
         self._columns = list(columns) if columns is not None else None
-        taken = set(self._columns or ())
+        # JSON records vary: their own "status" must never be overwritten, so always prefix.
+        taken = set(self._columns) if self._columns is not None else {"status", "reason"}
         self._status = "status" if "status" not in taken else "snapcapi_status"
         self._reason = "reason" if "reason" not in taken else "snapcapi_reason"
         self._csv: Any = None
-        if self._columns is not None and self.format != "jsonl":
+        if self._columns is not None:
             delimiter = "\t" if self.format == "tsv" else ","
             self._csv = csv.writer(self._stream, delimiter=delimiter, lineterminator="\n")
             self._csv.writerow([*self._columns, self._status, self._reason])
 
     def write(self, group: Sequence[Mapping[str, Any]], status: str, reason: str | None) -> None:
+        """Write the row (every row of a line-item group) with its status and reason."""
         for record in group:
             if self._csv is not None and self._columns is not None:
                 values = [record.get(c, "") for c in self._columns]
@@ -226,6 +290,7 @@ class _InvalidRows:
                 self._stream.write(json.dumps(line, ensure_ascii=False, default=str) + "\n")
 
     def close(self) -> None:
+        """Flush and close the file."""
         self._stream.close()
 
 
@@ -251,7 +316,7 @@ class _Run:
         self.report: ReportWriter | None = None
         self.invalid: _InvalidRows | None = None
         self.groups: dict[Hashable, Sequence[Mapping[str, Any]]] = {}
-        self.settled = 0
+        self.handed = 0  # rows settled at once or passed on to be sent
 
     def settle(
         self,
@@ -269,19 +334,24 @@ class _Run:
         if self.invalid is not None and status in _BAD and group is not None:
             self.invalid.write(group, status, reason)
         self.summary.add(status, reason)
-        self.settled += 1
         self.progress.result(status, sent=result is not None and result.http_status is not None)
 
     def check_rate(self) -> None:
-        """Stop the run when the share of INVALID and REJECTED rows passes the limit."""
+        """Stop the run when the share of INVALID and REJECTED rows passes the limit.
+
+        The share is of the rows handed on so far (settled at once, or on their way to Snap),
+        so events waiting in a batch count as well as the rows refused at once. Called between
+        rows, never between reading a row and settling or passing it on.
+        """
         rate = self.options.max_error_rate
-        if rate is None or self.settled < max(1, self.options.min_rows):
+        if rate is None or self.handed < max(1, self.options.min_rows):
             return
         bad = sum(self.summary.counts[s] for s in _BAD)
-        if bad > rate * self.settled:
-            raise ErrorRateExceeded(bad, self.settled, rate)
+        if bad > rate * self.handed:
+            raise ErrorRateExceeded(bad, self.handed, rate)
 
     def keep_group(self, row: Hashable, group: Sequence[Mapping[str, Any]]) -> None:
+        """Keep a row's source records until it settles (for ``--invalid-out``)."""
         if group and isinstance(group[0], Mapping):
             self.groups[row] = group
 
@@ -317,7 +387,7 @@ class _Run:
             self.settle(row, "INVALID", reason, item.event_id)
             return None
         if isinstance(item, RowSkip):
-            self.settle(row, "SKIPPED", item.reason, item.event_id)
+            self.settle(row, "SKIPPED", item.explain("cli"), item.event_id)
             return None
         if item.event_id in self.accepted:
             self.summary.resumed += 1
@@ -332,6 +402,7 @@ class _Run:
         payloads = open_text(options.payload_out, "w") if options.payload_out else None
         try:
             for row, item in pairs:
+                self.handed += 1
                 event = self.settled_early(row, item)
                 if event is not None:
                     problems, _ = event.review(self.now())
@@ -357,12 +428,13 @@ class _Run:
         def events() -> Iterator[Event]:
             index = 0
             for row, item in pairs:
+                self.handed += 1
                 event = self.settled_early(row, item)
-                self.check_rate()
                 if event is not None:
                     rows[index] = row
                     index += 1
                     yield event
+                self.check_rate()  # after the row is settled or in the client's hands
 
         def on_result(result: EventResult) -> None:
             self.settle(rows.pop(result.index), result.status.value, result.reason,
@@ -416,11 +488,18 @@ def run_bulk(
         # Read before the new report is opened: --report and --resume may name one file.
         run.accepted = AcceptedIds.from_report(options.resume)
         run.summary.resume_unusable = run.accepted.unidentified + run.accepted.unreadable
+        run.summary.resume_truncated = run.accepted.truncated
     legacy_before = legacy_characters()
+    # A report that rewrites the one being resumed is written aside and put in its place
+    # only when the run completes: an interrupted run must not lose what the old one holds.
+    report_path = options.report
+    if report_path and options.resume and _same_file(report_path, options.resume):
+        report_path = _partial(report_path)
+    completed = False
     with RowSource(options.path, options.format, options.encoding) as source:
-        if options.report:
-            run.report = ReportWriter(options.report)
-            meta.write(options.report)
+        if report_path:
+            run.report = ReportWriter(report_path)
+            meta.write(report_path)
         if options.invalid_out:
             run.invalid = _InvalidRows(options.invalid_out, source.columns)
         try:
@@ -431,19 +510,50 @@ def run_bulk(
                 assert client_factory is not None
                 with client_factory() as client:
                     run.send(pairs, client)
+            completed = True
         except ErrorRateExceeded as exc:
             run.summary.stopped = str(exc)
-            exc.summary = run.summary  # type: ignore[attr-defined]
+            exc.summary = run.summary
+            raise
+        except BaseException as exc:  # Ctrl-C, a refused token: the summary still counts
+            exc.snapcapi_summary = run.summary  # type: ignore[attr-defined]
             raise
         finally:
             run.summary.rows = source.rows_read
+            run.summary.unterminated = source.unterminated
             run.summary.seconds = time.monotonic() - started
             run.summary.legacy_characters = legacy_characters() - legacy_before
             if run.report is not None:
                 run.report.close()
             if run.invalid is not None:
                 run.invalid.close()
+            if report_path != options.report and report_path is not None:
+                _settle_report(report_path, options.report or "", completed, run.summary)
     return run.summary
+
+
+def _partial(path: str) -> str:
+    """Name the file a report is written to aside: ``r.csv.gz`` → ``r.partial.csv.gz``."""
+    gz = ".gz" if path.lower().endswith(".gz") else ""
+    root, ext = os.path.splitext(path[: len(path) - len(gz)])
+    return f"{root}.partial{ext}{gz}"
+
+
+def _same_file(first: str, second: str) -> bool:
+    if first == "-" or second == "-":
+        return False
+    return os.path.abspath(first) == os.path.abspath(second)
+
+
+def _settle_report(partial: str, report: str, completed: bool, summary: BulkSummary) -> None:
+    """Put a report written aside in place of the one resumed, once the run has completed."""
+    meta = f"{partial}.meta.json"
+    if completed:
+        os.replace(partial, report)
+        if os.path.exists(meta):
+            os.replace(meta, f"{report}.meta.json")
+    else:
+        summary.kept_report = (report, partial)
 
 
 def explain(

@@ -135,6 +135,8 @@ def open_text(path: str, mode: Literal["r", "w"], encoding: str | None = None) -
         with open(path, "rb") as probe:
             compressed = probe.read(2) == b"\x1f\x8b"
         raw: Any = gzip.open(path, "rb") if compressed else open(path, "rb")  # noqa: SIM115
+        if encoding is None and raw.peek(2)[:2] in (b"\xff\xfe", b"\xfe\xff"):
+            codec, errors = "utf-16", "surrogateescape"  # Excel's "Unicode Text" keeps a BOM
         return io.TextIOWrapper(raw, encoding=codec, errors=errors, newline="")
     if path.lower().endswith(".gz"):
         return io.TextIOWrapper(
@@ -161,6 +163,7 @@ class RowSource:
         self._stream = open_text(path, "r", encoding)
         self.columns: list[str] | None = None
         self.rows_read = 0
+        self._last = "\n"  # the last line read (does the file end with a line break?)
         self._reader: Any = None
         if self.format in ("csv", "tsv"):
             header_line = self._stream.readline()
@@ -170,6 +173,10 @@ class RowSource:
             if not any(self.columns):
                 self.close()
                 raise ValidationError("file", f"{path} has no header row")
+            # Excel leaves unnamed columns (a trailing ",,"): name them by place; they feed
+            # nothing and are listed as not read.
+            self.columns = [c or f"(column {i} without a name)" for i, c in
+                            enumerate(self.columns, start=1)]  # fmt: skip
             repeated = sorted({c for c in self.columns if self.columns.count(c) > 1})
             if repeated:
                 self.close()
@@ -178,7 +185,17 @@ class RowSource:
                     f"{path} has more than one column named {', '.join(map(repr, repeated))}; "
                     "rename them so each value has one place",
                 )
-            self._reader = csv.reader(self._stream, delimiter=delimiter)
+            self._reader = csv.reader(self._lines(), delimiter=delimiter)
+
+    def _lines(self) -> Iterator[str]:
+        for line in self._stream:
+            self._last = line
+            yield line
+
+    @property
+    def unterminated(self) -> bool:
+        """The file's last line has no line break: it may have been cut short."""
+        return not self._last.endswith(("\n", "\r"))
 
     def __enter__(self) -> RowSource:
         return self
@@ -227,7 +244,7 @@ class RowSource:
             yield row, dict(zip(columns, values, strict=True))
 
     def _jsonl_rows(self) -> Iterator[tuple[int, dict[str, Any] | RowProblem]]:
-        for line_number, line in enumerate(self._stream, start=1):
+        for line_number, line in enumerate(self._lines(), start=1):
             if not line.strip():
                 continue
             self.rows_read += 1

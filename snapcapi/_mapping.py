@@ -26,7 +26,7 @@ from typing import Any
 
 import attrs
 
-from snapcapi.errors import ValidationError
+from snapcapi.errors import Remedy, ValidationError
 from snapcapi.events import _ALL_KEYS, _NESTED
 
 __all__ = [
@@ -301,12 +301,15 @@ class ColumnMap:
         ignored: Columns that feed no field.
         matches: Every field read, in column order, with how it was matched.
         notes: Column → why it was not used (a generic name, values that do not fit).
+        identity: Field → columns of every match as resolved, before any was left out for
+            its values, sorted by field: what a row's content-derived id is made of.
     """
 
     fields: Mapping[str, str]
     ignored: tuple[str, ...] = ()
     matches: tuple[Match, ...] = ()
     notes: Mapping[str, str] = attrs.field(factory=dict)
+    identity: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     @classmethod
     def resolve(
@@ -338,93 +341,13 @@ class ColumnMap:
             ValidationError: ``mapping`` names an unknown field or (with ``complete``) a
                 column the source lacks, or two columns would feed one field.
         """
-        known = is_field or _default_is_field
-        columns = [str(c) for c in columns]
-        skipped = set(ignore)
-        column_set = set(columns)
-        explicit: dict[str, tuple[str, ...]] = {}
-        unmapped: set[str] = set()
-        soft = set(optional)
-        missing: dict[str, str] = {}
-        for field, given in (mapping or {}).items():
-            if not known(field):
-                raise unknown_field(field, known)
-            sources = (given,) if isinstance(given, str) else tuple(given)
-            sources = tuple(s.strip() for s in sources if s and s.strip())
-            if not sources:
-                unmapped.add(field)  # FIELD= : leave it unmapped
-                continue
-            present = []
-            for source in sources:
-                head = source.split(".", 1)[0]
-                if not complete or source in column_set or head in column_set:
-                    present.append(source)
-                elif field in soft:
-                    missing[source] = f"mapped to {field}, but not in this file"
-                else:
-                    raise ValidationError(
-                        "mapping",
-                        f"maps {field} to column {source!r}, which the source lacks "
-                        f"(its columns: {_listed(columns)})",
-                    )
-            if not present:
-                unmapped.add(field)  # a preset's column this export does not have
-                continue
-            explicit[field] = tuple(present)
-        used = {s if s in column_set else s.split(".", 1)[0] for v in explicit.values() for s in v}
-        by_field: dict[str, Match] = {
-            field: Match(field, sources, "--map") for field, sources in explicit.items()
-        }
-        chosen: dict[str, str] = {}  # column -> field, automatic matches
-        notes: dict[str, str] = dict(missing)
-        exact: dict[str, str] = {}  # field -> column matched by its exact name
-        for column in columns:
-            if column in used or column in skipped:
-                continue
-            name = canonical(column)
-            if name in GENERIC_NAMES:
-                notes[column] = "a generic name: map it explicitly if you want it"
-                continue
-            # A name that is also a synonym reads as the synonym: a file's postal_code is the
-            # user's (custom_data.postal_code is a hotel's).
-            if known(name) and "." not in name and not (synonyms and name in SYNONYMS):
-                exact.setdefault(name, column)
-        for column in columns:
-            if column in used or column in skipped or column in notes:
-                continue
-            name = canonical(column)
-            if exact.get(name) == column:
-                field, how = name, "name"
-            elif synonyms and name in SYNONYMS:
-                field, how = SYNONYMS[name], "synonym"
-                if field in exact:
-                    notes[column] = f"a synonym of {field}, but column {exact[field]!r} is named so"
-                    continue
-            else:
-                continue
-            if field in unmapped or field in explicit:
-                notes[column] = f"{field} is mapped explicitly"
-                continue
-            if field in by_field:
-                raise ValidationError(
-                    field,
-                    f"columns {by_field[field].columns[0]!r} and {column!r} both read as "
-                    f"{field}; choose one with a mapping ({field}=COLUMN)",
-                )
-            by_field[field] = Match(field, (column,), how)
-            chosen[column] = field
-        position = {column: i for i, column in enumerate(columns)}
-
-        def order(match: Match) -> int:
-            first = match.columns[0]
-            return position.get(first, position.get(first.split(".", 1)[0], len(columns)))
-
-        matches = tuple(sorted(by_field.values(), key=order))
-        feeding = {s for m in matches for s in m.columns}
-        heads = {s.split(".", 1)[0] for s in feeding}
-        ignored = tuple(c for c in columns if c not in feeding and c not in heads)
-        single = {m.columns[0]: m.field for m in matches if len(m.columns) == 1}
-        return cls(single, ignored, matches, notes)
+        resolver = _Resolver(
+            [str(c) for c in columns], complete, synonyms, set(ignore),
+            is_field or _default_is_field, set(optional),
+        )  # fmt: skip
+        resolver.take_explicit(mapping or {})
+        resolver.match_names()
+        return resolver.result()
 
     def without(self, columns: Mapping[str, str]) -> ColumnMap:
         """Return the map with these automatically matched columns unmapped, for the reasons."""
@@ -432,7 +355,7 @@ class ColumnMap:
         notes = {**self.notes, **columns}
         ignored = tuple(dict.fromkeys([*self.ignored, *columns]))
         single = {m.columns[0]: m.field for m in kept if len(m.columns) == 1}
-        return ColumnMap(single, ignored, kept, notes)
+        return ColumnMap(single, ignored, kept, notes, self.identity)
 
     @property
     def mapped_fields(self) -> frozenset[str]:
@@ -468,6 +391,129 @@ class ColumnMap:
         return record
 
 
+class _Resolver:
+    """The work of :meth:`ColumnMap.resolve`, one step a method."""
+
+    def __init__(
+        self,
+        columns: list[str],
+        complete: bool,
+        synonyms: bool,
+        ignore: set[str],
+        known: Callable[[str], bool],
+        optional: set[str],
+    ) -> None:
+        self.columns = columns
+        self.column_set = set(columns)
+        self.complete = complete
+        self.synonyms = synonyms
+        self.ignore = ignore
+        self.known = known
+        self.optional = optional
+        self.explicit: dict[str, tuple[str, ...]] = {}
+        self.unmapped: set[str] = set()
+        self.by_field: dict[str, Match] = {}
+        self.notes: dict[str, str] = {}
+
+    def _present(self, source: str) -> bool:
+        return source in self.column_set or source.split(".", 1)[0] in self.column_set
+
+    def take_explicit(self, mapping: Mapping[str, str | Sequence[str]]) -> None:
+        """Take the explicit choices, checking their fields and columns."""
+        for field, given in mapping.items():
+            if not self.known(field):
+                raise unknown_field(field, self.known)
+            sources = (given,) if isinstance(given, str) else tuple(given)
+            sources = tuple(s.strip() for s in sources if s and s.strip())
+            present = []
+            for source in sources:
+                soft = field in self.optional
+                if source in self.ignore or source.split(".", 1)[0] in self.ignore:
+                    if not soft:
+                        raise ValidationError(
+                            "ignore",
+                            f"column {source!r} is both mapped to {field} and ignored; choose one",
+                        )
+                    self.notes[source] = f"mapped to {field}, but ignored"
+                elif not self.complete or self._present(source):
+                    present.append(source)
+                elif soft:
+                    self.notes[source] = f"mapped to {field}, but not in this file"
+                else:
+                    raise ValidationError(
+                        "mapping",
+                        f"maps {field} to column {source!r}, which the source lacks "
+                        f"(its columns: {_listed(self.columns)})",
+                    )
+            if present:
+                self.explicit[field] = tuple(present)
+                self.by_field[field] = Match(field, tuple(present), "--map")
+            else:
+                self.unmapped.add(field)  # FIELD= , or a preset's column this file lacks
+
+    def match_names(self) -> None:
+        """Match the other columns by exact field name, then by synonym."""
+        used = {
+            s if s in self.column_set else s.split(".", 1)[0]
+            for sources in self.explicit.values()
+            for s in sources
+        }
+        free = [c for c in self.columns if c not in used and c not in self.ignore]
+        exact: dict[str, str] = {}  # field -> column matched by its exact name
+        for column in free:
+            name = canonical(column)
+            if name in GENERIC_NAMES:
+                self.notes[column] = "a generic name: map it explicitly if you want it"
+            # A name that is also a synonym reads as the synonym: a file's postal_code is the
+            # user's (custom_data.postal_code is a hotel's).
+            elif self.known(name) and "." not in name and not (self.synonyms and name in SYNONYMS):
+                exact.setdefault(name, column)
+        for column in free:
+            if column in self.notes:
+                continue
+            name = canonical(column)
+            if exact.get(name) == column:
+                self._add(name, column, "name")
+            elif self.synonyms and name in SYNONYMS:
+                field = SYNONYMS[name]
+                if field in exact:
+                    self.notes[column] = f"a synonym of {field}, but column {exact[field]!r} is"
+                else:
+                    self._add(field, column, "synonym")
+
+    def _add(self, field: str, column: str, how: str) -> None:
+        if field in self.unmapped or field in self.explicit:
+            self.notes[column] = f"{field} is mapped explicitly"
+            return
+        if field in self.by_field:
+            raise ValidationError(
+                field,
+                f"columns {self.by_field[field].columns[0]!r} and {column!r} both read as "
+                f"{field}; choose one",
+                remedy=Remedy(
+                    "mapping", "--map", f"{field}=COLUMN", "the column to read it from",
+                    python_example=f"{{{field!r}: 'COLUMN'}}",
+                ),
+            )  # fmt: skip
+        self.by_field[field] = Match(field, (column,), how)
+
+    def result(self) -> ColumnMap:
+        """Return the map, its matches in column order."""
+        position = {column: i for i, column in enumerate(self.columns)}
+
+        def order(match: Match) -> int:
+            first = match.columns[0]
+            return position.get(first, position.get(first.split(".", 1)[0], len(self.columns)))
+
+        matches = tuple(sorted(self.by_field.values(), key=order))
+        feeding = {s for m in matches for s in m.columns}
+        heads = {s.split(".", 1)[0] for s in feeding}
+        ignored = tuple(c for c in self.columns if c not in feeding and c not in heads)
+        single = {m.columns[0]: m.field for m in matches if len(m.columns) == 1}
+        identity = tuple(sorted((m.field, m.columns) for m in matches))
+        return ColumnMap(single, ignored, matches, self.notes, identity)
+
+
 def _default_is_field(name: str) -> bool:
     return is_field(name)
 
@@ -477,14 +523,14 @@ def _listed(columns: Sequence[str], limit: int = 30) -> str:
     return shown + (f", ... ({len(columns)} in all)" if len(columns) > limit else "")
 
 
-def unknown_field(field: str, is_field: Callable[[str], bool]) -> ValidationError:
+def unknown_field(field: str, is_field: Callable[[str], bool] | None = None) -> ValidationError:
     """Build the error for a mapping that names a field snapcapi does not know."""
+    import difflib
+
     names = sorted({*_ALL_KEYS, *VIRTUAL_FIELDS})
     key = canonical(field)
-    close = [name for name in names if key and (key in name or name in key)][:5]
+    close = difflib.get_close_matches(key, names, n=3, cutoff=0.6)
     if not close:
-        import difflib
-
-        close = difflib.get_close_matches(key, names, n=3, cutoff=0.6)
+        close = [name for name in names if key and len(key) > 2 and key in name][:5]
     hint = f" (did you mean {', '.join(close)}?)" if close else ""
     return ValidationError("mapping", f"{field!r} is not a field snapcapi knows{hint}")

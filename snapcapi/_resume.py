@@ -281,6 +281,7 @@ SETTING_FLAGS: Final[Mapping[str, str]] = {
     "mapping": "--map",
     "aliases": "--aliases",
     "event_name": "--event-name",
+    "event_name_column": "--map event_name",
     "timezone": "--timezone",
     "time_format": "--time-format",
     "group_by": "--group-by",

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 import time
@@ -34,7 +35,7 @@ from snapcapi.client import Client
 from snapcapi.custom_data import CustomData
 from snapcapi.enums import EventName
 from snapcapi.errors import AuthenticationError, SnapCapiError, ValidationError
-from snapcapi.events import Event
+from snapcapi.events import Event, resolve_timezone
 from snapcapi.records import ColumnMap, Filter, Recipe
 from snapcapi.results import SendResult
 from snapcapi.testing import FakeSnapServer
@@ -214,6 +215,12 @@ _FLAGS = {
     "access_token": "SNAP_ACCESS_TOKEN",
     "defaults": "--set",
     "key": "--key",
+    "where": "--where",
+    "exclude": "--exclude",
+    "group_by": "--group-by",
+    "consent_column": "--consent-column",
+    "ignore": "--ignore",
+    "invalid_out": "--invalid-out",
 }
 
 
@@ -480,14 +487,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _filters(values: Sequence[str], *, keep: bool) -> list[Filter]:
-    option = "--where" if keep else "--exclude"
-    found = []
-    for value in values:
-        column, eq, _ = value.partition("=")
-        if not eq or not column.strip():
-            raise _Usage(f"{option} takes COLUMN=VALUE[,VALUE...], got {value!r}")
-        found.append(Filter.parse(value, keep=keep))
-    return found
+    return [Filter.parse(value, keep=keep) for value in values]
 
 
 def _preset_filters(table: Mapping[str, Any], *, keep: bool) -> list[Filter]:
@@ -499,7 +499,7 @@ def _mapping_value(column: str) -> str | list[str]:
     return parts if len(parts) > 1 else column.strip()
 
 
-def _options(args: argparse.Namespace, *, sending: bool) -> BulkOptions:
+def _options(args: argparse.Namespace) -> BulkOptions:
     """Turn the flags (over a preset's settings) into what the bulk run needs."""
     preset = load_preset(args.preset) if args.preset else None
     settings: Mapping[str, Any] = preset.settings if preset is not None else {}
@@ -519,13 +519,12 @@ def _options(args: argparse.Namespace, *, sending: bool) -> BulkOptions:
     if args.action_source:
         defaults["action_source"] = args.action_source
     aliases = _aliases({**settings.get("aliases", {}), **_pairs(args.aliases, "--aliases")})
-    where = _filters(args.where, keep=True)
-    exclude = _filters(args.exclude, keep=False)
-    flagged = {f.column for f in (*where, *exclude)}
-    where += [f for f in _preset_filters(settings.get("where", {}), keep=True)
-              if f.column not in flagged]  # fmt: skip
-    exclude += [f for f in _preset_filters(settings.get("exclude", {}), keep=False)
-                if f.column not in flagged]  # fmt: skip
+    # A flag's filter adds to the preset's: a row must pass them all (replacing the preset's
+    # "paid orders only" with "not partially paid" would let refunds through).
+    where = [*_preset_filters(settings.get("where", {}), keep=True),
+             *_filters(args.where, keep=True)]  # fmt: skip
+    exclude = [*_preset_filters(settings.get("exclude", {}), keep=False),
+               *_filters(args.exclude, keep=False)]  # fmt: skip
     key = args.key.split(",") if args.key else list(settings.get("key", []))
     recipe = Recipe(
         mapping=mapping,
@@ -547,6 +546,11 @@ def _options(args: argparse.Namespace, *, sending: bool) -> BulkOptions:
         optional=optional,
     )
     recipe.check()
+    if recipe.timezone:
+        resolve_timezone(recipe.timezone)  # a misspelt zone is refused before any row
+    max_error_rate = getattr(args, "max_error_rate", None)
+    if max_error_rate is not None and not 0 <= max_error_rate <= 1:
+        raise _Usage("--max-error-rate is a share between 0 and 1, such as 0.05")
     dry_run = args.command == "send" and args.dry_run
     validate = args.command == "validate" or (args.command == "send" and args.validate)
     return BulkOptions(
@@ -563,7 +567,7 @@ def _options(args: argparse.Namespace, *, sending: bool) -> BulkOptions:
         invalid_out=getattr(args, "invalid_out", None),
         test_event_code=getattr(args, "test_event_code", None),
         require_consent=args.require_consent,
-        max_error_rate=getattr(args, "max_error_rate", None),
+        max_error_rate=max_error_rate,
         min_rows=getattr(args, "min_rows", 100),
     )
 
@@ -579,14 +583,15 @@ def _check_input(path: str) -> None:
 
 def _client(args: argparse.Namespace, options: BulkOptions) -> Client:
     token = _token(args)
-    has_id = args.pixel_id or args.snap_app_id
-    if not has_id and not (os.environ.get("SNAP_PIXEL_ID") or os.environ.get("SNAP_APP_ID")):
+    pixel = args.pixel_id or os.environ.get("SNAP_PIXEL_ID")
+    app = args.snap_app_id or os.environ.get("SNAP_APP_ID")
+    source = str(options.recipe.defaults.get("action_source") or "")
+    app_only = source.strip().upper().replace("-", "_") in ("MOBILE_APP", "APP")
+    if not pixel and not (app and app_only):
         raise _Usage(
-            "no Pixel ID: pass --pixel-id ID (WEB and OFFLINE events) or --snap-app-id ID "
-            "(MOBILE_APP events), or set SNAP_PIXEL_ID / SNAP_APP_ID"
+            "no Pixel ID: WEB and OFFLINE events go to --pixel-id ID (or SNAP_PIXEL_ID); "
+            "--snap-app-id ID takes MOBILE_APP events (with --action-source MOBILE_APP)"
         )
-    if args.max_error_rate is not None and not 0 <= args.max_error_rate <= 1:
-        raise _Usage("--max-error-rate is a share between 0 and 1, such as 0.05")
     return Client(
         args.pixel_id,
         token,
@@ -609,7 +614,7 @@ def _run_file(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if getattr(args, "payload_out", None) and not dry_run:
         raise _Usage("--payload-out goes with --dry-run")
     _check_input(args.file)
-    options = _options(args, sending=True)
+    options = _options(args)
     if args.explain:
         explain(options, out)
         return 0
@@ -631,8 +636,14 @@ def _run_file(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         summary = run_bulk(options, factory, progress, on_map=show_map)
     except ErrorRateExceeded as exc:
         progress.close()
-        getattr(exc, "summary", BulkSummary()).write(out)
+        (exc.summary or BulkSummary()).write(out)
         return 1
+    except (KeyboardInterrupt, AuthenticationError) as exc:
+        progress.close()  # the summary counts every row read, then main says what stopped
+        interrupted: BulkSummary | None = getattr(exc, "snapcapi_summary", None)
+        if interrupted is not None:
+            interrupted.write(out)
+        raise
     finally:
         progress.close()  # before any message, so a bar does not swallow it
     summary.write(out)
@@ -644,7 +655,7 @@ def _run_diagnose(args: argparse.Namespace, out: TextIO) -> int:
     from snapcapi.diagnostics import diagnose
 
     _check_input(args.file)
-    options = _options(args, sending=False)
+    options = _options(args)
     recipe = options.recipe
     if args.explain:
         explain(options, out)
@@ -695,7 +706,10 @@ def _run_diagnose(args: argparse.Namespace, out: TextIO) -> int:
 
 def _run_presets(args: argparse.Namespace, out: TextIO) -> int:
     if args.name:
-        out.write(load_preset(args.name).text)
+        try:
+            out.write(load_preset(args.name).text)
+        except ValidationError as exc:
+            raise _Usage(exc.reason) from None
         return 0
     out.write("presets (snapcapi presets NAME prints one; --preset NAME uses it):\n")
     for name in preset_names():
@@ -771,6 +785,11 @@ def main(
     pipe = _QuietPipe(out if out is not None else sys.stdout)
     stdout: TextIO = pipe  # type: ignore[assignment]
     err = err if err is not None else sys.stderr
+    # The command line reports in its own words (the summary, the report); the library's log
+    # lines speak Python and would only repeat it. A handler the user configured still works.
+    library_log = logging.getLogger("snapcapi")
+    if not library_log.handlers and not logging.getLogger().handlers:
+        library_log.addHandler(logging.NullHandler())
     parser = _parser()
     args = parser.parse_args(argv)
     try:

@@ -30,12 +30,24 @@ import collections
 import datetime as _dt
 import hashlib
 import itertools
+import json
 import re
+import uuid
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import attrs
 
+from snapcapi._cleaning import (
+    PLACEHOLDER_IDS,
+    blank,
+    clean_record,
+    clean_value,
+    contents,
+    id_text,
+    joined,
+    quantity,
+)
 from snapcapi._convert import is_blank
 from snapcapi._digests import DigestSet, digest64
 from snapcapi._mapping import (
@@ -48,11 +60,11 @@ from snapcapi._mapping import (
     is_field,
     unknown_field,
 )
-from snapcapi._masking import mask
+from snapcapi._masking import echo, mask
 from snapcapi.enums import ActionSource, EventName
 from snapcapi.errors import Remedy, ValidationError
 from snapcapi.events import Event
-from snapcapi.user_data import OnInvalid, UserData
+from snapcapi.user_data import OnInvalid
 
 __all__ = [
     "PLACEHOLDER_IDS",
@@ -70,12 +82,6 @@ __all__ = [
     "iter_events",
     "iter_recipe",
 ]
-
-#: External ids that mean "no id" (guest checkouts): dropped and counted, never hashed into
-#: one id shared by everyone who has it.
-PLACEHOLDER_IDS: frozenset[str] = frozenset(
-    {"0", "-1", "null", "none", "nil", "nan", "n/a", "na", "guest", "undefined", "unknown", "-"}
-)
 
 #: How many first rows are looked at to judge whether synonym-matched columns fit.
 SAMPLE_ROWS = 20
@@ -127,13 +133,21 @@ class RowSkip:
 
     Attributes:
         row: The row's number (or index label).
-        reason: Why (``"filtered by --where Financial Status=paid"``).
+        reason: Why (``"filtered by where Financial Status=paid"``).
         event_id: The row's event id, for duplicates.
+        rule: The :class:`Filter` that skipped it, if one did.
     """
 
     row: Hashable
     reason: str
     event_id: str | None = None
+    rule: Filter | None = attrs.field(default=None, eq=False, repr=False)
+
+    def explain(self, interface: str = "python") -> str:
+        """Return why, naming a filter as ``"python"`` (``where=``) or ``"cli"`` writes it."""
+        if self.rule is not None:
+            return f"filtered by {self.rule.describe(interface)}"
+        return self.reason
 
     def __str__(self) -> str:
         return f"row {self.row}: skipped, {self.reason}"
@@ -155,6 +169,13 @@ class Filter:
     column: str
     values: tuple[str, ...]
     keep: bool = True
+    _wanted: frozenset[str] = attrs.field(init=False, eq=False, repr=False)
+    _any: bool = attrs.field(init=False, eq=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        wanted = frozenset(v.strip().lower() for v in self.values)
+        object.__setattr__(self, "_wanted", wanted)
+        object.__setattr__(self, "_any", "*" in wanted)
 
     @classmethod
     def parse(cls, text: str, *, keep: bool) -> Filter:
@@ -168,19 +189,29 @@ class Filter:
     def matches(self, record: Mapping[str, Any]) -> bool:
         """Tell whether the record's value is one of the filter's values."""
         value = extract(record, self.column)
-        text = "" if is_blank(value) else str(value).strip().lower()
-        for wanted in self.values:
-            want = wanted.strip().lower()
-            if want == text or (want == "*" and text):
-                return True
-        return False
+        text = "" if is_blank(value) else id_text(value).lower()
+        return text in self._wanted or (self._any and bool(text))
 
     def passes(self, record: Mapping[str, Any]) -> bool:
         """Tell whether the filter lets the record through."""
         return self.matches(record) == self.keep
 
+    def describe(self, interface: str = "python") -> str:
+        """Name the filter as ``"python"`` (``where Status=paid``) or ``"cli"`` writes it.
+
+        Values that might be personal data (an email to exclude) are masked.
+        """
+        name = "where" if self.keep else "exclude"
+        values = ",".join(_filter_value(v) for v in self.values)
+        return f"{'--' if interface == 'cli' else ''}{name} {self.column}={values}"
+
     def __str__(self) -> str:
-        return f"--{'where' if self.keep else 'exclude'} {self.column}={','.join(self.values)}"
+        return self.describe()
+
+
+def _filter_value(value: str) -> str:
+    shown = echo(value)
+    return value if shown == repr(value.strip()) else shown[1:-1]
 
 
 @attrs.define
@@ -192,17 +223,15 @@ class RecordStats:
         folded: Line-item rows folded into the event of an earlier row.
         duplicates: Rows whose event id an earlier row had already (one event).
         placeholder_ids: External ids dropped as placeholders (``0``, ``guest``, ...).
+        split_groups: ``group_by`` values that came again after other rows (their rows are
+            problems: the file needs sorting).
     """
 
-    filtered: collections.Counter[str] = attrs.field(factory=collections.Counter)
+    filtered: collections.Counter[Filter] = attrs.field(factory=collections.Counter)
     folded: int = 0
     duplicates: int = 0
     placeholder_ids: int = 0
-
-    @property
-    def skipped(self) -> int:
-        """Rows left out on purpose (filtered or duplicate)."""
-        return sum(self.filtered.values()) + self.duplicates
+    split_groups: int = 0
 
 
 @attrs.frozen
@@ -243,23 +272,28 @@ class Recipe:
                 raise unknown_field(field, _is_field)
 
     def identity(self) -> dict[str, str]:
-        """Return the settings that decide event ids, as strings."""
-        mapping = ",".join(
-            f"{field}={value if isinstance(value, str) else '|'.join(value)}"
-            for field, value in sorted(self.mapping.items())
-        )
-        aliases = ",".join(f"{k}={v}" for k, v in sorted((self.aliases or {}).items()))
-        return {
+        """Return the settings that decide event ids, as strings.
+
+        With a key, an id is the key's cells and the event name: only what decides those
+        counts. Without one, it is the row's own cells for every field the map reads, so the
+        mapping counts too. Time zones and formats never do (ids use the cells as written).
+        """
+        event_name = self.mapping.get("event_name", "")
+        name_column = event_name if isinstance(event_name, str) else "|".join(event_name)
+        settings = {
             "key": ",".join(self.key),
-            "group_by": self.group_by or "",
-            "mapping": mapping,
-            "aliases": aliases,
+            "aliases": ",".join(f"{k}={v}" for k, v in sorted((self.aliases or {}).items())),
             "event_name": str(self.defaults.get("event_name") or ""),
-            "timezone": self.timezone or "",
-            "time_format": self.time_format or "",
-            "synonyms": "on" if self.synonyms else "off",
-            "ignore": ",".join(sorted(self.ignore)),
+            "event_name_column": name_column,
         }
+        if not self.key:
+            settings["mapping"] = ",".join(
+                f"{field}={value if isinstance(value, str) else '|'.join(value)}"
+                for field, value in sorted(self.mapping.items())
+            )
+            settings["synonyms"] = "on" if self.synonyms else "off"
+            settings["ignore"] = ",".join(sorted(self.ignore))
+        return settings
 
 
 def iter_events(
@@ -421,13 +455,18 @@ def _raw_map(recipe: Recipe, columns: Sequence[str], complete: bool) -> ColumnMa
     )
 
 
+#: Fields whose column is never left out for its values: their rows fail one by one, with
+#: advice that names the setting (--aliases, --time-format), instead of taking a default.
+_NEVER_MISFIT = frozenset({"event_name", "event_time", "event_id"})
+
+
 def _misfits(
     found: ColumnMap, sample: Sequence[Mapping[str, Any]], recipe: Recipe
 ) -> dict[str, str]:
     """Judge synonym-matched columns on the first rows: column → why it does not fit."""
     misfits: dict[str, str] = {}
     for match in found.matches:
-        if match.how != "synonym":
+        if match.how != "synonym" or match.field in _NEVER_MISFIT:
             continue
         values = [extract(r, match.columns[0]) for r in sample]
         values = [v for v in values if not is_blank(v) and not isinstance(v, (dict, list))]
@@ -435,26 +474,20 @@ def _misfits(
         if values and bad * 2 > len(values):
             misfits[match.columns[0]] = (
                 f"read as {match.field} by its name, but {bad} of the first {len(values)} "
-                f"values do not fit; map it explicitly (--map {match.field}=COLUMN) if it is"
+                "values do not fit; map it explicitly if it is"
             )
     return misfits
 
 
 def _fits(field: str, value: Any, recipe: Recipe) -> bool:
     """Tell whether one value could feed ``field`` (a synonym-matched column's sanity check)."""
-    from snapcapi.events import to_epoch_seconds
-
-    record = _cleaned_value(field, value, recipe)
+    cleaned = clean_value(field, value, recipe.decimal_comma)
     try:
-        if field == "event_name":
-            EventName.resolve(record, recipe.aliases)
-        elif field == "action_source":
-            ActionSource.resolve(record)
-        elif field == "event_time":
-            _epoch(record, recipe.timezone or "UTC", recipe.time_format, to_epoch_seconds)
+        if field == "action_source":
+            ActionSource.resolve(cleaned)
         else:
             Event.from_dict(
-                {field: record, "event_name": "PAGE_VIEW", "event_time": 1.7e9,
+                {field: cleaned, "event_name": "PAGE_VIEW", "event_time": 1.7e9,
                  "action_source": "OFFLINE"},
                 on_invalid="raise",
             )  # fmt: skip
@@ -463,18 +496,12 @@ def _fits(field: str, value: Any, recipe: Recipe) -> bool:
     return True
 
 
-def _epoch(value: Any, timezone: str | None, time_format: str | None, convert: Any) -> int:
-    options: dict[str, Any] = {}
-    if timezone:
-        options["timezone"] = timezone
-    if time_format:
-        options["time_format"] = time_format
-    return int(convert(value, "event_time", **options))
-
-
 _REGION_REMEDY = Remedy(
     "region", "--region", "US", "the country of numbers written without +code",
 )  # fmt: skip
+_KEY_REMEDY = Remedy(
+    "key", "--key", "COLUMN[,COLUMN]", "columns every row fills", python_example="['COLUMN']"
+)
 
 _REQUIRED = {
     "event_name": Remedy(
@@ -495,17 +522,128 @@ _REQUIRED = {
 def _check_required(found: ColumnMap, recipe: Recipe) -> None:
     """Refuse a source where no column and no default gives a required field."""
     given = found.mapped_fields | set(recipe.defaults)
-    for field, remedy in _REQUIRED.items():
-        if field not in given:
-            columns = [c for m in found.matches for c in m.columns] + list(found.ignored)
-            shown = ", ".join(columns[:30]) + (" ..." if len(columns) > 30 else "")
+    missing = [field for field in _REQUIRED if field not in given]
+    if not missing:
+        return
+    columns = [c for m in found.matches for c in m.columns] + list(found.ignored)
+    shown = ", ".join(echo_column(c) for c in columns[:30]) + (" ..." if len(columns) > 30 else "")
+    also = f" (nor {', '.join(missing[1:])})" if len(missing) > 1 else ""
+    raise ValidationError(
+        missing[0],
+        f"no column gives it{also}; the columns are: {shown}",
+        remedy=_REQUIRED[missing[0]],
+    )
+
+
+def echo_column(column: str) -> str:
+    """Show a column name in a message, masked when it looks like a value (no header row)."""
+    shown = echo(column)
+    return shown[1:-1] if shown == repr(column) else shown
+
+
+def _check_columns(recipe: Recipe, columns: Iterable[str]) -> None:
+    """Refuse filters, keys and groupings on columns the source does not have."""
+    present = set(columns)
+
+    def check(column: str, setting: str) -> None:
+        if column not in present and column.split(".", 1)[0] not in present:
             raise ValidationError(
-                field, f"no column gives it (the columns are: {shown})", remedy=remedy
+                setting,
+                f"column {echo_column(column)!r} is not in the file (its columns: "
+                f"{', '.join(echo_column(c) for c in list(present)[:30])})",
             )
+
+    for rule in recipe.where:
+        check(rule.column, "where")
+    for rule in recipe.exclude:
+        check(rule.column, "exclude")
+    for column in recipe.key:
+        check(column, "key")
+    if recipe.group_by:
+        check(recipe.group_by, "group_by")
+    if recipe.consent_column:
+        check(recipe.consent_column, "consent_column")
+
+
+@attrs.frozen
+class _Plan:
+    """What one column map decides for every row read with it, worked out once."""
+
+    found: ColumnMap
+    options: Mapping[str, Any]  # Event.from_dict's keyword arguments
+    items: bool  # some item-level field (contents.*) is mapped
+    identity: tuple[tuple[str, tuple[str, ...]], ...]  # content ids: field → columns, sorted
+
+
+def _plan(found: ColumnMap, recipe: Recipe) -> _Plan:
+    options: dict[str, Any] = {
+        "aliases": recipe.aliases,
+        "region": recipe.region,
+        "on_invalid": recipe.on_invalid,
+    }
+    column = found.column_of("event_time")
+    zone = "UTC" if column is not None and says_utc(column) else recipe.timezone
+    if zone:
+        options["timezone"] = zone
+    if recipe.time_format:
+        options["time_format"] = recipe.time_format
+    items = any(m.field in ITEM_FIELDS for m in found.matches)
+    return _Plan(found, options, items, found.identity)
+
+
+class _Groups:
+    """Line items: consecutive rows with the same ``group_by`` value are one event.
+
+    A value that comes back after other rows (a sorted-away or shuffled file) would split its
+    order in two, one of them with some items missing: that row becomes a problem.
+    """
+
+    def __init__(self, column: str | None, stats: RecordStats) -> None:
+        self.column = column
+        self.stats = stats
+        self.seen = DigestSet()
+
+    def __call__(self, rows: Iterator[tuple[Hashable, Any]]) -> Iterator[tuple[Hashable, Any]]:
+        """Yield ``(row, item)``, the item being a list of records for a group."""
+        if self.column is None:
+            yield from rows
+            return
+        head: tuple[Hashable, list[Mapping[str, Any]]] | None = None
+        head_value: str | None = None
+        for row, item in rows:
+            if not isinstance(item, Mapping):
+                if head is not None:
+                    yield head
+                    head = None
+                yield row, item
+                continue
+            value = extract(item, self.column)
+            text = None if is_blank(value) else str(value).strip()
+            if head is not None and text is not None and text == head_value:
+                head[1].append(item)
+                self.stats.folded += 1
+                continue
+            if head is not None:
+                yield head
+            head, head_value = (row, [item]), text
+            if text is not None and not self.seen.add(digest64(text)):
+                self.stats.split_groups += 1
+                head = None
+                yield (
+                    row,
+                    RowProblem(
+                        row,
+                        None,
+                        f"its {self.column} comes again after other rows, so its line items are "
+                        f"not together; sort the file by {self.column} and send it again",
+                    ),
+                )
+        if head is not None:
+            yield head
 
 
 class _Pipeline:
-    """One pass over the rows of one source (holds the map, the stats and the ids seen)."""
+    """One pass over the rows of one source: maps, groups, filters, ids, events."""
 
     def __init__(
         self,
@@ -515,69 +653,71 @@ class _Pipeline:
         on_map: Callable[[ColumnMap], None] | None,
         on_group: Callable[[Hashable, Sequence[Mapping[str, Any]]], None] | None = None,
     ) -> None:
-        self.on_group = on_group
         self.recipe = recipe
         self.stats = stats
         self.ignored = ignored
         self.on_map = on_map
+        self.on_group = on_group
         self.seen = DigestSet()
-        self.map: ColumnMap | None = None
-        self.maps: dict[tuple[str, ...], ColumnMap | ValidationError] = {}
-        self.misfits: dict[str, str] | None = None
+        self.first: _Plan | None = None
+        self.header = False
+        self.plans: dict[tuple[str, ...], _Plan | ValidationError] = {}
+        self.misfits: dict[str, str] = {}
+        self.names: dict[str, str] = {}  # event names as written → Snap's, for ids
 
     def run(
         self, rows: Iterable[tuple[Hashable, Any]], columns: Iterable[str] | None
     ) -> Iterator[tuple[Hashable, Event | RowProblem | RowSkip]]:
         self.recipe.check()
         iterator = iter(rows)
-        header = [str(c) for c in columns] if columns is not None else None
-        if header is not None:
+        if columns is not None:
             # Mapping errors (an unknown column, a required field missing) surface at the call.
+            header = [str(c) for c in columns]
+            _check_columns(self.recipe, header)
             sample = list(itertools.islice(iterator, SAMPLE_ROWS))
-            self._set_map(resolve_map(self.recipe, header, _records(sample), True))
-            self.maps[()] = self.map  # type: ignore[assignment]
+            self.header = True
+            self._take(_plan(resolve_map(self.recipe, header, _records(sample), True), self.recipe))
             iterator = itertools.chain(sample, iterator)
         return self._events(iterator)
 
-    def _set_map(self, found: ColumnMap) -> None:
-        """Take the map of a source with a header (or of the first record's keys)."""
-        self.map = found
+    def _take(self, plan: _Plan) -> None:
+        """Take the first map: the one shown, and for a header the one every row uses."""
+        self.first = plan
         if self.ignored is not None:
-            self.ignored.update(found.ignored)
+            self.ignored.update(plan.found.ignored)
         if self.on_map is not None:
-            self.on_map(found)
+            self.on_map(plan.found)
 
-    def _map_for(self, record: Mapping[str, Any]) -> ColumnMap:
-        """Return the map for a record of a source without a header: one per set of keys.
+    def _plan_for(self, record: Mapping[str, Any]) -> _Plan:
+        """Return the plan for a record: a header's, or one per set of keys without one.
 
         Raises:
-            ValidationError: This set of keys gives no usable map (for the first record:
-                a configuration error, raised from the run).
+            ValidationError: This set of keys gives no usable map.
         """
-        if self.map is not None and self.maps.get(()) is self.map:
-            return self.map  # a header: one map for every row
+        if self.header and self.first is not None:
+            return self.first
         keys = tuple(str(k) for k in record)
-        found = self.maps.get(keys)
-        if found is None:
+        plan = self.plans.get(keys)
+        if plan is None:
             try:
-                found = resolve_map(self.recipe, keys, (), False, self.misfits or {})
+                plan = _plan(resolve_map(self.recipe, keys, (), False, self.misfits), self.recipe)
             except ValidationError as exc:
-                found = exc
-            if len(self.maps) < 1000:  # sources whose keys vary without end are not cached
-                self.maps[keys] = found
-            if isinstance(found, ColumnMap):
-                if self.map is None:
-                    self._set_map(found)
+                plan = exc
+            if len(self.plans) < 1000:  # sources whose keys vary without end are not cached
+                self.plans[keys] = plan
+            if isinstance(plan, _Plan):
+                if self.first is None:
+                    self._take(plan)
                 elif self.ignored is not None:
-                    self.ignored.update(found.ignored)
-        if isinstance(found, ValidationError):
-            raise found
-        return found
+                    self.ignored.update(plan.found.ignored)
+        if isinstance(plan, ValidationError):
+            raise plan
+        return plan
 
     def _events(
         self, iterator: Iterator[tuple[Hashable, Any]]
     ) -> Iterator[tuple[Hashable, Event | RowProblem | RowSkip]]:
-        if self.map is None:
+        if not self.header:
             # No header: judge synonym matches on the first records, then map each set of
             # keys as it comes; the first record's map is the one shown, and its errors are
             # the run's (a file whose rows have no time column at all).
@@ -586,42 +726,17 @@ class _Pipeline:
             keys: dict[str, None] = {}
             for record in records:
                 keys.update(dict.fromkeys(str(k) for k in record))
-            self.misfits = _misfits(_raw_map(self.recipe, list(keys), False), records, self.recipe)
             if records:
-                self._map_for(records[0])
+                _check_columns(self.recipe, keys)
+                self.misfits = _misfits(_raw_map(self.recipe, list(keys), False), records,
+                                        self.recipe)  # fmt: skip
+                self._plan_for(records[0])
             iterator = itertools.chain(sample, iterator)
-        for row, group in self._groups(iterator):
-            outcome = self._one(row, group)
+        for row, item in _Groups(self.recipe.group_by, self.stats)(iterator):
+            outcome = self._one(row, item)
             if self.on_group is not None:
-                self.on_group(row, group if isinstance(group, list) else [group])
+                self.on_group(row, item if isinstance(item, list) else [item])
             yield row, outcome
-
-    def _groups(self, iterator: Iterator[tuple[Hashable, Any]]) -> Iterator[tuple[Hashable, Any]]:
-        """Yield ``(row, item)`` with line-item rows folded into a list after their first."""
-        column = self.recipe.group_by
-        if column is None:
-            yield from iterator
-            return
-        head: tuple[Hashable, list[Mapping[str, Any]]] | None = None
-        head_value: str | None = None
-        for row, item in iterator:
-            if not isinstance(item, Mapping):
-                if head is not None:
-                    yield head
-                    head = None
-                yield row, item
-                continue
-            value = extract(item, column)
-            text = None if is_blank(value) else str(value).strip()
-            if head is not None and text is not None and text == head_value:
-                head[1].append(item)
-                self.stats.folded += 1
-                continue
-            if head is not None:
-                yield head
-            head, head_value = (row, [item]), text
-        if head is not None:
-            yield head
 
     def _one(self, row: Hashable, item: Any) -> Event | RowProblem | RowSkip:
         if isinstance(item, (RowProblem, RowSkip, Event)):
@@ -636,191 +751,129 @@ class _Pipeline:
         merged = _merged(group)
         for rule in (*self.recipe.where, *self.recipe.exclude):
             if not rule.passes(merged):
-                self.stats.filtered[str(rule)] += 1
-                return RowSkip(row, f"filtered by {rule}")
+                self.stats.filtered[rule] += 1
+                return RowSkip(row, f"filtered by {rule}", rule=rule)
         try:
-            found = self._map_for(group[0])
+            plan = self._plan_for(group[0])
+            record = self._record(plan, group)
+            event_id = self._event_id(plan, record, merged)
         except ValidationError as exc:
             return RowProblem.from_error(row, exc)
+        record["event_id"] = event_id
         try:
-            record = self._record(found, group)
-            event_id = self._event_id(record, merged)
+            event = Event.from_dict(record, **plan.options)
         except ValidationError as exc:
-            return RowProblem.from_error(row, exc)
-        if event_id is not None:
-            record["event_id"] = event_id
-        own_id = record.get("event_id")
-        if (
-            (self.recipe.derive_ids or self.recipe.key)
-            and not _blank_value(own_id)
-            and not self.seen.add(digest64(_id_text(own_id)))
-        ):
-            self.stats.duplicates += 1
-            return RowSkip(row, "same event_id as an earlier row (one event)", str(own_id))
-        eid = record.get("event_id")
-        try:
-            event = Event.from_dict(record, **self._from_dict_options(found))
-        except ValidationError as exc:
-            return RowProblem.from_error(row, exc, eid if isinstance(eid, str) else None)
+            return RowProblem.from_error(row, exc, event_id)
         if self.recipe.final_region and event.user_data.unresolved_phones:
-            return self._unresolved(row, event)
+            if self.recipe.on_invalid == "raise":
+                return _unresolved_problem(row, event)
+            event = _without_unresolved(event)
+        # Only a row that became an event claims its id: a bad row does not hide a good one.
+        if (self.recipe.derive_ids or self.recipe.key) and not self.seen.add(digest64(event_id)):
+            self.stats.duplicates += 1
+            return RowSkip(row, "same event_id as an earlier row (one event)", event_id)
         return event
 
-    def _unresolved(self, row: Hashable, event: Event) -> Event | RowProblem:
-        """Drop (or refuse) phones that have no country code, no row country and no region."""
-        phones = ", ".join(mask(p) for p in event.user_data.unresolved_phones or ())
-        problem = f"{phones} has no country code, and the row has no country"
-        if self.recipe.on_invalid == "raise":
-            return RowProblem(row, "phone", problem, _REGION_REMEDY, event.event_id)
-        user = object.__new__(UserData)
-        user.__dict__.update(event.user_data.__dict__)
-        user.__dict__["unresolved_phones"] = None
-        user.__dict__["warnings"] = (
-            *(event.user_data.warnings or ()),
-            f"phone dropped: {problem} (--region)",
-        )
-        return event._replace(user_data=user)
-
-    def _from_dict_options(self, found: ColumnMap) -> dict[str, Any]:
-        options: dict[str, Any] = {
-            "aliases": self.recipe.aliases,
-            "region": self.recipe.region,
-            "on_invalid": self.recipe.on_invalid,
-        }
-        column = found.column_of("event_time")
-        zone = "UTC" if column is not None and _says_utc(column) else self.recipe.timezone
-        if zone:
-            options["timezone"] = zone
-        if self.recipe.time_format:
-            options["time_format"] = self.recipe.time_format
-        return options
-
-    def _record(self, found: ColumnMap, group: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    def _record(self, plan: _Plan, group: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         """Map a row (or a group of line-item rows) to one ``from_dict`` record, cleaned."""
-        records = [found.record(row) for row in group]
+        records = [plan.found.record(row) for row in group]
         record = records[0]
         for later in records[1:]:
             for field, value in later.items():
                 if field in ITEM_FIELDS:
                     continue
-                if field == "content_ids" and not is_blank(value):
-                    record[field] = _joined(record.get(field), value)
-                elif _blank_value(record.get(field)) and not _blank_value(value):
+                if field == "content_ids" and not blank(value):
+                    record[field] = joined(record.get(field), value)
+                elif blank(record.get(field)) and not blank(value):
                     record[field] = value
-        items = _contents(records) if any(f in record for f in ITEM_FIELDS) else []
-        for field in ITEM_FIELDS:
-            record.pop(field, None)
-        if items:
-            record["contents"] = items
-            if _blank_value(record.get("content_ids")):
-                record["content_ids"] = [item["id"] for item in items if "id" in item] or None
-            if _blank_value(record.get("num_items")):
-                record["num_items"] = _quantity(items)
+        if plan.items:
+            items = contents(records, self.recipe.decimal_comma)
+            for field in ITEM_FIELDS:
+                record.pop(field, None)
+            if items:
+                record["contents"] = items
+                if blank(record.get("content_ids")):
+                    record["content_ids"] = [i["id"] for i in items if "id" in i] or None
+                if blank(record.get("num_items")):
+                    record["num_items"] = quantity(items)
         for field, value in self.recipe.defaults.items():
-            if _blank_value(record.get(field)):
+            if blank(record.get(field)):
                 record[field] = value
-        return self._clean(record)
-
-    def _clean(self, record: dict[str, Any]) -> dict[str, Any]:
-        recipe = self.recipe
-        for field in ("phone", "zip_code"):
-            if field in record:
-                record[field] = _unquoted(record[field])
-        for field in ("value", "predicted_ltv"):
-            if field in record:
-                record[field] = _amount(record[field], recipe.decimal_comma)
-        full = record.pop("full_name", None)
-        if not _blank_value(full) and isinstance(full, str):
-            first, _, last = full.strip().partition(" ")
-            if _blank_value(record.get("first_name")) and first:
-                record["first_name"] = first
-            if _blank_value(record.get("last_name")) and last.strip():
-                record["last_name"] = last.strip()
-        if "external_id" in record:
-            record["external_id"] = self._real_ids(record["external_id"])
-        if recipe.consent_column and "consent" in record:
-            consent = record["consent"]
-            record["consent"] = (
-                None
-                if _blank_value(consent)
-                else str(consent).strip().lower() in ("true", "yes", "1", "y")
-            )
+        self.stats.placeholder_ids += clean_record(record, self.recipe.decimal_comma)
         return record
 
-    def _real_ids(self, value: Any) -> Any:
-        """Drop placeholder external ids (guests' ``0``), counting them."""
-        values = value if isinstance(value, list) else [value]
-        kept = []
-        for item in values:
-            if _blank_value(item):
-                continue
-            text = _id_text(item)
-            if text.lower() in PLACEHOLDER_IDS:
-                self.stats.placeholder_ids += 1
-                continue
-            kept.append(item)
-        if isinstance(value, list):
-            return kept or None
-        return kept[0] if kept else None
+    def _event_id(self, plan: _Plan, record: Mapping[str, Any], merged: Mapping[str, Any]) -> str:
+        """Return the row's event id: its own, else from the key, else from its content.
 
-    def _event_id(self, record: Mapping[str, Any], merged: Mapping[str, Any]) -> str | None:
-        """Return the row's derived event id, or None when it has its own (or none is derived)."""
+        Raises:
+            ValidationError: A key column is blank (the row has no identity).
+        """
         own = record.get("event_id")
-        if not _blank_value(own):
-            return None
+        if not blank(own):
+            return id_text(own)
         recipe = self.recipe
+        name = self._event_name(record.get("event_name"))
         if recipe.key:
             values = []
             for column in recipe.key:
                 value = extract(merged, column)
-                if _blank_value(value):
+                if blank(value):
                     raise ValidationError(
                         "event_id",
                         f"the key column {column!r} is blank, so the row has no identity",
-                        remedy=Remedy(
-                            "key", "--key", "COLUMN[,COLUMN]", "columns every row fills",
-                            python_example="['COLUMN']",
-                        ),
-                    )  # fmt: skip
-                values.append(_id_text(value))
-            name = _event_name_of(record, recipe)
-            return "k-" + _digest("\x1f".join([name, *values]), 16).hex()
+                        remedy=_KEY_REMEDY,
+                    )
+                values.append(id_text(value))
+            return "k-" + _digest("\x1f".join([name, *values]))
         if not recipe.derive_ids:
-            return None
-        content = "\x1f".join(
-            f"{field}\x1e{_content_text(value)}"
-            for field, value in record.items()
-            if field != "event_id" and not _blank_value(value)
-        )
-        return "c-" + _digest(content, 16).hex()
+            return str(uuid.uuid4())
+        # The row's own cells for every field its map reads, by field name: the same row gives
+        # the same id whatever the column order, key order or cleaning rules.
+        parts = [name]
+        for field, columns in plan.identity:
+            cells = [extract(merged, column) for column in columns]
+            text = "\x1d".join("" if blank(c) else _cell_text(c) for c in cells)
+            if text.strip("\x1d"):
+                parts.append(f"{field}\x1e{text}")
+        return "c-" + _digest("\x1f".join(parts))
+
+    def _event_name(self, name: Any) -> str:
+        """Return Snap's name for an event name as written (the text itself when unknown)."""
+        if not isinstance(name, (str, EventName)):
+            return str(name)
+        key = str(name)
+        found = self.names.get(key)
+        if found is None:
+            try:
+                found = EventName.resolve(name, self.recipe.aliases).value
+            except (ValidationError, TypeError):
+                found = key.strip()
+            if len(self.names) < 10_000:
+                self.names[key] = found
+        return found
 
 
-def _event_name_of(record: Mapping[str, Any], recipe: Recipe) -> str:
-    """Return a record's standard event name, for its id (the raw text when unknown)."""
-    name = record.get("event_name")
-    if not isinstance(name, (str, EventName)):
-        return str(name)
-    try:
-        return EventName.resolve(name, recipe.aliases).value
-    except (ValidationError, TypeError):
-        return str(name)
+def _unresolved_problem(row: Hashable, event: Event) -> RowProblem:
+    phones = ", ".join(mask(p) for p in event.user_data.unresolved_phones or ())
+    problem = f"{phones} has no country code, and the row has no country"
+    return RowProblem(row, "phone", problem, _REGION_REMEDY, event.event_id)
 
 
-def _digest(text: str, size: int) -> bytes:
-    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=size).digest()
+def _without_unresolved(event: Event) -> Event:
+    """Drop the phones that no region will ever resolve, with a warning."""
+    phones = ", ".join(mask(p) for p in event.user_data.unresolved_phones or ())
+    warning = f"phone dropped: {phones} has no country code, and the row has no country"
+    return event._replace(user_data=event.user_data.without_unresolved(warning))
 
 
-def _content_text(value: Any) -> str:
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).strip()
+def _digest(text: str) -> str:
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
 
 
-def _id_text(value: Any) -> str:
-    """Text of an id cell: ``12345.0`` (a spreadsheet's number) is ``12345``."""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).strip()
+def _cell_text(value: Any) -> str:
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)
+    return id_text(value)
 
 
 def _records(sample: Iterable[tuple[Hashable, Any]]) -> list[Mapping[str, Any]]:
@@ -834,108 +887,18 @@ def _merged(group: Sequence[Mapping[str, Any]]) -> Mapping[str, Any]:
     merged = dict(group[0])
     for later in group[1:]:
         for column, value in later.items():
-            if _blank_value(merged.get(column)) and not _blank_value(value):
+            if blank(merged.get(column)) and not blank(value):
                 merged[column] = value
     return merged
 
 
-_UTC = re.compile(r"(?:^|[^a-z])(?:utc|gmt)(?:[^a-z]|$)")
+# UTC or GMT as a word, not followed by an offset (``GMT+02:00`` is not UTC).
+_UTC = re.compile(r"(?:^|[^a-z])(?:utc|gmt)(?![a-z])(?!\s*[+-]\s*\d)")
 
 
-def _says_utc(column: str) -> bool:
+def says_utc(column: str) -> bool:
     """Tell whether a column's name says its times are UTC (``Created (UTC)``, ``..._utc``)."""
     return _UTC.search(canonical(column).replace("_", " ")) is not None
-
-
-def _blank_value(value: Any) -> bool:
-    if isinstance(value, list):
-        return all(_blank_value(v) for v in value)
-    return is_blank(value)
-
-
-def _joined(first: Any, second: Any) -> list[Any]:
-    items: list[Any] = []
-    for value in (first, second):
-        if isinstance(value, list):
-            items.extend(value)
-        elif isinstance(value, str):
-            items.extend(part for part in value.split(","))
-        elif value is not None:
-            items.append(value)
-    return list(dict.fromkeys(i.strip() if isinstance(i, str) else i for i in items if i != ""))
-
-
-def _contents(records: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """One content per row of a group, or per element where item fields are lists."""
-    items: list[dict[str, Any]] = []
-    for record in records:
-        values = {attr: record.get(field) for field, attr in ITEM_FIELDS.items()}
-        width = max((len(v) for v in values.values() if isinstance(v, list)), default=0)
-        rows = (
-            [{a: (v[i] if isinstance(v, list) and i < len(v) else None) for a, v in values.items()}
-             for i in range(width)]
-            if width
-            else [values]
-        )  # fmt: skip
-        for item in rows:
-            kept = {a: v for a, v in item.items() if not _blank_value(v)}
-            if "item_price" in kept and isinstance(kept["item_price"], str):
-                kept["item_price"] = _amount(kept["item_price"], False)
-            if kept:
-                items.append(kept)
-    return items
-
-
-def _quantity(items: Sequence[Mapping[str, Any]]) -> int | None:
-    total = 0
-    found = False
-    for item in items:
-        quantity = item.get("quantity")
-        if quantity is None:
-            continue
-        try:
-            total += int(float(str(quantity).strip()))
-            found = True
-        except ValueError:
-            return None  # Content reports the bad quantity itself
-    return total if found else None
-
-
-def _unquoted(value: Any) -> Any:
-    """Drop the ``'`` a spreadsheet puts before digits to keep their leading zeros."""
-    if isinstance(value, list):
-        return [_unquoted(v) for v in value]
-    if isinstance(value, str):
-        text = value.strip()
-        if text.startswith("'") and len(text) > 1:
-            return text[1:].strip()
-    return value
-
-
-_THOUSANDS = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
-_COMMA_THOUSANDS = re.compile(r"[+-]?\d{1,3}(?:[. ]\d{3})+(?:,\d+)?|[+-]?\d+(?:,\d+)?")
-
-
-def _amount(value: Any, decimal_comma: bool) -> Any:
-    """Read ``1,200.00`` (and, with ``decimal_comma``, ``1.200,00`` or ``49,00``) as a number."""
-    if not isinstance(value, str):
-        return value
-    text = _unquoted(value.strip())
-    if decimal_comma:
-        if _COMMA_THOUSANDS.fullmatch(text):
-            return text.replace(".", "").replace(" ", "").replace(",", ".")
-        return text
-    if _THOUSANDS.fullmatch(text):
-        return text.replace(",", "")
-    return text
-
-
-def _cleaned_value(field: str, value: Any, recipe: Recipe) -> Any:
-    if field in ("phone", "zip_code"):
-        return _unquoted(value)
-    if field in ("value", "predicted_ltv"):
-        return _amount(value, recipe.decimal_comma)
-    return value
 
 
 @attrs.frozen

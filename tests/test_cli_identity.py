@@ -132,7 +132,7 @@ def test_without_a_key_ids_come_from_content_and_identical_rows_collapse(server,
         "--event-name", "PURCHASE", "--action-source", "OFFLINE", check=0,
     )  # fmt: skip
     assert server.accepted_count == 2
-    assert "1 rows had the event_id of an earlier row" in completed.stdout
+    assert "1 row was collapsed into an earlier row with the same event_id" in completed.stdout
 
 
 def test_invalid_out_holds_the_rows_to_fix_with_their_columns(server, tmp_path):
@@ -266,3 +266,34 @@ def test_diagnose_exits_1_when_no_row_is_usable(server, tmp_path):
     completed = snapcapi(server, "diagnose", source, "--event-name", "PURCHASE",
                          "--action-source", "OFFLINE", check=1)  # fmt: skip
     assert "no row of the file can be sent" in completed.stdout
+
+
+def test_ctrl_c_prints_the_summary_and_keeps_a_report_being_resumed(server, tmp_path):
+    """SIGINT mid-send: exit 130, the summary counts the rows read, the resumed report stays."""
+    import signal
+    import time
+
+    source = write(tmp_path / "orders.csv", [order(i % 100) for i in range(2)])
+    send(server, source, "--report", tmp_path / "r.csv", check=0)
+    before = report(tmp_path / "r.csv")
+    big = write(tmp_path / "big.csv", [order(i) for i in range(100)] * 1)
+    slow = FakeSnapServer(latency=0.5, pixel_id=server.pixel_id, token=server.token).start()
+    try:
+        env = {**os.environ, "SNAP_ACCESS_TOKEN": slow.token}
+        process = subprocess.Popen(
+            [sys.executable, "-m", "snapcapi", "send", big, "--pixel-id", slow.pixel_id,
+             "--base-url", slow.url, "--event-name", "PURCHASE", "--action-source", "OFFLINE",
+             "--key", "order_id", "--batch-size", "10", "--report", tmp_path / "r.csv",
+             "--resume", tmp_path / "r.csv"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        )  # fmt: skip
+        time.sleep(2.0)
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=30)
+    finally:
+        slow.stop()
+    assert process.returncode == 130, out + err
+    assert "rows processed" in out
+    assert "the run did not complete" in out
+    assert report(tmp_path / "r.csv") == before  # the report being resumed is intact
+    assert os.path.exists(tmp_path / "r.partial.csv")

@@ -325,7 +325,7 @@ def test_offline_upload_example_runs():
     assert "11 valid, 1 invalid" in out
     assert "1 identifier was unusable and dropped" in out
     assert "rows FAILED in the outage: 1, 2, 3, 4" in out
-    assert "7 rows were accepted in an earlier run and skipped" in out
+    assert "7 rows were accepted in an earlier run, not sent again" in out
     assert "Snap recorded 11 distinct events from 11 accepted" in out
     assert "customer4@" not in out
 

@@ -109,6 +109,7 @@ def test_preset_sends_exactly_the_events_the_export_holds(exports, preset, tmp_p
         assert again.returncode in (0, 1), again.stdout + again.stderr
         assert len(server.events) == len(want)
         assert f"{len(want):,} rows were accepted in an earlier run" in again.stdout
+        assert "every row was skipped" not in again.stdout
 
 
 def test_presets_are_listed_and_printable(tmp_path):
@@ -127,20 +128,21 @@ def test_presets_are_listed_and_printable(tmp_path):
 
 
 def test_flags_win_over_a_preset(exports, tmp_path):
-    """--event-name and --where given with --preset replace the preset's own."""
+    """--event-name replaces the preset's; a --where adds to its filters (both must pass)."""
     folder, expected = exports
     name = file_for(expected, "shopify")
     completed = subprocess.run(
         [sys.executable, "-m", "snapcapi", "send", str(folder / name), "--preset", "shopify",
-         "--dry-run", "--event-name", "SIGN_UP", "--where", "Financial Status=pending",
+         "--dry-run", "--event-name", "SIGN_UP", "--where", "Source=pos",
          "--payload-out", str(tmp_path / "p.jsonl")],
         capture_output=True, text=True, check=False, timeout=60,
     )  # fmt: skip
     payloads = [json.loads(line) for line in (tmp_path / "p.jsonl").read_text().splitlines()]
     assert payloads, completed.stdout
     assert {p["event_name"] for p in payloads} == {"SIGN_UP"}
-    pending = {k for k, v in expected[name]["must_not_send"].items() if "pending" in v["reason"]}
-    assert {p["custom_data"]["order_id"] for p in payloads} <= pending
+    events = expected[name]["events"]
+    pos = {key for key in expected[name]["send"] if events[key]["source"] == "pos"}
+    assert {p["custom_data"]["order_id"] for p in payloads} == pos
 
 
 def test_a_bad_preset_file_is_a_clear_error(tmp_path):
