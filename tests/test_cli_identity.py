@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import pathlib
 import subprocess
 import sys
 from datetime import datetime, timedelta, timezone
@@ -297,3 +298,89 @@ def test_ctrl_c_prints_the_summary_and_keeps_a_report_being_resumed(server, tmp_
     assert "the run did not complete" in out
     assert report(tmp_path / "r.csv") == before  # the report being resumed is intact
     assert os.path.exists(tmp_path / "r.partial.csv")
+
+
+def test_max_error_rate_does_not_stop_a_healthy_file(server, tmp_path):
+    """10% bad rows spread evenly never pass a 20% limit, however the batches fall."""
+    rows = [order(i) for i in range(300)]
+    for row in rows[::10]:
+        row[1] = row[2] = ""
+    source = write(tmp_path / "orders.csv", rows)
+    completed = send(server, source, "--max-error-rate", "0.2", "--min-rows", "50",
+                     "--report", tmp_path / "r.csv", check=1)  # fmt: skip
+    assert "stopped early" not in completed.stdout
+    assert len(report(tmp_path / "r.csv")) == 300
+    assert server.accepted_count == 270
+
+
+def test_every_row_read_is_in_the_report_when_the_rate_stops_the_run(server, tmp_path):
+    """The row that trips --max-error-rate is reported like every row before it."""
+    rows = [order(i) for i in range(400)]
+    for row in rows[100:]:
+        row[1] = row[2] = ""
+    source = write(tmp_path / "orders.csv", rows)
+    completed = send(server, source, "--max-error-rate", "0.1", "--min-rows", "100",
+                     "--batch-size", "50", "--report", tmp_path / "r.csv", check=1)  # fmt: skip
+    lines = report(tmp_path / "r.csv")
+    numbers = sorted(int(r["row"]) for r in lines)
+    assert numbers == list(range(1, len(numbers) + 1))  # no row read is missing
+    assert f"{len(numbers)} rows processed" in completed.stdout
+    assert server.accepted_count == 100
+
+
+def test_a_filter_on_a_missing_column_is_a_usage_error_naming_the_flag(server, tmp_path):
+    """A typo in --where would skip the whole night's upload: exit 2 naming --where."""
+    source = write(tmp_path / "orders.csv", [order(1)])
+    completed = send(server, source, "--where", "Finacial Status=paid", check=2)
+    assert "--where: column 'Finacial Status' is not in the file" in completed.stderr
+    assert server.accepted_count == 0
+
+
+def test_a_file_whose_rows_are_all_filtered_exits_1(server, tmp_path):
+    """Skipping every row is not a success."""
+    source = write(tmp_path / "orders.csv", [order(1)], header=[*HEADER[:-1], "created_at"])
+    completed = send(server, source, "--where", "currency=EUR", check=1)
+    assert "every row was skipped" in completed.stdout
+
+
+def test_invalid_out_of_a_jsonl_file_keeps_its_fields(server, tmp_path):
+    """A JSON record's own status field is never overwritten; the file must be .jsonl."""
+    line = {"order_id": "#1", "status": "completed", "event_time": order(1)[6],
+            "total": "1", "currency": "USD"}  # fmt: skip
+    source = tmp_path / "orders.jsonl"
+    source.write_text(json.dumps(line) + "\n", encoding="utf-8")
+    wrong = send(server, source, "--invalid-out", tmp_path / "fix.csv", check=2)
+    assert "--invalid-out" in wrong.stderr
+    send(server, source, "--invalid-out", tmp_path / "fix.jsonl", check=1)
+    (fixed,) = [json.loads(x) for x in (tmp_path / "fix.jsonl").read_text().splitlines()]
+    assert fixed["status"] == "completed"
+    assert fixed["snapcapi_status"] == "INVALID"
+
+
+def test_an_edited_copy_of_a_preset_resumes_its_reports(server, tmp_path):
+    """The preset's name is not an id setting: `presets shopify > mine.toml` resumes alike."""
+    folder = tmp_path / "exports"
+    generator = pathlib.Path(__file__).resolve().parent.parent / "examples/data/make_exports.py"
+    today = datetime.now(timezone.utc).date().isoformat()
+    subprocess.run([sys.executable, str(generator), "--out", str(folder), "--today", today],
+                   check=True, capture_output=True)  # fmt: skip
+    copy = tmp_path / "mine.toml"
+    copy.write_text(snapcapi(server, "presets", "shopify", check=0).stdout, encoding="utf-8")
+    base = ("send", folder / "shopify_orders.csv", "--pixel-id", server.pixel_id,
+            "--base-url", server.url)  # fmt: skip
+    snapcapi(server, *base, "--preset", "shopify", "--report", tmp_path / "r.csv")
+    accepted = server.accepted_count
+    again = snapcapi(server, *base, "--preset", copy, "--resume", tmp_path / "r.csv")
+    assert again.returncode in (0, 1), again.stderr
+    assert server.accepted_count == accepted
+
+
+def test_files_as_spreadsheets_leave_them_are_read(server, tmp_path):
+    """UTF-16 with a BOM, unnamed trailing columns, no final line break: read, and said so."""
+    rows = [order(1), order(2)]
+    text = ",".join([*HEADER, "", ""]) + "\n" + "\n".join(",".join([*r, "", ""]) for r in rows)
+    source = tmp_path / "orders.csv"
+    source.write_bytes(text.encode("utf-16"))
+    completed = send(server, source, "--dry-run", check=0)
+    assert "2 valid" in completed.stdout
+    assert "does not end with a line break" in completed.stdout

@@ -305,3 +305,70 @@ def test_a_column_that_says_utc_is_read_as_utc_and_consent_column_flags():
         datetime(2026, 11, 20, 14, 22, 10, tzinfo=timezone.utc).timestamp()
     )
     assert (first.consent, second.consent) == (True, False)
+
+
+# --------------------------------------------------------------------------- regressions
+
+
+def test_content_ids_do_not_depend_on_column_or_key_order():
+    """The same row gives the same content id whatever order its columns come in."""
+    row = {"email": "a@example.com", "event_time": WHEN, "value": "10", "currency": "USD"}
+    flipped = dict(reversed(list(row.items())))
+    first = events_from_records([row], defaults=SALES).events[0].event_id
+    again = events_from_records([flipped], defaults=SALES).events[0].event_id
+    assert first == again
+
+
+def test_an_invalid_row_does_not_claim_its_id_from_a_good_one():
+    """A bad first row for an order leaves the corrected row after it to be the event."""
+    bad = {**ORDER, "event_time": "not a time"}
+    conversion = events_from_records([bad, ORDER], key="order", defaults=SALES)
+    assert len(conversion.events) == 1
+    assert [p.row for p in conversion.problems] == [1]
+    assert not conversion.skipped
+
+
+def test_a_group_that_comes_apart_is_a_problem_not_half_an_order():
+    """group_by: rows of one order after another order's are refused, asking for a sort."""
+    rows = [{**ORDER, "order": "#1", "sku": "A"}, {**ORDER, "order": "#2", "sku": "B"},
+            {**ORDER, "order": "#1", "sku": "C"}]  # fmt: skip
+    conversion = events_from_records(rows, {"contents.id": "sku"}, key="order", group_by="order",
+                                     defaults=SALES)  # fmt: skip
+    assert len(conversion.events) == 2
+    (problem,) = conversion.problems
+    assert problem.row == 3
+    assert "sort the file by order" in problem.reason
+    assert conversion.stats.split_groups == 1
+
+
+def test_filters_keys_and_groups_on_missing_columns_are_refused():
+    """A filter on a column the file lacks would skip everything or nothing: refused."""
+    cases = [({"where": [Filter("nosuch", ("x",))]}, "where"), ({"key": "nosuch"}, "key"),
+             ({"group_by": "nosuch"}, "group_by")]  # fmt: skip
+    for options, field in cases:
+        with pytest.raises(ValidationError) as info:
+            events_from_records([ORDER], defaults=SALES, **options)
+        assert info.value.field == field
+        assert "'nosuch' is not in the file" in info.value.reason
+
+
+def test_offset_headers_are_not_utc_and_item_prices_take_decimal_commas():
+    """'Order Date (GMT+02:00)' is not UTC; contents.item_price reads 24,50 with decimal_comma."""
+    row = {"Order Date (GMT+02:00)": "2026-11-20 12:00:00", "email": "a@example.com",
+           "value": "24,50", "currency": "EUR", "sku": "A", "price": "24,50"}  # fmt: skip
+    mapping = {"event_time": "Order Date (GMT+02:00)", "contents.id": "sku",
+               "contents.item_price": "price"}  # fmt: skip
+    (event,), () = events_from_records([row], mapping, defaults=SALES, timezone="Europe/Paris",
+                                       decimal_comma=True)  # fmt: skip
+    paris_noon = datetime(2026, 11, 20, 11, tzinfo=timezone.utc)  # 12:00 in Paris in November
+    assert event.event_time == int(paris_noon.timestamp())
+    assert event.to_payload()["custom_data"]["value"] == 24.5
+
+
+def test_ignore_and_map_on_one_column_is_a_contradiction_and_consent_reads_numbers():
+    """--ignore of a mapped column is refused; a consent cell of 1.0 (pandas) is consent."""
+    with pytest.raises(ValidationError, match="both mapped to email and ignored"):
+        events_from_records([ORDER], {"email": "email"}, defaults=SALES, ignore=["email"])
+    (event,), () = events_from_records([{**ORDER, "ok": 1.0}], defaults=SALES,
+                                       consent_column="ok")  # fmt: skip
+    assert event.consent is True
