@@ -570,7 +570,8 @@ def _recommend(t: _Tally) -> tuple[Recommendation, ...]:
         if f"{field}: {top.partition(': ')[2]}" == _NO_COUNTRY_CODE:
             text = (
                 f"{values} dropped for want of a country code; write numbers as "
-                "+<country code> <number>, or pass region= (snapcapi diagnose --region) "
+                "+<country code> <number>, or give their region (region=, or --region on the "
+                "command line) "
                 "when they belong to one country."
             )
         else:
@@ -605,7 +606,7 @@ def _recommend(t: _Tally) -> tuple[Recommendation, ...]:
         missing_phone,
         0.3,
         f"{_percent(missing_phone, n)} of events have no phone number; add phone numbers "
-        "with their country code (or pass region=) where you have them.",
+        "with their country code (or their region: region=, --region) where you have them.",
     )
     advise(
         t.web_without_click_data,
@@ -643,7 +644,7 @@ def _advice(reason: str) -> str:
     if reason == _NO_COUNTRY_CODE:
         return (
             "a phone number has no country code; write it as +<country code> <number>, or "
-            "pass region= when the numbers belong to one country"
+            "give their region (region=, --region) when the numbers belong to one country"
         )
     return reason
 

@@ -386,8 +386,8 @@ def _from_text(value: str, field: str, zone: _dt.tzinfo | None, time_format: str
     if _DAY_MONTH_TEXT.match(text):
         raise ValidationError(
             field,
-            f"{echo_time(text)} is day/month or month/day, which snapcapi does not guess",
-            remedy=_TIME_FORMAT_REMEDY,
+            f"{echo_time(text)} is written day/month or month/day, which snapcapi does not guess",
+            remedy=_format_remedy(text),
         )
     raise ValidationError(
         field,
@@ -395,6 +395,27 @@ def _from_text(value: str, field: str, zone: _dt.tzinfo | None, time_format: str
         "and YYYYMMDD)",
         remedy=_TIME_FORMAT_REMEDY,
     )
+
+
+_SLASHED = re.compile(
+    r"\s*(\d{1,2})([/.\-])(\d{1,2})[/.\-](\d{2,4})(?:[ T]+(\d{1,2}):(\d{2})(:\d{2})?)?"
+)
+
+
+def _format_remedy(text: str) -> Remedy:
+    """Suggest the format a slashed date most likely has (day first when its day says so)."""
+    found = _SLASHED.match(text)
+    if found is None:
+        return _TIME_FORMAT_REMEDY
+    first, separator, year = found.group(1, 2, 4)
+    date = ["%d", "%m"] if int(first) > 12 else ["%m", "%d"]  # a day past 12 says day first
+    clock = ""
+    if found.group(5):
+        twelve = re.search(r"[AaPp]\.?[Mm]", text) is not None
+        clock = (" %I:%M" if twelve else " %H:%M") + (":%S" if found.group(7) else "")
+        clock += " %p" if twelve else ""
+    example = f"{date[0]}{separator}{date[1]}{separator}{'%Y' if len(year) == 4 else '%y'}{clock}"
+    return attrs.evolve(_TIME_FORMAT_REMEDY, example=repr(example), python_example=repr(example))
 
 
 def _event_time(value: Any) -> int:
@@ -712,7 +733,7 @@ class Event:
         if user.unresolved_phones:
             found.append(
                 f"phone {', '.join(mask(p) for p in user.unresolved_phones)} has no country code; "
-                "give UserData(region=...), the user's country, or Client(default_region=...)"
+                "give the user's country, UserData(region=...) or Client(default_region=...)"
             )
         if not self.match_keys:
             app = " or madid" if self.action_source is ActionSource.MOBILE_APP else ""

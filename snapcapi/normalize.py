@@ -714,9 +714,7 @@ def date_of_birth(value: str | _dt.date) -> str:
             if match:
                 break
         else:
-            raise ValidationError(
-                "date_of_birth", "use YYYY-MM-DD or YYYYMMDD (or pass a datetime.date)"
-            )
+            raise ValidationError("date_of_birth", "use YYYY-MM-DD or YYYYMMDD")
         try:
             born = _dt.date(int(match["y"]), int(match["m"]), int(match["d"]))
         except ValueError:

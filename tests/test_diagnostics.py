@@ -183,7 +183,7 @@ def test_events_the_client_would_not_send_are_counted_and_come_first():
     first = report.recommendations[0]
     assert first.share == 0.2
     assert first.text.startswith("20.0% of events cannot be sent: a phone number has no country")
-    assert "pass region=" in first.text
+    assert "region=, --region" in first.text
     assert not any("7 to 37 days" in r.text for r in report.recommendations)
     resolved = diagnose(records, now=TS, region="US")
     assert "phone: has no country code" not in resolved.unsendable
