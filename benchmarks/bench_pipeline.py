@@ -55,6 +55,8 @@ from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
+import phonenumbers
+
 import snapcapi
 from snapcapi._wire import encoder_name, request_body, stdlib_encode
 
@@ -216,6 +218,22 @@ def _nanp_phone(rng: random.Random, areas: Sequence[str]) -> str:
 
 
 def _phone(rng: random.Random, region: str) -> str:
+    """A valid phone number as a customer typed it: national (read in ``region``) or not.
+
+    Numbers read in a region must be valid there (``phonenumbers.is_valid_number``), as real
+    customers' are; the few random draws that are not are drawn again.
+    """
+    while True:
+        typed = _typed_phone(rng, region)
+        try:
+            number = phonenumbers.parse(typed, region)
+        except phonenumbers.NumberParseException:
+            continue
+        if phonenumbers.is_valid_number(number):
+            return typed
+
+
+def _typed_phone(rng: random.Random, region: str) -> str:
     """A phone number as a customer typed it: national (read in ``region``) or international."""
     if region == "US":
         return _nanp_phone(rng, _US_AREAS)
