@@ -372,9 +372,14 @@ class ColumnMap:
     def record(self, row: Mapping[str, Any]) -> dict[str, Any]:
         """Return the field → value record for one row (lists for multi-column fields)."""
         record: dict[str, Any] = {}
+        get = row.get
         for match in self.matches:
-            if len(match.columns) == 1:
-                record[match.field] = extract(row, match.columns[0])
+            columns = match.columns
+            if len(columns) == 1:
+                value = get(columns[0])  # a plain column, the common case
+                if value is None and "." in columns[0]:
+                    value = extract(row, columns[0])
+                record[match.field] = value
                 continue
             values: list[Any] = []
             for column in match.columns:

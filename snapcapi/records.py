@@ -573,6 +573,8 @@ class _Plan:
     options: Mapping[str, Any]  # Event.from_dict's keyword arguments
     items: bool  # some item-level field (contents.*) is mapped
     identity: tuple[tuple[str, tuple[str, ...]], ...]  # content ids: field → columns, sorted
+    # Content ids read from plain columns, one a field: ("field\x1e", column) pairs, or None.
+    flat: tuple[tuple[str, str], ...] | None
 
 
 def _plan(found: ColumnMap, recipe: Recipe) -> _Plan:
@@ -588,7 +590,9 @@ def _plan(found: ColumnMap, recipe: Recipe) -> _Plan:
     if recipe.time_format:
         options["time_format"] = recipe.time_format
     items = any(m.field in ITEM_FIELDS for m in found.matches)
-    return _Plan(found, options, items, found.identity)
+    plain = all(len(cs) == 1 and "." not in cs[0] for _, cs in found.identity)
+    flat = tuple((f"{field}\x1e", columns[0]) for field, columns in found.identity)
+    return _Plan(found, options, items, found.identity, flat if plain else None)
 
 
 class _Groups:
@@ -664,6 +668,8 @@ class _Pipeline:
         self.plans: dict[tuple[str, ...], _Plan | ValidationError] = {}
         self.misfits: dict[str, str] = {}
         self.names: dict[str, str] = {}  # event names as written → Snap's, for ids
+        self.rules = (*recipe.where, *recipe.exclude)
+        self.dedupe = recipe.derive_ids or bool(recipe.key)
 
     def run(
         self, rows: Iterable[tuple[Hashable, Any]], columns: Iterable[str] | None
@@ -732,7 +738,10 @@ class _Pipeline:
                                         self.recipe)  # fmt: skip
                 self._plan_for(records[0])
             iterator = itertools.chain(sample, iterator)
-        for row, item in _Groups(self.recipe.group_by, self.stats)(iterator):
+        grouped = iterator
+        if self.recipe.group_by is not None:
+            grouped = _Groups(self.recipe.group_by, self.stats)(iterator)
+        for row, item in grouped:
             outcome = self._one(row, item)
             if self.on_group is not None:
                 self.on_group(row, item if isinstance(item, list) else [item])
@@ -748,8 +757,8 @@ class _Pipeline:
             group = [item]
         else:
             return RowProblem(row, None, f"expected a record (a dict), got {type(item).__name__}")
-        merged = _merged(group)
-        for rule in (*self.recipe.where, *self.recipe.exclude):
+        merged = group[0] if len(group) == 1 else _merged(group)
+        for rule in self.rules:
             if not rule.passes(merged):
                 self.stats.filtered[rule] += 1
                 return RowSkip(row, f"filtered by {rule}", rule=rule)
@@ -769,7 +778,7 @@ class _Pipeline:
                 return _unresolved_problem(row, event)
             event = _without_unresolved(event)
         # Only a row that became an event claims its id: a bad row does not hide a good one.
-        if (self.recipe.derive_ids or self.recipe.key) and not self.seen.add(digest64(event_id)):
+        if self.dedupe and not self.seen.add(digest64(event_id)):
             self.stats.duplicates += 1
             return RowSkip(row, "same event_id as an earlier row (one event)", event_id)
         return event
@@ -830,11 +839,22 @@ class _Pipeline:
         # The row's own cells for every field its map reads, by field name: the same row gives
         # the same id whatever the column order, key order or cleaning rules.
         parts = [name]
+        if plan.flat is not None:  # the common case: plain columns, mostly text cells
+            get = merged.get
+            for prefix, column in plan.flat:
+                cell = get(column)
+                if cell.__class__ is str:
+                    cell = cell.strip()
+                    if cell:
+                        parts.append(prefix + cell)
+                elif not blank(cell):
+                    parts.append(prefix + _cell_text(cell))
+            return "c-" + _digest("\x1f".join(parts))
         for field, columns in plan.identity:
             cells = [extract(merged, column) for column in columns]
             text = "\x1d".join("" if blank(c) else _cell_text(c) for c in cells)
             if text.strip("\x1d"):
-                parts.append(f"{field}\x1e{text}")
+                parts.append(field + "\x1e" + text)
         return "c-" + _digest("\x1f".join(parts))
 
     def _event_name(self, name: Any) -> str:
