@@ -247,8 +247,22 @@ def describe_map(found: ColumnMap, recipe: Recipe) -> str:
     used |= {recipe.group_by} if recipe.group_by else set()
     others = [c for c in found.ignored if c not in found.notes and c not in used]
     if others:
-        lines.append(f"  not read (no matching field): {', '.join(others)}")
+        lines.extend(_listing("  not read (no matching field): ", others))
     return "\n".join(lines) + "\n"
+
+
+def _listing(head: str, names: Sequence[str], width: int = 96) -> list[str]:
+    """Lay out names after ``head``, comma-separated, breaking lines between names only."""
+    lines: list[str] = []
+    line = head
+    for position, name in enumerate(names):
+        item = name + ("," if position < len(names) - 1 else "")
+        if len(line) + len(item) > width and line.strip() and line != head:
+            lines.append(line.rstrip())
+            line = "    "
+        line += item + " "
+    lines.append(line.rstrip())
+    return lines
 
 
 class _InvalidRows:

@@ -15,6 +15,8 @@ import hashlib
 import json
 import os
 import pathlib
+import re
+import shlex
 import subprocess
 import sys
 from datetime import datetime, timezone
@@ -156,3 +158,36 @@ def test_a_bad_preset_file_is_a_clear_error(tmp_path):
     assert completed.returncode == 2
     assert "colour is not a preset setting" in completed.stderr
     assert "Traceback" not in completed.stderr
+
+
+def _bulk_page() -> str:
+    return (ROOT / "docs" / "bulk.md").read_text(encoding="utf-8")
+
+
+def test_the_bulk_pages_recipes_run_as_written(exports):
+    """Every `snapcapi send examples/data/...` recipe in docs/bulk.md runs on today's export."""
+    folder, _ = exports
+    recipes = re.findall(r"^snapcapi send examples/data/(\S+) (.*)$", _bulk_page(), re.M)
+    assert len(recipes) == len(PRESETS)
+    for name, flags in recipes:
+        completed = subprocess.run(
+            [sys.executable, "-m", "snapcapi", "send", str(folder / name), *shlex.split(flags)],
+            capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+        assert completed.returncode in (0, 1), completed.stderr
+        assert "rows checked" in completed.stdout
+        assert "Traceback" not in completed.stderr
+
+
+def test_the_bulk_pages_shown_run_is_what_the_command_prints(exports):
+    """The output shown on the page is the real output (timings aside)."""
+    folder, _ = exports
+    page = _bulk_page()
+    shown = page.split("The first one, as it ran", 1)[1].split("```text\n", 1)[1].split("```")[0]
+    completed = subprocess.run(
+        [sys.executable, "-m", "snapcapi", "send", str(folder / "shopify_orders.csv"),
+         "--preset", "shopify", "--dry-run"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    timing = re.compile(r"in [\d.]+s \([\d,]+ rows/s\)")
+    assert timing.sub("", completed.stdout) == timing.sub("", shown)
