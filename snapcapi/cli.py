@@ -153,6 +153,11 @@ def run_demo(out: TextIO) -> int:
         result = client.send(events)
         print_table(events, result, out)
         out.write(f"The server recorded {len(server.unique_events())} events.\n")
+    out.write(
+        "\nNext, a file: run `snapcapi fake-server` in one terminal and, with the variables it "
+        "prints,\n`snapcapi send orders.csv --preset shopify --report report.csv` in another "
+        "(`snapcapi presets` lists the platforms).\n"
+    )
     return 0
 
 
@@ -290,7 +295,14 @@ def _add_file_options(command: argparse.ArgumentParser, *, sending: bool) -> Non
         metavar="FILE",
         help="a .csv, .tsv or .jsonl file (.gz too); - reads standard input (CSV unless --format)",
     )
-    group = command.add_argument_group("reading the file")
+    _add_mapping_options(command.add_argument_group("reading the file"))
+    _add_row_options(command.add_argument_group("rows and values"))
+    if sending:
+        _add_snap_options(command.add_argument_group("Snap"))
+        _add_output_options(command.add_argument_group("output"))
+
+
+def _add_mapping_options(group: Any) -> None:
     group.add_argument("--preset", help="a platform's mapping and filters (see snapcapi presets)")
     group.add_argument("--format", choices=("csv", "tsv", "jsonl"), help="override the name")
     group.add_argument("--encoding", help="the file's text encoding (default utf-8; cp1252)")
@@ -309,6 +321,13 @@ def _add_file_options(command: argparse.ArgumentParser, *, sending: bool) -> Non
     group.add_argument(
         "--no-synonyms", action="store_true", help="match columns by field names only"
     )
+    group.add_argument(
+        "--explain", action="store_true", help="print the mapping and the first 3 rows, then exit"
+    )
+    group.add_argument("--quiet", action="store_true", help="no mapping table, no progress")
+
+
+def _add_row_options(group: Any) -> None:
     group.add_argument(
         "--key", metavar="COLUMN[,COLUMN]", help="columns identifying one event (its event_id)"
     )
@@ -362,13 +381,9 @@ def _add_file_options(command: argparse.ArgumentParser, *, sending: bool) -> Non
     )
     group.add_argument("--consent-column", metavar="COLUMN", help="true/yes/1/y means consent")
     group.add_argument("--require-consent", action="store_true", help="skip rows without consent")
-    group.add_argument(
-        "--explain", action="store_true", help="print the mapping and the first 3 rows, then exit"
-    )
-    group.add_argument("--quiet", action="store_true", help="no mapping table, no progress")
-    if not sending:
-        return
-    creds = command.add_argument_group("Snap")
+
+
+def _add_snap_options(creds: Any) -> None:
     creds.add_argument("--pixel-id", help="Pixel ID for WEB and OFFLINE events")
     creds.add_argument("--snap-app-id", help="Snap App ID for MOBILE_APP events")
     creds.add_argument("--token-file", metavar="PATH", help="file holding the access token")
@@ -380,8 +395,10 @@ def _add_file_options(command: argparse.ArgumentParser, *, sending: bool) -> Non
     )
     creds.add_argument("--timeout", type=float, default=10.0, help="seconds per request")
     creds.add_argument("--test-event-code", help="send as test events under this code")
-    output = command.add_argument_group("output")
-    output.add_argument("--report", metavar="PATH", help="one line per row (.csv or .jsonl)")
+
+
+def _add_output_options(output: Any) -> None:
+    output.add_argument("--report", metavar="PATH", help="one line per event (.csv or .jsonl)")
     output.add_argument(
         "--resume", metavar="PATH", help="skip the rows (by event_id) a report marks ACCEPTED"
     )
