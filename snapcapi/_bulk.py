@@ -610,7 +610,9 @@ def _explained(event: Event) -> list[tuple[str, str]]:
         ("action_source", event.action_source.value),
         ("event_id", event.event_id),
     ]
-    found.extend((name, str(value)) for name, value in event.user_data._shown())
+    found.extend(
+        (name, str(value)) for name, value in event.user_data._shown() if name != "on_invalid"
+    )
     if event.custom_data is not None:
         for name, value in event.custom_data.to_payload().items():
             found.append((f"custom_data.{name}", json.dumps(value, ensure_ascii=False)))

@@ -504,6 +504,9 @@ class _Resolver:
 
     def result(self) -> ColumnMap:
         """Return the map, its matches in column order."""
+        if self.complete:  # a header: an ignored name that is no column is likely a typo
+            for column in sorted(self.ignore - self.column_set):
+                self.notes.setdefault(column, "ignored, but no column has this name")
         position = {column: i for i, column in enumerate(self.columns)}
 
         def order(match: Match) -> int:
