@@ -778,7 +778,9 @@ class _Pipeline:
                 return _unresolved_problem(row, event)
             event = _without_unresolved(event)
         # Only a row that became an event claims its id: a bad row does not hide a good one.
-        if self.dedupe and not self.seen.add(digest64(event_id)):
+        # An id is one event per event name (a file may give an order's PURCHASE and its
+        # SIGN_UP one event_id; Snap tells them apart by name too).
+        if self.dedupe and not self.seen.add(digest64(f"{event.event_name.value}\x1f{event_id}")):
             self.stats.duplicates += 1
             return RowSkip(row, "same event_id as an earlier row (one event)", event_id)
         return event

@@ -372,3 +372,13 @@ def test_ignore_and_map_on_one_column_is_a_contradiction_and_consent_reads_numbe
     (event,), () = events_from_records([{**ORDER, "ok": 1.0}], defaults=SALES,
                                        consent_column="ok")  # fmt: skip
     assert event.consent is True
+
+
+def test_one_event_id_under_two_event_names_is_two_events():
+    """A file's own event_id shared by an order's PURCHASE and SIGN_UP keeps both."""
+    rows = [{**ORDER, "event_id": "order-1", "event_name": "PURCHASE"},
+            {**ORDER, "event_id": "order-1", "event_name": "SIGN_UP"},
+            {**ORDER, "event_id": "order-1", "event_name": "PURCHASE"}]  # fmt: skip
+    conversion = events_from_records(rows, defaults={"action_source": "OFFLINE"})
+    assert [e.event_name.value for e in conversion.events] == ["PURCHASE", "SIGN_UP"]
+    assert [s.row for s in conversion.skipped] == [3]
