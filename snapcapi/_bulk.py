@@ -23,17 +23,29 @@ import attrs
 
 from snapcapi import _wire
 from snapcapi._files import ReportWriter, RowSource, file_format, legacy_characters, open_text
+from snapcapi._masking import echo
 from snapcapi._progress import Progress
 from snapcapi._resume import AcceptedIds, ReportMeta
 from snapcapi.client import Client
 from snapcapi.errors import ValidationError
 from snapcapi.events import Event
-from snapcapi.records import ColumnMap, Recipe, RecordStats, RowProblem, RowSkip, iter_recipe
+from snapcapi.records import (
+    ColumnMap,
+    Recipe,
+    RecordStats,
+    RowProblem,
+    RowSkip,
+    iter_recipe,
+    scattered_groups,
+)
 from snapcapi.results import EventResult
 
 __all__ = ["BulkOptions", "BulkSummary", "ErrorRateExceeded", "describe_map", "run_bulk"]
 
 _MASKED = re.compile(r"\S*\*\S*")
+# The value a reason starts with ("event_time: '11/01/2026' is ..."): reasons are grouped
+# without it, so 30 rows with one mistake are one line.
+_LEADING_VALUE = re.compile(r"^((?:[\w.]+: )?)'[^']*'")
 _TOP_REASONS_KEPT = 10_000
 _BAD = ("INVALID", "REJECTED")
 
@@ -118,7 +130,8 @@ class BulkSummary:
         self.counts[status] += 1
         # Skipped rows are counted by filter and as duplicates below, not as reasons.
         if reason and status not in ("ACCEPTED", "VALID", "SKIPPED"):
-            key = f"{status}: {_MASKED.sub('…', reason)}"
+            grouped = _MASKED.sub("…", _LEADING_VALUE.sub(r"\1…", reason))
+            key = f"{status}: {grouped}"
             if key in self.reasons or len(self.reasons) < _TOP_REASONS_KEPT:
                 self.reasons[key] += 1
 
@@ -150,9 +163,9 @@ class BulkSummary:
         counts = ", ".join(f"{n:,} {status.lower()}" for status, n in self.counts.most_common())
         rate = self.rows / self.seconds if self.seconds > 0 else 0.0
         verb = "checked" if self.dry_run else "processed"
+        rows = f"{self.rows:,} row" + ("" if self.rows == 1 else "s")
         out.write(
-            f"{self.rows:,} rows {verb} in {self.seconds:.1f}s ({rate:,.0f} rows/s): "
-            f"{counts or 'nothing'}\n"
+            f"{rows} {verb} in {self.seconds:.1f}s ({rate:,.0f} rows/s): {counts or 'nothing'}\n"
         )
         stats = self.stats
         if self.resumed:
@@ -178,7 +191,9 @@ class BulkSummary:
             )
         if self.legacy_characters:
             out.write(
-                f"  {self.legacy_characters:,} characters were not UTF-8 and were read as "
+                f"  {self.legacy_characters:,} "
+                f"{'character was' if self.legacy_characters == 1 else 'characters were'} "
+                "not UTF-8 and read as "
                 "Windows cp1252 (as Excel saves); pass --encoding to read them otherwise\n"
             )
         if self.unterminated:
@@ -381,6 +396,17 @@ class _Run:
                 yield pair
 
         def mapped(found: ColumnMap) -> None:
+            recipe = options.recipe
+            read = [c for m in found.matches for c in m.columns]
+            read += [r.column for r in (*recipe.where, *recipe.exclude)]
+            read += [*recipe.key, *([recipe.group_by] if recipe.group_by else [])]
+            source.check_repeated(read)
+            if options.require_consent and "consent" not in found.mapped_fields:
+                raise ValidationError(
+                    "require_consent",
+                    "no column says whether each user consented, so every row would be "
+                    "skipped; pass --consent-column COLUMN",
+                )
             self.summary.ignored_columns = found.ignored
             if self.on_map is not None:
                 self.on_map(describe_map(found, options.recipe))
@@ -510,6 +536,7 @@ def run_bulk(
     if report_path and options.resume and _same_file(report_path, options.resume):
         report_path = _partial(report_path)
     completed = False
+    _check_groups(options)
     with RowSource(options.path, options.format, options.encoding) as source:
         if report_path:
             run.report = ReportWriter(report_path)
@@ -526,7 +553,14 @@ def run_bulk(
                     run.send(pairs, client)
             completed = True
         except ErrorRateExceeded as exc:
-            run.summary.stopped = str(exc)
+            # Counted now, not when the limit was passed: events already read were still
+            # delivered (and some of them rejected) before the send stopped.
+            bad = sum(run.summary.counts[s] for s in _BAD)
+            run.summary.stopped = (
+                f"stopped early at --max-error-rate {exc.rate:g}: {bad:,} of the {run.handed:,} "
+                f"rows read ({bad / max(run.handed, 1):.1%}) were invalid or rejected; the "
+                "report covers every row read"
+            )
             exc.summary = run.summary
             raise
         except BaseException as exc:  # Ctrl-C, a refused token: the summary still counts
@@ -544,6 +578,30 @@ def run_bulk(
             if report_path != options.report and report_path is not None:
                 _settle_report(report_path, options.report or "", completed, run.summary)
     return run.summary
+
+
+def _check_groups(options: BulkOptions) -> None:
+    """Refuse a file whose line-item rows are not together, before any row is sent.
+
+    An order whose rows come back after other rows would be sent without its later items,
+    and its id claimed, so a sorted file could never complete it. A file (not standard
+    input) is read once more for this, the grouping column only.
+
+    Raises:
+        ValidationError: (``group_by``) Some values' rows are not together.
+    """
+    column = options.recipe.group_by
+    if column is None or options.path == "-":
+        return
+    with RowSource(options.path, options.format, options.encoding) as scan:
+        count, examples = scattered_groups(scan, column)
+    if count:
+        shown = "; ".join(f"{echo(v)} at rows {a} and {b}" for v, a, b in examples)
+        raise ValidationError(
+            "group_by",
+            f"the rows of {count:,} {column} values are not together ({shown}): sort the file "
+            f"by {column} first, so that each one's line items are read together",
+        )
 
 
 def _partial(path: str) -> str:

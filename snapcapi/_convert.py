@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 import attrs
 
 from snapcapi._masking import echo, echo_amount
-from snapcapi.errors import ValidationError
+from snapcapi.errors import Remedy, ValidationError
 
 T = TypeVar("T")
 
@@ -104,6 +104,11 @@ def text_list(value: Any, field: str) -> tuple[str, ...]:
     return result
 
 
+_DECIMAL_COMMA = Remedy(
+    "decimal_comma", "--decimal-comma", "", "to read amounts written 142,52 or 1.200,50",
+    python_example="True (in events_from_records)",
+)  # fmt: skip
+
 #: Amounts above this are refused: no order is worth a quadrillion, and floats lose cents there.
 MAX_AMOUNT = decimal.Decimal(10**15)
 #: The largest whole number JSON consumers handle exactly (2**53 - 1).
@@ -132,7 +137,8 @@ def money(value: Any, field: str) -> decimal.Decimal:
         raise ValidationError(
             field,
             f"{echo_amount(value)} is not a number; write amounts like 142.52 (no currency "
-            "symbols; --decimal-comma / decimal_comma=True reads 142,52)",
+            "symbols)",
+            remedy=_DECIMAL_COMMA if isinstance(value, str) and "," in value else None,
         ) from None
     if not amount.is_finite():
         raise ValidationError(field, "must be a finite number")

@@ -15,7 +15,7 @@ import gzip
 import io
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any, Literal
 
@@ -162,6 +162,7 @@ class RowSource:
         self.format = file_format(path, format) if path != "-" or format else "csv"
         self._stream = open_text(path, "r", encoding)
         self.columns: list[str] | None = None
+        self.repeated: frozenset[str] = frozenset()
         self.rows_read = 0
         self._last = "\n"  # the last line read (does the file end with a line break?)
         self._reader: Any = None
@@ -177,15 +178,30 @@ class RowSource:
             # nothing and are listed as not read.
             self.columns = [c or f"(column {i} without a name)" for i, c in
                             enumerate(self.columns, start=1)]  # fmt: skip
-            repeated = sorted({c for c in self.columns if self.columns.count(c) > 1})
-            if repeated:
-                self.close()
-                raise ValidationError(
-                    "file",
-                    f"{path} has more than one column named {', '.join(map(repr, repeated))}; "
-                    "rename them so each value has one place",
-                )
+            # A name given twice is an error only where it is read (see check_repeated): an
+            # export's two "Note" columns should not stop an upload that reads neither.
+            self.repeated = frozenset(c for c in self.columns if self.columns.count(c) > 1)
+            counts: dict[str, int] = {}
+            named = []
+            for column in self.columns:
+                counts[column] = counts.get(column, 0) + 1
+                named.append(column if counts[column] == 1 else f"{column} ({counts[column]})")
+            self.columns = named
             self._reader = csv.reader(self._lines(), delimiter=delimiter)
+
+    def check_repeated(self, columns: Iterable[str]) -> None:
+        """Refuse to read a column whose name the header gives more than once.
+
+        Raises:
+            ValidationError: (``file``) One of ``columns`` is such a name.
+        """
+        clashes = sorted(set(columns) & self.repeated)
+        if clashes:
+            raise ValidationError(
+                "file",
+                f"{self.path} has more than one column named {', '.join(map(repr, clashes))}; "
+                "rename them so each value has one place",
+            )
 
     def _lines(self) -> Iterator[str]:
         for line in self._stream:

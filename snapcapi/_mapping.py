@@ -227,14 +227,24 @@ def _kv_value(value: Any) -> Any:
     return value
 
 
-def _parsed(value: Any) -> Any:
-    """Read JSON kept as text in a cell (a warehouse's ``products`` column)."""
-    if isinstance(value, str) and value[:1] in ("[", "{"):
-        try:
-            return json.loads(value)
-        except ValueError:
-            return value
-    return value
+def _parsed(value: Any, column: str = "") -> Any:
+    """Read JSON kept as text in a cell (a warehouse's ``products`` column).
+
+    Raises:
+        ValidationError: The cell is text a path goes into, and not JSON (cut short, or a
+            Python repr with single quotes): its items would otherwise vanish without a word.
+    """
+    if not isinstance(value, str) or not value.strip():
+        return value
+    try:
+        return json.loads(value)
+    except ValueError:
+        where = f"column {column!r}" if column else "a cell"
+        raise ValidationError(
+            column or "record",
+            f"{where} holds text that is not JSON (cut short, or single-quoted), so the path "
+            "into it cannot be read; fix the export",
+        ) from None
 
 
 def extract(record: Mapping[str, Any], column: str) -> Any:
@@ -248,12 +258,13 @@ def extract(record: Mapping[str, Any], column: str) -> Any:
         return record[column]
     if "." not in column:
         return None
-    return _walk(record, column.split("."))
+    return _walk(record, column.split("."), column)
 
 
-def _walk(value: Any, parts: Sequence[str]) -> Any:
+def _walk(value: Any, parts: Sequence[str], path: str) -> Any:
     for position, part in enumerate(parts):
-        value = _parsed(value)
+        if isinstance(value, str):
+            value = _parsed(value, path.split(".")[position - 1] if position else path)
         if isinstance(value, Mapping):
             value = value.get(part)
         elif isinstance(value, list):
@@ -264,7 +275,7 @@ def _walk(value: Any, parts: Sequence[str]) -> Any:
                 )
             else:
                 rest = parts[position:]
-                found = [_walk(item, rest) for item in value]
+                found = [_walk(item, rest, path) for item in value]
                 return [item for item in found if item is not None]
         else:
             return None

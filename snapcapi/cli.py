@@ -226,6 +226,7 @@ _FLAGS = {
     "consent_column": "--consent-column",
     "ignore": "--ignore",
     "invalid_out": "--invalid-out",
+    "require_consent": "--require-consent",
 }
 
 

@@ -70,7 +70,7 @@ class Remedy:
     def advice(self, interface: Interface = "python") -> str:
         """Say what to do in the words of ``interface`` (``"python"`` or ``"cli"``)."""
         if interface == "cli" and self.flag is not None:
-            return f"pass {self.flag} {self.example} ({self.what})"
+            return f"pass {' '.join(filter(None, (self.flag, self.example)))} ({self.what})"
         example = self.python_example or repr(self.example)
         return f"give {self.argument}={example} ({self.what})"
 

@@ -81,6 +81,7 @@ __all__ = [
     "events_from_records",
     "iter_events",
     "iter_recipe",
+    "scattered_groups",
 ]
 
 #: How many first rows are looked at to judge whether synonym-matched columns fit.
@@ -472,9 +473,15 @@ def _misfits(
         values = [v for v in values if not is_blank(v) and not isinstance(v, (dict, list))]
         bad = sum(not _fits(match.field, v, recipe) for v in values)
         if values and bad * 2 > len(values):
+            comma = match.field in ("value", "predicted_ltv") and not recipe.decimal_comma
+            hint = (
+                " (amounts written 49,00 need decimal_comma, --decimal-comma)"
+                if comma and any("," in str(v) for v in values)
+                else ""
+            )
             misfits[match.columns[0]] = (
                 f"read as {match.field} by its name, but {bad} of the first {len(values)} "
-                "values do not fit; map it explicitly if it is"
+                f"values do not fit{hint}; map it explicitly if it is"
             )
     return misfits
 
@@ -528,9 +535,15 @@ def _check_required(found: ColumnMap, recipe: Recipe) -> None:
     columns = [c for m in found.matches for c in m.columns] + list(found.ignored)
     shown = ", ".join(echo_column(c) for c in columns[:30]) + (" ..." if len(columns) > 30 else "")
     also = f" (nor {', '.join(missing[1:])})" if len(missing) > 1 else ""
+    values = sum(echo_column(c) != c for c in columns)
+    header = (
+        "; its first line looks like data, not names: does the file have a header row?"
+        if values >= 2
+        else ""
+    )
     raise ValidationError(
         missing[0],
-        f"no column gives it{also}; the columns are: {shown}",
+        f"no column gives it{also}; the columns are: {shown}{header}",
         remedy=_REQUIRED[missing[0]],
     )
 
@@ -644,6 +657,38 @@ class _Groups:
                 )
         if head is not None:
             yield head
+
+
+def scattered_groups(
+    rows: Iterable[tuple[Hashable, Any]], column: str, examples: int = 3
+) -> tuple[int, list[tuple[str, Hashable, Hashable]]]:
+    """Find ``group_by`` values whose rows are not together, before anything is sent.
+
+    Returns:
+        How many values come back after other rows, and a few of them as
+        ``(value, first row, row it comes back at)``.
+    """
+    first: dict[str, Hashable] = {}
+    seen = DigestSet()
+    previous: str | None = None
+    count = 0
+    found: list[tuple[str, Hashable, Hashable]] = []
+    for row, item in rows:
+        if not isinstance(item, Mapping):
+            previous = None
+            continue
+        value = extract(item, column)
+        text = None if is_blank(value) else str(value).strip()
+        if text is None or text == previous:
+            continue
+        previous = text
+        if not seen.add(digest64(text)):
+            count += 1
+            if len(found) < examples:
+                found.append((text, first.get(text, "?"), row))
+        elif len(first) < 10_000:
+            first[text] = row
+    return count, found
 
 
 class _Pipeline:
