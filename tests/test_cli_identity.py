@@ -384,3 +384,63 @@ def test_files_as_spreadsheets_leave_them_are_read(server, tmp_path):
     completed = send(server, source, "--dry-run", check=0)
     assert "2 valid" in completed.stdout
     assert "does not end with a line break" in completed.stdout
+
+
+def test_a_file_whose_line_items_are_not_together_is_refused_before_sending(server, tmp_path):
+    """--group-by on a shuffled export: exit 2 and nothing sent (no order goes out half)."""
+    header = ["Name", "email", "created_at", "total", "currency", "sku"]
+    when = order(1)[6]
+    rows = [["#1", "a@example.com", when, "20", "USD", "A"], ["#2", "b@example.com", when, "5",
+            "USD", "C"], ["#1", "", "", "", "", "B"]]  # fmt: skip
+    source = write(tmp_path / "orders.csv", rows, header=header)
+    completed = snapcapi(
+        server, "send", source, "--pixel-id", server.pixel_id, "--base-url", server.url,
+        "--event-name", "PURCHASE", "--action-source", "OFFLINE", "--key", "Name",
+        "--group-by", "Name", "--map", "contents.id=sku", check=2,
+    )  # fmt: skip
+    assert "--group-by: the rows of 1 Name values are not together" in completed.stderr
+    assert "sort the file by Name" in completed.stderr
+    assert server.accepted_count == 0
+
+
+def test_malformed_json_in_a_path_column_is_invalid_not_silently_empty(server, tmp_path):
+    """A products column cut short makes its row INVALID instead of losing its items."""
+    header = [*HEADER, "products"]
+    rows = [[*order(1), '[{"product_id": "A"}]'], [*order(2), '[{"product_id": "B"']]
+    source = write(tmp_path / "orders.csv", rows, header=header)
+    completed = send(server, source, "--dry-run", "--map", "contents.id=products.product_id",
+                     "--report", tmp_path / "r.csv", check=1)  # fmt: skip
+    lines = report(tmp_path / "r.csv")
+    assert [r["status"] for r in lines] == ["VALID", "INVALID"]
+    assert "holds text that is not JSON" in lines[1]["reason"]
+    assert "1 invalid" in completed.stdout
+
+
+def test_a_repeated_column_name_stops_only_a_run_that_reads_it(server, tmp_path):
+    """Two unread 'note' columns are fine; two 'email' columns are an error."""
+    header = [*HEADER, "note", "note"]
+    source = write(tmp_path / "orders.csv", [[*order(1), "x", "y"]], header=header)
+    send(server, source, "--dry-run", check=0)
+    twice = write(tmp_path / "twice.csv", [[*order(1), "c@example.com"]], header=[*HEADER, "email"])
+    refused = send(server, twice, "--dry-run", check=2)
+    assert "more than one column named 'email'" in refused.stderr
+
+
+def test_require_consent_without_a_consent_column_is_a_usage_error(server, tmp_path):
+    """Skipping every row for want of a consent column is a mistake: say which flag fixes it."""
+    source = write(tmp_path / "orders.csv", [order(1)])
+    completed = send(server, source, "--dry-run", "--require-consent", check=2)
+    assert "--require-consent:" in completed.stderr
+    assert "--consent-column COLUMN" in completed.stderr
+
+
+def test_reasons_are_grouped_without_their_values(server, tmp_path):
+    """Thirty different bad times are one reason line counting thirty."""
+    rows = [order(i) for i in range(30)]
+    for i, row in enumerate(rows):
+        row[6] = f"11/{i % 28 + 1:02d}/2026 10:{i:02d}"
+    source = write(tmp_path / "orders.csv", rows)
+    completed = send(server, source, "--dry-run", check=1)
+    reasons = completed.stdout.split("top reasons:\n", 1)[1].splitlines()
+    assert reasons[0].split()[0] == "30"
+    assert "--time-format" in reasons[0]
