@@ -208,6 +208,9 @@ def is_field(name: str) -> bool:
     )
 
 
+_known_field = is_field  # for ColumnMap.resolve, whose is_field argument hides the name
+
+
 def canonical(column: str) -> str:
     """Compare column names without case, surrounding spaces, inner spaces or dashes."""
     return column.strip().lower().replace(" ", "_").replace("-", "_")
@@ -354,7 +357,7 @@ class ColumnMap:
         """
         resolver = _Resolver(
             [str(c) for c in columns], complete, synonyms, set(ignore),
-            is_field or _default_is_field, set(optional),
+            is_field or _known_field, set(optional),
         )  # fmt: skip
         resolver.take_explicit(mapping or {})
         resolver.match_names()
@@ -438,7 +441,7 @@ class _Resolver:
         """Take the explicit choices, checking their fields and columns."""
         for field, given in mapping.items():
             if not self.known(field):
-                raise unknown_field(field, self.known)
+                raise unknown_field(field)
             sources = (given,) if isinstance(given, str) else tuple(given)
             sources = tuple(s.strip() for s in sources if s and s.strip())
             present = []
@@ -533,16 +536,12 @@ class _Resolver:
         return ColumnMap(single, ignored, matches, self.notes, identity)
 
 
-def _default_is_field(name: str) -> bool:
-    return is_field(name)
-
-
 def _listed(columns: Sequence[str], limit: int = 30) -> str:
     shown = ", ".join(columns[:limit])
     return shown + (f", ... ({len(columns)} in all)" if len(columns) > limit else "")
 
 
-def unknown_field(field: str, is_field: Callable[[str], bool] | None = None) -> ValidationError:
+def unknown_field(field: str) -> ValidationError:
     """Build the error for a mapping that names a field snapcapi does not know."""
     import difflib
 

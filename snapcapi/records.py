@@ -88,9 +88,6 @@ __all__ = [
 SAMPLE_ROWS = 20
 
 
-_is_field = is_field
-
-
 @attrs.frozen
 class RowProblem:
     """A row that could not become an event.
@@ -269,8 +266,8 @@ class Recipe:
     def check(self) -> None:
         """Refuse unknown fields in the mapping or the defaults, before any row is read."""
         for field in (*self.mapping, *self.defaults):
-            if not _is_field(field):
-                raise unknown_field(field, _is_field)
+            if not is_field(field):
+                raise unknown_field(field)
 
     def identity(self) -> dict[str, str]:
         """Return the settings that decide event ids, as strings.
@@ -451,7 +448,7 @@ def _raw_map(recipe: Recipe, columns: Sequence[str], complete: bool) -> ColumnMa
         complete=complete,
         synonyms=recipe.synonyms,
         ignore=recipe.ignore,
-        is_field=_is_field,
+        is_field=is_field,
         optional=recipe.optional,
     )
 
