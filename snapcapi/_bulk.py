@@ -354,11 +354,12 @@ class _Run:
         reason: str | None = None,
         event_id: str | None = None,
         result: EventResult | None = None,
+        event_name: str | None = None,
     ) -> None:
         """Record one row's final status: report, invalid rows, summary, progress."""
         codes = result.codes if result is not None else ()
         if self.report is not None:
-            self.report.write(row, event_id, status, reason, codes)
+            self.report.write(row, event_id, status, reason, codes, event_name)
         group = self.groups.pop(row, None)
         if self.invalid is not None and status in _BAD and group is not None:
             self.invalid.write(group, status, reason)
@@ -401,7 +402,8 @@ class _Run:
             read += [r.column for r in (*recipe.where, *recipe.exclude)]
             read += [*recipe.key, *([recipe.group_by] if recipe.group_by else [])]
             source.check_repeated(read)
-            if options.require_consent and "consent" not in found.mapped_fields:
+            given = found.mapped_fields | set(recipe.defaults)
+            if options.require_consent and "consent" not in given:
                 raise ValidationError(
                     "require_consent",
                     "no column says whether each user consented, so every row would be "
@@ -429,9 +431,10 @@ class _Run:
         if isinstance(item, RowSkip):
             self.settle(row, "SKIPPED", item.explain("cli"), item.event_id)
             return None
-        if item.event_id in self.accepted:
+        name = item.event_name.value
+        if self.accepted.accepted(item.event_id, name):
             self.summary.resumed += 1
-            self.settle(row, "ACCEPTED", _EARLIER, item.event_id)
+            self.settle(row, "ACCEPTED", _EARLIER, item.event_id, event_name=name)
             return None
         for warning in item.warnings:
             self.summary.warn(warning)
@@ -446,13 +449,15 @@ class _Run:
                 event = self.settled_early(row, item)
                 if event is not None:
                     problems, _ = event.review(self.now())
+                    name = event.event_name.value
                     if problems:
-                        self.settle(row, "INVALID", "; ".join(problems), event.event_id)
+                        reason = "; ".join(problems)
+                        self.settle(row, "INVALID", reason, event.event_id, event_name=name)
                     elif options.require_consent and event.consent is not True:
                         reason = "no consent (--require-consent)"
-                        self.settle(row, "SKIPPED", reason, event.event_id)
+                        self.settle(row, "SKIPPED", reason, event.event_id, event_name=name)
                     else:
-                        self.settle(row, "VALID", None, event.event_id)
+                        self.settle(row, "VALID", None, event.event_id, event_name=name)
                         if payloads is not None:
                             payloads.write(_wire.encode(event.to_payload()).decode("utf-8") + "\n")
                 self.check_rate()
@@ -463,7 +468,7 @@ class _Run:
     def send(
         self, pairs: Iterator[tuple[Hashable, Event | RowProblem | RowSkip]], client: Client
     ) -> None:
-        rows: dict[int, Hashable] = {}  # event index -> row, for the events not settled yet
+        rows: dict[int, tuple[Hashable, str]] = {}  # event index -> row and event name, unsettled
 
         def events() -> Iterator[Event]:
             index = 0
@@ -471,14 +476,14 @@ class _Run:
                 self.handed += 1
                 event = self.settled_early(row, item)
                 if event is not None:
-                    rows[index] = row
+                    rows[index] = (row, event.event_name.value)
                     index += 1
                     yield event
                 self.check_rate()  # after the row is settled or in the client's hands
 
         def on_result(result: EventResult) -> None:
-            self.settle(rows.pop(result.index), result.status.value, result.reason,
-                        result.event_id, result)  # fmt: skip
+            row, name = rows.pop(result.index)
+            self.settle(row, result.status.value, result.reason, result.event_id, result, name)
 
         if self.options.validate:
             client.validate(events(), on_result=on_result, keep_results=False)
@@ -529,6 +534,7 @@ def run_bulk(
         run.accepted = AcceptedIds.from_report(options.resume)
         run.summary.resume_unusable = run.accepted.unidentified + run.accepted.unreadable
         run.summary.resume_truncated = run.accepted.truncated
+    _check_groups(options)  # before counting: the scan decodes the file once more
     legacy_before = legacy_characters()
     # A report that rewrites the one being resumed is written aside and put in its place
     # only when the run completes: an interrupted run must not lose what the old one holds.
@@ -536,7 +542,6 @@ def run_bulk(
     if report_path and options.resume and _same_file(report_path, options.resume):
         report_path = _partial(report_path)
     completed = False
-    _check_groups(options)
     with RowSource(options.path, options.format, options.encoding) as source:
         if report_path:
             run.report = ReportWriter(report_path)

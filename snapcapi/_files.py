@@ -40,7 +40,7 @@ _SUFFIXES: dict[str, Format] = {
     ".ndjson": "jsonl",
     ".json": "jsonl",
 }
-REPORT_COLUMNS = ("row", "event_id", "status", "reason", "codes")
+REPORT_COLUMNS = ("row", "event_id", "event_name", "status", "reason", "codes")
 
 
 def file_format(path: str, given: str | None = None) -> Format:
@@ -127,6 +127,8 @@ def open_text(path: str, mode: Literal["r", "w"], encoding: str | None = None) -
     # Without a stated encoding, bytes that are not UTF-8 are read as cp1252 (and counted);
     # with one, they are kept as lone surrogates, which the models refuse for that row.
     errors = "snapcapi-cp1252" if encoding is None else "surrogateescape"
+    if codecs.lookup(codec).name.startswith(("utf-16", "utf-32")):
+        errors = "replace"  # these codecs cannot keep bad bytes aside (a cut file's last byte)
     if path == "-":
         if mode == "w":
             return sys.stdout
@@ -136,7 +138,7 @@ def open_text(path: str, mode: Literal["r", "w"], encoding: str | None = None) -
             compressed = probe.read(2) == b"\x1f\x8b"
         raw: Any = gzip.open(path, "rb") if compressed else open(path, "rb")  # noqa: SIM115
         if encoding is None and raw.peek(2)[:2] in (b"\xff\xfe", b"\xfe\xff"):
-            codec, errors = "utf-16", "surrogateescape"  # Excel's "Unicode Text" keeps a BOM
+            codec, errors = "utf-16", "replace"  # Excel's "Unicode Text" keeps a BOM
         return io.TextIOWrapper(raw, encoding=codec, errors=errors, newline="")
     if path.lower().endswith(".gz"):
         return io.TextIOWrapper(
@@ -305,14 +307,18 @@ class ReportWriter:
         status: str,
         reason: str | None,
         codes: tuple[str, ...] = (),
+        event_name: str | None = None,
     ) -> None:
         """Write the line of one row."""
         if self._csv is not None:
-            self._csv.writerow((row, event_id or "", status, reason or "", ";".join(codes)))
+            self._csv.writerow(
+                (row, event_id or "", event_name or "", status, reason or "", ";".join(codes))
+            )
         else:
             line = {
                 "row": row,
                 "event_id": event_id,
+                "event_name": event_name,
                 "status": status,
                 "reason": reason,
                 "codes": list(codes),

@@ -278,7 +278,11 @@ def _walk(value: Any, parts: Sequence[str], path: str) -> Any:
                 )
             else:
                 rest = parts[position:]
-                found = [_walk(item, rest, path) for item in value]
+                # A path goes on only into objects (and lists of them), never into the
+                # scalars of a list such as ["vip", "x"].
+                found = [
+                    _walk(item, rest, path) for item in value if isinstance(item, (Mapping, list))
+                ]
                 return [item for item in found if item is not None]
         else:
             return None

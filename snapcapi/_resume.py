@@ -52,6 +52,11 @@ _AGAIN: Final = "pass the report an earlier run wrote with --report, or start wi
 _BLAKE2B_8: Final = hashlib.blake2b(digest_size=8)
 
 
+def _key(event_id: str, event_name: str) -> str:
+    """Return what a report line's digest is of: event name and id (one id, two names)."""
+    return f"{event_name}\x1f{event_id}" if event_name else event_id
+
+
 def _digest(event_id: str) -> int:
     """Return the 64-bit digest of an event id (lone surrogates are hashed, not refused)."""
     hasher = _BLAKE2B_8.copy()
@@ -67,12 +72,15 @@ class _Builder:
         self.unidentified = 0
         self.unreadable = 0
         self.truncated = False
+        self.named = False
 
-    def add(self, event_id: str) -> None:
+    def add(self, event_id: str, event_name: str = "") -> None:
         if not event_id:
             self.unidentified += 1
             return
-        value = _digest(event_id)
+        if event_name:
+            self.named = True
+        value = _digest(_key(event_id, event_name))
         self.buckets[value >> 56].append(value)
 
     def build(self) -> AcceptedIds:
@@ -83,9 +91,11 @@ class _Builder:
         for index, bucket in enumerate(buckets):
             buckets[index] = array.array("Q", sorted(set(bucket))) if bucket else _EMPTY
             del bucket
-        return AcceptedIds._create(
+        accepted = AcceptedIds._create(
             tuple(buckets), self.unidentified, self.unreadable, self.truncated
         )
+        object.__setattr__(accepted, "named", self.named)
+        return accepted
 
 
 class AcceptedIds:
@@ -106,17 +116,19 @@ class AcceptedIds:
             are sent again.
     """
 
-    __slots__ = ("_buckets", "_count", "truncated", "unidentified", "unreadable")
+    __slots__ = ("_buckets", "_count", "named", "truncated", "unidentified", "unreadable")
 
     _buckets: tuple[array.array[int], ...]
     _count: int
     unidentified: int
     unreadable: int
     truncated: bool
+    named: bool  # the report names each line's event (reports of snapcapi 0.1 and later)
 
     def __init__(self) -> None:
         """Make the empty set (a run without ``--resume``)."""
         self._fill((_EMPTY,) * _BUCKETS)
+        object.__setattr__(self, "named", False)
 
     def _fill(
         self,
@@ -206,6 +218,13 @@ class AcceptedIds:
         index = _bisect_left(bucket, value)
         return index < len(bucket) and bucket[index] == value
 
+    def accepted(self, event_id: str, event_name: str) -> bool:
+        """Tell whether the report marks this event ACCEPTED.
+
+        By name and id when the report names events; by id alone in an older report.
+        """
+        return _key(event_id, event_name if self.named else "") in self
+
     def __len__(self) -> int:
         return self._count
 
@@ -251,6 +270,10 @@ def _read_csv(source: RowSource, builder: _Builder) -> None:
         elif line["status"] == accepted:
             event_id = line["event_id"]
             if event_id:
+                name = line.get("event_name")
+                if name:
+                    builder.named = True
+                    event_id = f"{name}\x1f{event_id}"
                 hasher = copy()
                 hasher.update(event_id.encode("utf-8", "surrogatepass"))
                 value = from_bytes(hasher.digest(), "big")
@@ -271,7 +294,10 @@ def _read_jsonl(path: str, source: RowSource, builder: _Builder) -> None:
         if line.get("status") != _ACCEPTED:
             continue
         event_id = line.get("event_id")
-        builder.add(event_id if isinstance(event_id, str) else "")
+        name = line.get("event_name")
+        builder.add(
+            event_id if isinstance(event_id, str) else "", name if isinstance(name, str) else ""
+        )
 
 
 # --- report metadata -------------------------------------------------------------------------

@@ -626,12 +626,13 @@ class _Groups:
         head_value: str | None = None
         for row, item in rows:
             if not isinstance(item, Mapping):
-                if head is not None:
-                    yield head
-                    head = None
-                yield row, item
+                yield row, item  # an unreadable line does not end the group around it
                 continue
-            value = extract(item, self.column)
+            try:
+                value = extract(item, self.column)
+            except ValidationError as exc:
+                yield row, RowProblem.from_error(row, exc)
+                continue
             text = None if is_blank(value) else str(value).strip()
             if head is not None and text is not None and text == head_value:
                 head[1].append(item)
@@ -672,9 +673,11 @@ def scattered_groups(
     found: list[tuple[str, Hashable, Hashable]] = []
     for row, item in rows:
         if not isinstance(item, Mapping):
-            previous = None
-            continue
-        value = extract(item, column)
+            continue  # an unreadable line does not end the group around it
+        try:
+            value = extract(item, column)
+        except ValidationError:
+            continue  # the row is a problem of its own when it is read for real
         text = None if is_blank(value) else str(value).strip()
         if text is None or text == previous:
             continue
@@ -800,10 +803,13 @@ class _Pipeline:
         else:
             return RowProblem(row, None, f"expected a record (a dict), got {type(item).__name__}")
         merged = group[0] if len(group) == 1 else _merged(group)
-        for rule in self.rules:
-            if not rule.passes(merged):
-                self.stats.filtered[rule] += 1
-                return RowSkip(row, f"filtered by {rule}", rule=rule)
+        try:
+            for rule in self.rules:
+                if not rule.passes(merged):
+                    self.stats.filtered[rule] += 1
+                    return RowSkip(row, f"filtered by {rule}", rule=rule)
+        except ValidationError as exc:  # a filter's path into a cell that is not JSON
+            return RowProblem.from_error(row, exc)
         try:
             plan = self._plan_for(group[0])
             record = self._record(plan, group)

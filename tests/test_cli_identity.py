@@ -444,3 +444,63 @@ def test_reasons_are_grouped_without_their_values(server, tmp_path):
     reasons = completed.stdout.split("top reasons:\n", 1)[1].splitlines()
     assert reasons[0].split()[0] == "30"
     assert "--time-format" in reasons[0]
+
+
+def test_resume_tells_apart_two_events_under_one_event_id(server, tmp_path):
+    """An order's PURCHASE accepted yesterday does not make today's SIGN_UP of it ACCEPTED."""
+    header = ["event_id", "event_name", "email", "event_time", "value", "currency"]
+    when = order(1)[6]
+    first = write(tmp_path / "p1.csv", [["o1", "PURCHASE", "a@example.com", when, "5", "USD"]],
+                  header=header)  # fmt: skip
+    snapcapi(server, "send", first, "--pixel-id", server.pixel_id, "--base-url", server.url,
+             "--action-source", "OFFLINE", "--report", tmp_path / "r.csv", check=0)  # fmt: skip
+    second = write(tmp_path / "p2.csv", [["o1", "PURCHASE", "a@example.com", when, "5", "USD"],
+                                         ["o1", "SIGN_UP", "a@example.com", when, "", ""]],
+                   header=header)  # fmt: skip
+    snapcapi(server, "send", second, "--pixel-id", server.pixel_id, "--base-url", server.url,
+             "--action-source", "OFFLINE", "--resume", tmp_path / "r.csv", check=0)  # fmt: skip
+    assert sorted(e["event_name"] for e in server.events) == ["PURCHASE", "SIGN_UP"]
+
+
+def test_a_path_into_text_that_is_not_json_in_a_filter_is_a_row_problem(server, tmp_path):
+    """A filter's path into a cell that is not JSON fails that row, not the run."""
+    lines = [{"event_name": "SIGN_UP", "event_time": order(i)[6], "email": f"u{i}@example.com",
+              "meta": '{"test": "no"}'} for i in range(3)]  # fmt: skip
+    lines[2]["meta"] = "garbage"
+    source = tmp_path / "f.jsonl"
+    source.write_text("".join(json.dumps(x) + "\n" for x in lines), encoding="utf-8")
+    completed = snapcapi(server, "send", source, "--pixel-id", server.pixel_id, "--base-url",
+                         server.url, "--action-source", "OFFLINE", "--exclude", "meta.test=yes",
+                         "--report", tmp_path / "r.csv", check=1)  # fmt: skip
+    lines = sorted(report(tmp_path / "r.csv"), key=lambda r: int(r["row"]))
+    assert [r["status"] for r in lines] == ["ACCEPTED", "ACCEPTED", "INVALID"]
+    assert "rows processed" in completed.stdout
+
+
+def test_cut_utf16_unreadable_lines_and_set_consent_are_handled(server, tmp_path):
+    """A UTF-16 file cut at an odd byte reads; an unreadable line inside an order does not
+    split it; --set consent=true satisfies --require-consent."""
+    text = ",".join(HEADER) + "\n" + ",".join(order(1)) + "\n"
+    cut = tmp_path / "cut.csv"
+    cut.write_bytes(text.encode("utf-16") + b"x")
+    read = send(server, cut, "--dry-run", check=1)  # the cut-off byte is a last, broken row
+    assert "1 valid, 1 invalid" in read.stdout
+    assert "Traceback" not in read.stderr
+    header = ["Name", "email", "created_at", "total", "currency", "sku"]
+    when = order(1)[6]
+    rows = [["#1", "a@example.com", when, "20", "USD", "A"],
+            ["#1", "", "", "", "", "B", "extra"],  # one value too many: unreadable
+            ["#1", "", "", "", "", "C"],
+            ["#2", "b@example.com", when, "5", "USD", "D"]]  # fmt: skip
+    source = write(tmp_path / "orders.csv", rows, header=header)
+    grouped = snapcapi(
+        server, "send", source, "--dry-run", "--event-name", "PURCHASE", "--action-source",
+        "OFFLINE", "--key", "Name", "--group-by", "Name", "--map", "contents.id=sku",
+        "--payload-out", tmp_path / "p.jsonl", check=1,
+    )  # fmt: skip
+    assert "2 valid, 1 invalid" in grouped.stdout
+    payloads = [json.loads(x) for x in (tmp_path / "p.jsonl").read_text().splitlines()]
+    assert [len(p["custom_data"]["contents"]) for p in payloads] == [2, 1]
+    consent = send(server, write(tmp_path / "c.csv", [order(1)]), "--dry-run", "--set",
+                   "consent=true", "--require-consent", check=0)  # fmt: skip
+    assert "1 valid" in consent.stdout
