@@ -379,3 +379,17 @@ def test_gzip_report_and_plain_report_agree(tmp_path):
     packed = AcceptedIds.from_report(str(path))
     assert len(plain) == len(packed) == 2
     assert plain.unidentified == packed.unidentified == 1
+
+
+def test_reports_that_name_events_match_an_id_under_its_name(tmp_path):
+    """A report with event names tells PURCHASE o1 from SIGN_UP o1; an older one matches ids."""
+    named = tmp_path / "named.csv"
+    named.write_text("row,event_id,event_name,status,reason,codes\n1,o1,PURCHASE,ACCEPTED,,\n",
+                     encoding="utf-8")  # fmt: skip
+    accepted = AcceptedIds.from_report(str(named))
+    assert accepted.accepted("o1", "PURCHASE")
+    assert not accepted.accepted("o1", "SIGN_UP")
+    older = tmp_path / "older.csv"
+    older.write_text("row,event_id,status,reason,codes\n1,o1,ACCEPTED,,\n", encoding="utf-8")
+    previous = AcceptedIds.from_report(str(older))
+    assert previous.accepted("o1", "SIGN_UP")  # no names to tell them apart: by id, as before
