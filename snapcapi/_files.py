@@ -191,6 +191,22 @@ class RowSource:
             self.columns = named
             self._reader = csv.reader(self._lines(), delimiter=delimiter)
 
+    def _plain_file_ends(self) -> str | None:
+        """Return a plain file's last byte as text (None for stdin or gzip: watch the lines)."""
+        if self.path == "-":
+            return None
+        try:
+            with open(self.path, "rb") as probe:
+                if probe.read(2) == b"\x1f\x8b":
+                    return None
+                size = probe.seek(0, 2)
+                if size == 0:
+                    return "\n"
+                probe.seek(size - 1)
+                return probe.read(1).decode("latin-1")
+        except OSError:
+            return None
+
     def check_repeated(self, columns: Iterable[str]) -> None:
         """Refuse to read a column whose name the header gives more than once.
 
@@ -206,6 +222,14 @@ class RowSource:
             )
 
     def _lines(self) -> Iterator[str]:
+        """Return the stream's lines (for stdin and gzip, remembering the last as they go)."""
+        end = self._plain_file_ends()
+        if end is not None:
+            self._last = end  # known already: read the lines without a layer in between
+            return iter(self._stream)
+        return self._watched()
+
+    def _watched(self) -> Iterator[str]:
         for line in self._stream:
             self._last = line
             yield line

@@ -223,6 +223,8 @@ class AcceptedIds:
 
         By name and id when the report names events; by id alone in an older report.
         """
+        if not self._count:
+            return False  # no --resume: nothing to look up
         return _key(event_id, event_name if self.named else "") in self
 
     def __len__(self) -> int:

@@ -691,6 +691,9 @@ def scattered_groups(
     return count, found
 
 
+_MASK64 = (1 << 64) - 1
+
+
 class _Pipeline:
     """One pass over the rows of one source: maps, groups, filters, ids, events."""
 
@@ -828,7 +831,9 @@ class _Pipeline:
         # Only a row that became an event claims its id: a bad row does not hide a good one.
         # An id is one event per event name (a file may give an order's PURCHASE and its
         # SIGN_UP one event_id; Snap tells them apart by name too).
-        if self.dedupe and not self.seen.add(digest64(f"{event.event_name.value}\x1f{event_id}")):
+        # Python's own string hash is enough here: the set lives for one run only.
+        key = hash(f"{event.event_name._value_}\x1f{event_id}") & _MASK64 or 1
+        if self.dedupe and not self.seen.add(key):
             self.stats.duplicates += 1
             return RowSkip(row, "same event_id as an earlier row (one event)", event_id)
         return event
