@@ -360,9 +360,10 @@ class _Run:
         codes = result.codes if result is not None else ()
         if self.report is not None:
             self.report.write(row, event_id, status, reason, codes, event_name)
-        group = self.groups.pop(row, None)
-        if self.invalid is not None and status in _BAD and group is not None:
-            self.invalid.write(group, status, reason)
+        if self.invalid is not None:
+            group = self.groups.pop(row, None)
+            if status in _BAD and group is not None:
+                self.invalid.write(group, status, reason)
         self.summary.add(status, reason)
         self.progress.result(status, sent=result is not None and result.http_status is not None)
 

@@ -796,10 +796,12 @@ class _Pipeline:
             yield row, outcome
 
     def _one(self, row: Hashable, item: Any) -> Event | RowProblem | RowSkip:
-        if isinstance(item, (RowProblem, RowSkip, Event)):
-            return item
         group: list[Mapping[str, Any]]
-        if isinstance(item, list):
+        if item.__class__ is dict:  # a file's row, the common case (no ABC check needed)
+            group = [item]
+        elif isinstance(item, (RowProblem, RowSkip, Event)):
+            return item
+        elif isinstance(item, list):
             group = item
         elif isinstance(item, Mapping):
             group = [item]
@@ -842,7 +844,7 @@ class _Pipeline:
         """Map a row (or a group of line-item rows) to one ``from_dict`` record, cleaned."""
         records = [plan.found.record(row) for row in group]
         record = records[0]
-        for later in records[1:]:
+        for later in records[1:] if len(records) > 1 else ():
             for field, value in later.items():
                 if field in ITEM_FIELDS:
                     continue
