@@ -753,12 +753,16 @@ def _run_fake_server(args: argparse.Namespace, out: TextIO) -> int:
                 time.sleep(0.5)
                 count = server.accepted_count
                 if count != seen:
-                    out.write(f"{count:,} events accepted so far\n")
+                    out.write(f"{_events(count)} accepted so far\n")
                     out.flush()
                     seen = count
         except KeyboardInterrupt:
-            out.write(f"stopped; {server.accepted_count:,} events accepted\n")
+            out.write(f"stopped; {_events(server.accepted_count)} accepted\n")
     return 0
+
+
+def _events(count: int) -> str:
+    return f"{count:,} event" + ("" if count == 1 else "s")
 
 
 class _QuietPipe:
