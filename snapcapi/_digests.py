@@ -1,4 +1,4 @@
-"""A growing set of 64-bit digests in 16 bytes each, for the ids a bulk run has seen.
+"""A growing set of 64-bit keys in 16 bytes each, for the ids a bulk run has seen.
 
 A Python ``set`` of ints costs about 60 bytes an entry (the int object and its slot), so a
 run over ten million rows would hold 600 MB just to notice duplicate rows. This set keeps
@@ -8,17 +8,18 @@ an entry, and no object per entry.
 
 from __future__ import annotations
 
-import hashlib
+__all__ = ["DigestSet", "run_key"]
 
-__all__ = ["DigestSet", "digest64"]
+_MASK64 = (1 << 64) - 1
 
 
-def digest64(text: str) -> int:
-    """Return the 64-bit BLAKE2b digest of ``text`` (never 0, which marks an empty slot)."""
-    value = int.from_bytes(
-        hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "big"
-    )
-    return value or 1
+def run_key(text: str) -> int:
+    """Return a 64-bit key for ``text``, for sets that live one run (never 0: an empty slot).
+
+    Python's own string hash is enough there and several times cheaper than a digest; it
+    changes between processes, so nothing kept across runs may use it.
+    """
+    return hash(text) & _MASK64 or 1
 
 
 class DigestSet:
@@ -45,7 +46,7 @@ class DigestSet:
         return len(self._buffer)
 
     def add(self, digest: int) -> bool:
-        """Add a digest (from :func:`digest64`); return False when it was there already."""
+        """Add a key (from :func:`run_key`); return False when it was there already."""
         slots, mask = self._slots, self._mask
         index = digest & mask
         while True:

@@ -49,7 +49,7 @@ from snapcapi._cleaning import (
     quantity,
 )
 from snapcapi._convert import is_blank
-from snapcapi._digests import DigestSet, digest64
+from snapcapi._digests import DigestSet, run_key
 from snapcapi._mapping import (
     ITEM_FIELDS,
     SYNONYMS,
@@ -641,7 +641,7 @@ class _Groups:
             if head is not None:
                 yield head
             head, head_value = (row, [item]), text
-            if text is not None and not self.seen.add(digest64(text)):
+            if text is not None and not self.seen.add(run_key(text)):
                 self.stats.split_groups += 1
                 head = None
                 yield (
@@ -682,16 +682,13 @@ def scattered_groups(
         if text is None or text == previous:
             continue
         previous = text
-        if not seen.add(digest64(text)):
+        if not seen.add(run_key(text)):
             count += 1
             if len(found) < examples:
                 found.append((text, first.get(text, "?"), row))
         elif len(first) < 10_000:
             first[text] = row
     return count, found
-
-
-_MASK64 = (1 << 64) - 1
 
 
 class _Pipeline:
@@ -833,9 +830,7 @@ class _Pipeline:
         # Only a row that became an event claims its id: a bad row does not hide a good one.
         # An id is one event per event name (a file may give an order's PURCHASE and its
         # SIGN_UP one event_id; Snap tells them apart by name too).
-        # Python's own string hash is enough here: the set lives for one run only.
-        key = hash(f"{event.event_name._value_}\x1f{event_id}") & _MASK64 or 1
-        if self.dedupe and not self.seen.add(key):
+        if self.dedupe and not self.seen.add(run_key(f"{event.event_name._value_}\x1f{event_id}")):
             self.stats.duplicates += 1
             return RowSkip(row, "same event_id as an earlier row (one event)", event_id)
         return event
