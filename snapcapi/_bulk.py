@@ -426,8 +426,7 @@ class _Run:
     def settled_early(self, row: Hashable, item: Event | RowProblem | RowSkip) -> Event | None:
         """Settle a row that goes nowhere (problem, skip, resumed); return the event otherwise."""
         if isinstance(item, RowProblem):
-            reason = f"{item.field}: {item.explain('cli')}" if item.field else item.explain("cli")
-            self.settle(row, "INVALID", reason, item.event_id)
+            self.settle(row, "INVALID", _problem_text(item), item.event_id)
             return None
         if isinstance(item, RowSkip):
             self.settle(row, "SKIPPED", item.explain("cli"), item.event_id)
@@ -648,10 +647,9 @@ def explain(
         for row, item in itertools.islice(outcomes, rows):
             out.write(f"\nrow {row}:\n")
             if isinstance(item, RowProblem):
-                where = f"{item.field}: " if item.field else ""
-                out.write(f"  INVALID: {where}{item.explain('cli')}\n")
+                out.write(f"  INVALID: {_problem_text(item)}\n")
             elif isinstance(item, RowSkip):
-                out.write(f"  SKIPPED: {item.reason}\n")
+                out.write(f"  SKIPPED: {item.explain('cli')}\n")
             else:
                 for name, value in _explained(item):
                     out.write(f"  {name:<22} {value}\n")
@@ -660,6 +658,12 @@ def explain(
                     out.write(f"  INVALID: {problem}\n")
                 for notice in notices:
                     out.write(f"  note: {notice}\n")
+
+
+def _problem_text(problem: RowProblem) -> str:
+    """Say what is wrong with a row in the command line's words, its field first."""
+    reason = problem.explain("cli")
+    return f"{problem.field}: {reason}" if problem.field else reason
 
 
 def _write(out: TextIO, text: str) -> None:
