@@ -155,7 +155,7 @@ def run_demo(out: TextIO) -> int:
         out.write(f"The server recorded {len(server.unique_events())} events.\n")
     out.write(
         "\nNext, a file: run `snapcapi fake-server` in one terminal and, with the variables it "
-        "prints,\n`snapcapi send orders.csv --preset shopify --report report.csv` in another "
+        "prints,\n`snapcapi send examples/data/shopify_orders.csv --preset shopify` in another "
         "(`snapcapi presets` lists the platforms).\n"
     )
     return 0
