@@ -6,9 +6,8 @@ exactly as Snap specifies, and mistakes raise :class:`ValidationError` naming th
 :class:`SendResult`; :mod:`snapcapi.testing` has a fake Snap server for tests.
 """
 
-import importlib.metadata as _metadata
-
 from snapcapi import normalize, web
+from snapcapi._version import __version__
 from snapcapi.app_data import AppData
 from snapcapi.background import BackgroundSender
 from snapcapi.client import Client
@@ -27,13 +26,6 @@ from snapcapi.events import Event
 from snapcapi.records import Conversion, RowProblem, events_from_dataframe, events_from_records
 from snapcapi.results import EventResult, EventStatus, SendResult
 from snapcapi.user_data import UserData
-
-try:
-    __version__ = _metadata.version("snapcapi")
-except (
-    _metadata.PackageNotFoundError
-):  # pragma: no cover - running from a source tree without install
-    __version__ = "0.0.0"
 
 __all__ = [
     "APIError",

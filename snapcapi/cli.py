@@ -424,7 +424,7 @@ def _parser() -> argparse.ArgumentParser:
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    from snapcapi import __version__
+    from snapcapi._version import __version__
 
     parser.add_argument("--version", action="version", version=f"snapcapi {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")

@@ -415,7 +415,7 @@ class Client:
     @property
     def user_agent(self) -> str:
         """The ``User-Agent`` sent with every request."""
-        from snapcapi import __version__
+        from snapcapi._version import __version__
 
         return (
             f"snapcapi/{__version__} (python/{platform.python_version()}; "
