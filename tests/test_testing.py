@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import hashlib
+import re
+import socket
 import time
 
 import pytest
 import requests
 from conftest import make_event
 
+from snapcapi import ValidationError
 from snapcapi.testing import FakeSnapServer
 
 HASH = hashlib.sha256(b"person@example.com").hexdigest()
@@ -156,6 +160,19 @@ def test_fixture_is_registered(pytestconfig, snap_server):
     assert make_event(0).event_id == "e0"
 
 
+@pytest.mark.parametrize("snap_server", ["documented", "live"], indirect=True)
+def test_the_fixture_takes_the_answer_shape_indirectly(snap_server, request):
+    """Parametrizing snap_server indirectly chooses its answer shape."""
+    assert snap_server.answers == request.node.callspec.params["snap_server"]
+    body = post(snap_server, {"data": [bad("b")]}).json()
+    assert ("event" in body) is (snap_server.answers == "documented")
+
+
+def test_the_fixture_answers_in_the_documented_shape_by_default(snap_server):
+    """Without a parameter the fixture's server uses the documented shape."""
+    assert snap_server.answers == "documented"
+
+
 def test_web_and_app_requirements(snap_server):
     """WEB events need event_source_url; app events need a 16-value extinfo."""
     app = good(
@@ -242,3 +259,340 @@ def test_stop_closes_keep_alive_connections():
     with pytest.raises(requests.ConnectionError):
         session.get(url, params={"access_token": server.token}, timeout=5)
     session.close()
+
+
+# --------------------------------------------------------------------------- answer shapes
+
+HEX32 = re.compile(r"[0-9a-f]{32}")
+
+
+def bad(event_id, **overrides):
+    """An event with two problems: an unknown name and an unhashed email."""
+    return good(
+        event_id=event_id, event_name="Nope", user_data={"em": ["x@example.com"]}, **overrides
+    )
+
+
+def test_answers_must_be_one_of_the_two_shapes():
+    """answers= at construction, the attribute and script() refuse other values, naming answers."""
+    with pytest.raises(ValidationError, match="answers") as raised:
+        FakeSnapServer(answers="real")
+    assert isinstance(raised.value, ValueError)
+    server = FakeSnapServer()
+    with pytest.raises(ValidationError, match="answers"):
+        server.answers = "Live"
+    with pytest.raises(ValidationError, match="answers"):
+        server.script(400, answers="both")
+    assert server.answers == "documented"
+    assert FakeSnapServer(answers="live").answers == "live"
+
+
+def test_live_shape_refuses_with_top_level_error_msgs_of_the_first_bad_event():
+    """Live: 400 with only status and the first bad event's messages; nothing is recorded."""
+    with FakeSnapServer(answers="live") as server:
+        response = post(server, {"data": [good(event_id="ok"), bad("b1"), bad("b2")]})
+        assert response.status_code == 400
+        assert response.json() == {
+            "status": "INVALID",
+            "error_msgs": ["Unrecognized event type 'Nope'", "Unhashed PII in em"],
+        }
+        assert server.events == []
+        assert server.event_ids() == set()
+        assert server.accepted_count == 0
+
+
+def test_documented_shape_names_the_event_and_carries_the_request_id(snap_server):
+    """Documented: reason, event index, codes and messages, and request_id equal to the header."""
+    response = post(snap_server, {"data": [good(event_id="ok"), bad("b1")]})
+    body = response.json()
+    assert body == {
+        "status": "INVALID",
+        "reason": "Unrecognized event type 'Nope'",
+        "event": 1,
+        "errors": {
+            "codes": ["INVALID_EVENT_NAME", "UNHASHED_PII"],
+            "error_msgs": ["Unrecognized event type 'Nope'", "Unhashed PII in em"],
+        },
+        "request_id": response.headers["X-Request-Id"],
+    }
+    assert HEX32.fullmatch(body["request_id"])
+    assert snap_server.received[-1].request_id == body["request_id"]
+
+
+@pytest.mark.parametrize("answers", ["documented", "live"])
+def test_success_body_is_the_same_in_both_shapes(answers):
+    """A good request gets Snap's 200 VALID body whatever the shape, and is recorded."""
+    with FakeSnapServer(answers=answers) as server:
+        response = post(server, {"data": [good()]})
+        assert response.status_code == 200
+        assert response.json() == {
+            "status": "VALID",
+            "reason": "Events have been processed successfully.",
+        }
+        assert server.event_ids() == {"e1"}
+
+
+def test_answers_can_change_while_running(snap_server):
+    """Setting server.answers on a running server changes the next answers' shape."""
+    assert "event" in post(snap_server, {"data": [bad("b")]}).json()
+    snap_server.answers = "live"
+    assert post(snap_server, {"data": [bad("b")]}).json() == {
+        "status": "INVALID",
+        "error_msgs": ["Unrecognized event type 'Nope'", "Unhashed PII in em"],
+    }
+    snap_server.answers = "documented"
+    assert post(snap_server, {"data": [bad("b")]}).json()["event"] == 0
+
+
+def test_reject_in_the_live_shape_puts_the_message_in_error_msgs():
+    """reject() works in the live shape: its message is in the top-level error_msgs."""
+    with FakeSnapServer(answers="live") as server:
+        server.reject("e2", code="BAD", message="Param data['event_time'] is invalid")
+        response = post(server, {"data": [good(event_id="e1"), good(event_id="e2")]})
+        assert response.status_code == 400
+        assert response.json() == {
+            "status": "INVALID",
+            "error_msgs": ["Param data['event_time'] is invalid"],
+        }
+        assert server.events == []
+        assert post(server, {"data": [good(event_id="e1")]}).status_code == 200
+
+
+def test_scripted_errors_without_body_follow_the_shape(snap_server):
+    """A scripted error gets Snap's body in the server's shape, or in the script's answers."""
+    snap_server.script(503)
+    first = post(snap_server, {"data": [good()]})
+    assert first.json() == {
+        "status": "INVALID",
+        "reason": "Injected HTTP 503",
+        "request_id": first.headers["X-Request-Id"],
+    }
+    snap_server.script(400, answers="live")
+    assert post(snap_server, {"data": [good()]}).json() == {
+        "status": "INVALID",
+        "error_msgs": ["Injected HTTP 400"],
+    }
+    snap_server.answers = "live"
+    snap_server.script(500)
+    snap_server.script(502, answers="documented")
+    assert post(snap_server, {"data": [good()]}).json() == {
+        "status": "INVALID",
+        "error_msgs": ["Injected HTTP 500"],
+    }
+    assert post(snap_server, {"data": [good()]}).json()["reason"] == "Injected HTTP 502"
+    snap_server.script(400, {"anything": 1}, answers="live")
+    assert post(snap_server, {"data": [good()]}).json() == {"anything": 1}
+
+
+def test_a_scripted_process_answers_in_the_scripts_shape(snap_server):
+    """script("process", answers="live") processes the request and refuses in the live shape."""
+    snap_server.script("process", answers="live")
+    assert post(snap_server, {"data": [bad("b")]}).json() == {
+        "status": "INVALID",
+        "error_msgs": ["Unrecognized event type 'Nope'", "Unhashed PII in em"],
+    }
+    assert post(snap_server, {"data": [bad("b")]}).json()["event"] == 0
+
+
+def test_live_shape_for_errors_that_name_no_event():
+    """Live: a bad token, an unknown asset and a batch limit also answer with error_msgs only."""
+    with FakeSnapServer(answers="live") as server:
+        assert post(server, {"data": [good()]}, token="nope").json() == {
+            "status": "INVALID",
+            "error_msgs": ["Invalid access token"],
+        }
+        assert post(server, {"data": [good()]}, asset="unknown").json() == {
+            "status": "INVALID",
+            "error_msgs": ["Unknown asset id"],
+        }
+        assert post(server, {"data": [good()] * 2001}).json() == {
+            "status": "INVALID",
+            "error_msgs": ["A request may carry at most 2000 events"],
+        }
+
+
+def test_validate_and_get_endpoints_keep_the_documented_shape_when_live():
+    """Live: /events/validate still answers event_logs (no request_id); logs and stats as ever."""
+    with FakeSnapServer(answers="live") as live, FakeSnapServer() as documented:
+        answers = []
+        for server in (live, documented):
+            data = {"data": [good(), good(event_name="x")]}
+            response = post(server, data, path="events/validate")
+            assert response.status_code == 400
+            answers.append(response.json())
+        request_id = answers[1].pop("request_id")
+        assert HEX32.fullmatch(request_id)
+        assert answers[0] == answers[1]
+        assert [log["status"] for log in answers[0]["event_logs"]] == ["VALID", "INVALID"]
+        base = f"{live.url}/v3/{live.pixel_id}/events/validate"
+        params = {"access_token": live.token}
+        logs = requests.get(f"{base}/logs", params=params, timeout=5).json()
+        assert [log["status"] for log in logs["logs"]] == ["VALID", "INVALID"]
+        stats = requests.get(f"{base}/stats", params=params, timeout=5).json()
+        assert stats["stats"]["test"]["event_count_past_hour"] == 2
+
+
+# --------------------------------------------------------------------------- request ids
+
+
+def test_every_response_carries_a_unique_request_id(snap_server):
+    """Successes, refusals, scripted answers and GETs each carry a fresh 32-hex X-Request-Id."""
+    snap_server.script(503)
+    responses = [
+        post(snap_server, {"data": [good()]}),
+        post(snap_server, {"data": [good()]}),
+        post(snap_server, {"data": [bad("b")]}),
+        post(snap_server, {"data": [good()]}, token="nope"),
+        post(snap_server, {"data": [good()]}, asset="unknown"),
+        requests.get(f"{snap_server.url}/nowhere", timeout=5),
+        requests.get(
+            f"{snap_server.url}/v3/{snap_server.pixel_id}/events/validate/stats",
+            params={"access_token": snap_server.token},
+            timeout=5,
+        ),
+    ]
+    ids = [response.headers["X-Request-Id"] for response in responses]
+    assert all(HEX32.fullmatch(request_id) for request_id in ids)
+    assert len(set(ids)) == len(ids)
+    assert [received.request_id for received in snap_server.received] == ids
+    assert [r.status_code for r in responses] == [503, 200, 400, 401, 404, 404, 200]
+
+
+def test_a_scripted_request_id_replaces_the_fakes(snap_server):
+    """An X-Request-Id given to script() is the one sent, recorded and put in the body."""
+    snap_server.script(500, headers={"x-request-id": "snap-123"})
+    response = post(snap_server, {"data": [good()]})
+    assert response.headers["X-Request-Id"] == "snap-123"
+    assert response.json()["request_id"] == "snap-123"
+    assert snap_server.received[-1].request_id == "snap-123"
+
+
+# --------------------------------------------------------------------------- request count
+
+
+def test_request_count_counts_every_request():
+    """Scripted, fault, reset, unreadable and refused requests all count, with record=False too."""
+    with FakeSnapServer(record=False) as server:
+        assert server.request_count == 0
+        post(server, {"data": [good()]})
+        server.script(503)
+        post(server, {"data": [good()]})
+        server.script("reset")
+        with pytest.raises(requests.ConnectionError):
+            post(server, {"data": [good()]})
+        server.faults(1.0, kinds=[500])
+        post(server, {"data": [good()]})
+        server.faults(0.0)
+        post(server, {"data": [good()]}, token="nope")
+        host, port = server.url.rsplit("/", 1)[-1].split(":")
+        with socket.create_connection((host, int(port)), timeout=5) as sock:
+            sock.sendall(b"POST /v3/x/events HTTP/1.1\r\nHost: x\r\nContent-Length: x\r\n\r\n")
+            answer = _read_to_end(sock)
+        assert b"X-Request-Id: " in answer
+        assert server.request_count == 6
+        server.reset()
+        assert server.request_count == 0
+
+
+def test_request_count_is_exact_under_concurrent_requests(snap_server):
+    """Requests from many threads at once are each counted once."""
+
+    def send(_):
+        with requests.Session() as session:
+            for _ in range(20):
+                url = f"{snap_server.url}/v3/{snap_server.pixel_id}/events"
+                params = {"access_token": snap_server.token}
+                session.post(url, params=params, json={"data": [good()]}, timeout=5)
+
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        list(pool.map(send, range(8)))
+    assert snap_server.request_count == 160
+    assert snap_server.accepted_count == 160
+    assert len(snap_server.received) == 160
+
+
+# --------------------------------------------------------------------------- auth
+
+
+def bearer_post(server, data, token, *, query=None):
+    url = f"{server.url}/v3/{server.pixel_id}/events"
+    params = {} if query is None else {"access_token": query}
+    headers = {} if token is None else {"Authorization": token}
+    return requests.post(url, params=params, headers=headers, json=data, timeout=5)
+
+
+def test_a_bearer_header_is_accepted_and_recorded_as_bearer(snap_server):
+    """Authorization: Bearer <token> without a query parameter is accepted; auth is "bearer"."""
+    response = bearer_post(snap_server, {"data": [good()]}, f"Bearer {snap_server.token}")
+    assert response.status_code == 200
+    assert bearer_post(snap_server, {"data": [good()]}, f"bearer  {snap_server.token}").ok
+    post(snap_server, {"data": [good()]})
+    received = snap_server.received
+    assert [r.auth for r in received] == ["bearer", "bearer", "query"]
+    assert received[0].headers["Authorization"] == "[redacted]"
+    assert snap_server.token not in repr(received)
+
+
+@pytest.mark.parametrize(
+    ("header", "query", "status", "auth"),
+    [
+        ("Bearer {token}", "{token}", 200, "query"),
+        ("Bearer {token}", "other", 401, "query"),
+        ("Bearer other", "{token}", 401, "query"),
+        ("Bearer other", None, 401, "bearer"),
+        ("Basic {token}", None, 401, "bearer"),
+        ("Bearer", None, 401, "bearer"),
+        (None, None, 401, None),
+    ],
+)
+def test_credentials_both_ways_must_agree(snap_server, header, query, status, auth):
+    """Both ways agreeing is fine; disagreeing, malformed or missing credentials get 401."""
+    fill = {"token": snap_server.token}
+    response = bearer_post(
+        snap_server,
+        {"data": [good()]},
+        None if header is None else header.format(**fill),
+        query=None if query is None else query.format(**fill),
+    )
+    assert response.status_code == status
+    assert snap_server.received[-1].auth == auth
+    assert snap_server.token not in repr(snap_server.received)
+    if status == 401:
+        assert snap_server.token not in response.text
+        assert snap_server.events == []
+
+
+def test_the_refusal_says_what_is_wrong_with_the_credentials(snap_server):
+    """A 401's reason tells a missing token from a mismatch from a wrong token."""
+    reasons = [
+        bearer_post(snap_server, {"data": [good()]}, None).json()["reason"],
+        bearer_post(snap_server, {"data": [good()]}, "Bearer a", query="b").json()["reason"],
+        bearer_post(snap_server, {"data": [good()]}, "Bearer a").json()["reason"],
+    ]
+    assert reasons == [
+        "No access token: pass ?access_token= or an Authorization: Bearer header",
+        "The access_token parameter and the Authorization header disagree",
+        "Invalid access token",
+    ]
+
+
+def test_the_token_can_be_rotated_while_running(snap_server):
+    """After server.token is reassigned, the old token gets 401 both ways and the new one 200."""
+    old = snap_server.token
+    assert post(snap_server, {"data": [good()]}).status_code == 200
+    snap_server.token = "rotated-token"
+    assert snap_server.token == "rotated-token"
+    assert post(snap_server, {"data": [good()]}, token=old).status_code == 401
+    assert bearer_post(snap_server, {"data": [good()]}, f"Bearer {old}").status_code == 401
+    assert post(snap_server, {"data": [good()]}, token="rotated-token").status_code == 200
+    assert bearer_post(snap_server, {"data": [good()]}, "Bearer rotated-token").status_code == 200
+
+
+def test_a_blank_token_is_refused():
+    """token= and the token attribute must be non-blank strings."""
+    with pytest.raises(ValidationError, match="token"):
+        FakeSnapServer(token=" ")
+    server = FakeSnapServer()
+    with pytest.raises(ValidationError, match="token"):
+        server.token = ""
+    assert server.token == "fake-snap-token"
