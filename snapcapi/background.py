@@ -8,7 +8,8 @@ lost silently: an event the queue has no room for is reported through ``on_resul
 
 It is thread-safe, flushes at interpreter exit, and survives ``os.fork()`` (gunicorn and
 other pre-forking servers): a child process starts with an empty queue, a fresh HTTP session
-and its own worker, on its first ``enqueue``.
+and its own worker, on its first ``enqueue``. The exit and fork hooks this takes are installed
+by the first ``BackgroundSender`` made, never by importing the module.
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ logger = logging.getLogger("snapcapi")
 
 Overflow = Literal["block", "drop_new", "drop_oldest"]
 _SENDERS: weakref.WeakSet[BackgroundSender] = weakref.WeakSet()
+_hooks_lock = threading.Lock()
+_hooks_installed = threading.Event()
 
 
 @attrs.frozen
@@ -95,6 +98,7 @@ class BackgroundSender:
         self.block_timeout = block_timeout
         self.close_timeout = close_timeout
         self._fresh_state()
+        _install_process_hooks()
         _SENDERS.add(self)
 
     def _fresh_state(self) -> None:
@@ -336,6 +340,14 @@ def _reset_in_child() -> None:
         sender._after_fork()
 
 
-atexit.register(_close_all)
-if hasattr(os, "register_at_fork"):  # pragma: no branch - POSIX
-    os.register_at_fork(after_in_child=_reset_in_child)
+def _install_process_hooks() -> None:
+    """Close every sender at interpreter exit and reset them in a forked child: once."""
+    if _hooks_installed.is_set():  # the common case, without taking the lock
+        return
+    with _hooks_lock:
+        if _hooks_installed.is_set():
+            return
+        atexit.register(_close_all)
+        if hasattr(os, "register_at_fork"):  # pragma: no branch - POSIX
+            os.register_at_fork(after_in_child=_reset_in_child)
+        _hooks_installed.set()

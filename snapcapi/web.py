@@ -13,6 +13,9 @@ landing-page parameter, or the ``_scclid`` cookie where the Pixel stored it) and
         custom_data=...,
     )
 
+In an ASGI app (FastAPI, Starlette), :func:`from_asgi` reads the same from the request's
+scope (``request.scope``, or the request itself) and gives the same :class:`RequestContext`.
+
 ``X-Forwarded-For`` is honoured only through ``trusted_proxies``: the number of proxies in
 front of the app that you control (a load balancer: 1). Anything a client writes in that
 header beyond them is ignored, so a client cannot choose the IP address sent to Snap.
@@ -31,7 +34,7 @@ import attrs
 from snapcapi.errors import ValidationError
 from snapcapi.user_data import UserData
 
-__all__ = ["RequestContext", "from_wsgi"]
+__all__ = ["RequestContext", "from_asgi", "from_wsgi"]
 
 
 @attrs.frozen(repr=False)
@@ -131,8 +134,14 @@ def from_wsgi(environ: Mapping[str, Any], *, trusted_proxies: int = 0) -> Reques
         A :class:`RequestContext`.
 
     Raises:
-        ValidationError: ``trusted_proxies`` is negative.
+        ValidationError: ``trusted_proxies`` is not a whole number, or is negative.
     """
+    if isinstance(trusted_proxies, bool) or not isinstance(trusted_proxies, int):
+        raise ValidationError(
+            "trusted_proxies",
+            f"must be a whole number of proxies, got {type(trusted_proxies).__name__}"
+            " (convert a setting read from the environment with int())",
+        )
     if trusted_proxies < 0:
         raise ValidationError("trusted_proxies", "must be 0 or more")
     cookies = _cookies(str(environ.get("HTTP_COOKIE", "")))
@@ -158,3 +167,128 @@ def from_wsgi(environ: Mapping[str, Any], *, trusted_proxies: int = 0) -> Reques
         sc_click_id=_text(click) or _text(cookies.get("_scclid")),
         event_source_url=url,
     )
+
+
+def from_asgi(scope: Mapping[str, Any] | object, *, trusted_proxies: int = 0) -> RequestContext:
+    """Read the request part of an event from an ASGI HTTP scope (FastAPI, Starlette).
+
+    The scope is read as the WSGI environ the ASGI specification maps it to, so the result
+    and the ``trusted_proxies`` rules are exactly those of :func:`from_wsgi`. Repeated
+    headers are joined in the order they came (``Cookie`` with ``"; "``, the others with
+    ``", "``); header names with an underscore are ignored, as WSGI servers do, so that
+    ``X_Forwarded_For`` cannot pass for ``X-Forwarded-For``.
+
+    Args:
+        scope: The ASGI connection scope (a mapping whose ``type`` is ``"http"``), or an
+            object that carries it as ``.scope``: a Starlette or FastAPI ``Request``.
+        trusted_proxies: As for :func:`from_wsgi`: proxies you run in front of the app,
+            whose ``X-Forwarded-For``/``-Proto``/``-Host`` entries are believed. 0
+            (default): the scope's ``client`` address.
+
+    Returns:
+        A :class:`RequestContext`.
+
+    Raises:
+        ValidationError: ``scope`` is not an ASGI HTTP scope, or its headers, path or query
+            string are not the bytes and strings ASGI gives; ``trusted_proxies`` is not a
+            whole number, or is negative.
+    """
+    return from_wsgi(_environ(_http_scope(scope)), trusted_proxies=trusted_proxies)
+
+
+def _http_scope(value: object) -> Mapping[str, Any]:
+    """Return the ASGI HTTP scope given, or the one a request carries as ``.scope``."""
+    scope = value if isinstance(value, Mapping) else getattr(value, "scope", None)
+    if not isinstance(scope, Mapping):
+        raise ValidationError(
+            "scope",
+            f"expected an ASGI scope (a mapping) or a request with .scope, "
+            f"got {type(value).__name__}",
+        )
+    kind = scope.get("type")
+    if kind != "http":
+        shown = repr(kind) if isinstance(kind, str) else type(kind).__name__
+        raise ValidationError(
+            "scope", f"must be an HTTP scope (type 'http'), got type {shown[:40]}"
+        )
+    return scope
+
+
+def _environ(scope: Mapping[str, Any]) -> dict[str, str]:
+    """Map an ASGI HTTP scope to the WSGI environ it stands for (as the ASGI spec does)."""
+    # ASGI's path includes root_path (older Starlette left it out: then it is kept whole).
+    root = _wsgi_text(_string(scope, "root_path", "")).rstrip("/")
+    path = _wsgi_text(_string(scope, "path", "/"))
+    if root and (path == root or path.startswith(root + "/")):
+        path = path[len(root) :]
+    environ = {
+        "wsgi.url_scheme": _string(scope, "scheme", "http") or "http",
+        "SCRIPT_NAME": root,
+        "PATH_INFO": path,
+        "QUERY_STRING": _bytes_text(scope.get("query_string", b""), "query_string"),
+    }
+    client = _address(scope, "client")
+    if client is not None and client[0] is not None:
+        environ["REMOTE_ADDR"] = str(client[0])
+    server = _address(scope, "server")
+    if server is not None and server[0] is not None and server[1] is not None:
+        environ["SERVER_NAME"] = str(server[0])  # a Unix socket has no port: no URL from it
+        environ["SERVER_PORT"] = str(server[1])
+    environ.update(_header_variables(scope.get("headers", ())))
+    return environ
+
+
+def _header_variables(headers: Any) -> dict[str, str]:
+    """Build the ``HTTP_*`` variables from ASGI ``(name, value)`` byte pairs, joining repeats."""
+    try:
+        pairs = [(name, value) for name, value in headers]
+    except (TypeError, ValueError):
+        raise ValidationError(
+            "scope", "headers must be a list of (name, value) byte pairs, as ASGI gives them"
+        ) from None
+    joined: dict[str, list[str]] = {}
+    for name, value in pairs:
+        key = _bytes_text(name, "headers").lower()
+        if "_" not in key:
+            joined.setdefault(key, []).append(_bytes_text(value, "headers"))
+    return {
+        "HTTP_" + key.upper().replace("-", "_"): ("; " if key == "cookie" else ", ").join(values)
+        for key, values in joined.items()
+    }
+
+
+def _string(scope: Mapping[str, Any], key: str, default: str) -> str:
+    value = scope.get(key, default)
+    if value is None:
+        return default
+    if not isinstance(value, str):
+        raise ValidationError("scope", f"{key} must be a string, got {type(value).__name__}")
+    return value
+
+
+def _bytes_text(value: Any, key: str) -> str:
+    """Read ASGI bytes as the latin-1 text WSGI uses (text given instead is kept as it is)."""
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value).decode("latin-1")
+    if isinstance(value, str):
+        return value
+    raise ValidationError("scope", f"{key} must be bytes, got {type(value).__name__}")
+
+
+def _wsgi_text(text: str) -> str:
+    """Write text as WSGI carries it: the latin-1 reading of its UTF-8 bytes."""
+    return text.encode("utf-8", "replace").decode("latin-1")
+
+
+def _address(scope: Mapping[str, Any], key: str) -> tuple[Any, Any] | None:
+    """Return the scope's ``client`` or ``server``: a ``(host, port)`` pair, or None."""
+    value = scope.get(key)
+    if value is None:
+        return None
+    try:
+        host, port = value
+    except (TypeError, ValueError):
+        raise ValidationError(
+            "scope", f"{key} must be a (host, port) pair or None, got {type(value).__name__}"
+        ) from None
+    return host, port

@@ -1,4 +1,4 @@
-"""The Django and Flask example shops: checkout → background sender → fake Snap server."""
+"""The Django, Flask and FastAPI example shops: checkout → background sender → fake Snap server."""
 
 from __future__ import annotations
 
@@ -10,11 +10,24 @@ import shlex
 import subprocess
 import sys
 
+import pytest
+from fastapi.testclient import TestClient
+
+import snapcapi
 from snapcapi import BackgroundSender, Client
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 DJANGO_TESTS = (EXAMPLES / "django_shop" / "shop" / "tests.py").read_text(encoding="utf-8")
+# The order both the Flask and the FastAPI checkout get, through one trusted proxy.
+ORDER = {
+    "id": "7",
+    "email": "Jane@Example.com",
+    "phone": "(415) 555-0132",
+    "total": 19.99,
+    "currency": "eur",
+}
+BEHIND_A_PROXY = {"User-Agent": "Mozilla/5.0", "X-Forwarded-For": "1.2.3.4, 203.0.113.7"}
 
 
 def documented_command(pattern: str) -> list[str]:
@@ -35,13 +48,17 @@ def run(command: list[str], cwd: pathlib.Path) -> subprocess.CompletedProcess[st
     )
 
 
-def load_flask_app():
-    spec = importlib.util.spec_from_file_location(
-        "flask_shop_app", EXAMPLES / "flask_shop" / "app.py"
-    )
+def load_example(relative: str, name: str):
+    """Import an example's module from its file (the examples are not a package)."""
+    spec = importlib.util.spec_from_file_location(name, EXAMPLES / relative)
     module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # as an import does: pydantic resolves the models' names there
     spec.loader.exec_module(module)
     return module
+
+
+def load_flask_app():
+    return load_example("flask_shop/app.py", "flask_shop_app")
 
 
 def test_flask_checkout_sends_a_purchase_in_the_background(snap_server):
@@ -52,17 +69,7 @@ def test_flask_checkout_sends_a_purchase_in_the_background(snap_server):
         app = shop.create_app(sender, trusted_proxies=1)
         browser = app.test_client()
         browser.set_cookie("_scid", "pixel-cookie")
-        response = browser.post(
-            "/checkout?ScCid=click-9",
-            json={
-                "id": "7",
-                "email": "Jane@Example.com",
-                "phone": "(415) 555-0132",
-                "total": 19.99,
-                "currency": "eur",
-            },
-            headers={"User-Agent": "Mozilla/5.0", "X-Forwarded-For": "1.2.3.4, 203.0.113.7"},
-        )
+        response = browser.post("/checkout?ScCid=click-9", json=ORDER, headers=BEHIND_A_PROXY)
         assert response.get_json() == {"status": "paid", "order": "7"}
         assert snap_server.events == []  # queued, not sent while the request was served
         assert sender.flush(timeout=10)
@@ -111,21 +118,87 @@ def test_django_example_tests_run_from_the_project_directory():
     assert int(ran[1]) == DJANGO_TESTS.count("    def test_") > 0
 
 
-def test_flask_example_tests_pass_from_the_repository_root():
-    """The command docs/web.md gives runs examples/flask_shop/test_app.py, and it passes."""
-    command = documented_command(r"pytest examples/flask_shop")
-    completed = run(command, ROOT)
+@pytest.fixture
+def fastapi_shop(snap_server, monkeypatch):
+    """examples/fastapi_shop/main.py, configured from the environment for the fake server."""
+    monkeypatch.setenv("SNAP_PIXEL_ID", snap_server.pixel_id)
+    monkeypatch.setenv("SNAP_ACCESS_TOKEN", snap_server.token)
+    monkeypatch.setenv("SNAP_CAPI_BASE_URL", snap_server.url)
+    monkeypatch.setenv("SNAP_TRUSTED_PROXIES", "1")
+    return load_example("fastapi_shop/main.py", "fastapi_shop_main")
+
+
+def test_fastapi_checkout_sends_a_purchase_in_the_background(snap_server, fastapi_shop):
+    """The FastAPI endpoint answers at once; the PURCHASE reaches Snap with the request's data."""
+    app = fastapi_shop.create_app(flush_interval=3600, flush_at=100)
+    with TestClient(app) as browser:  # the lifespan starts the sender
+        browser.cookies.set("_scid", "pixel-cookie")
+        response = browser.post("/checkout?ScCid=click-9", json=ORDER, headers=BEHIND_A_PROXY)
+        answer = response.json()
+        assert answer == {"status": "paid", "order": "7", "snap_event_id": "order-7"}
+        assert snap_server.events == []  # queued, not sent while the request was served
+        assert app.state.snap.flush(timeout=10)
+    [event] = snap_server.events
+    assert event["event_id"] == answer["snap_event_id"]  # what the page gives the Pixel
+    assert event["event_name"] == "PURCHASE"
+    assert event["event_source_url"] == "http://testserver/checkout?ScCid=click-9"
+    user = event["user_data"]
+    assert user["em"] == [snapcapi.normalize.hash_value("jane@example.com")]
+    assert user["ph"] == [snapcapi.normalize.hash_value("14155550132")]
+    assert user["client_ip_address"] == "203.0.113.7"  # one trusted proxy
+    assert user["client_user_agent"] == "Mozilla/5.0"
+    assert user["sc_cookie1"] == "pixel-cookie"
+    assert user["sc_click_id"] == "click-9"
+    assert event["custom_data"] == {"value": 19.99, "currency": "EUR", "order_id": "7"}
+
+
+def test_fastapi_lifespan_starts_the_sender_and_its_end_delivers_the_queue(
+    snap_server, fastapi_shop
+):
+    """Nothing starts at import; leaving the lifespan sends what waits and closes the client."""
+    app = fastapi_shop.create_app(flush_interval=3600, flush_at=100)
+    assert not hasattr(app.state, "snap")  # made by the lifespan, in the serving process
+    with TestClient(app) as browser:
+        sender = app.state.snap
+        order = {"id": "8", "email": "jane@example.com", "total": "5", "currency": "USD"}
+        assert browser.post("/checkout", json=order).status_code == 200
+        assert sender.pending == 1
+    assert snap_server.event_ids() == {"order-8"}  # sent by the close at shutdown
+    assert "closed=True" in repr(sender)
+    with pytest.raises(snapcapi.SnapCapiError, match="closed"):
+        sender.client.send([])
+
+
+def test_fastapi_checkout_survives_bad_order_data(snap_server, fastapi_shop, caplog):
+    """A bad email is logged; the checkout still succeeds; nothing half-built is sent."""
+    app = fastapi_shop.create_app()
+    with TestClient(app) as browser:
+        order = {"id": "9", "email": "nope", "total": 1, "currency": "USD"}
+        response = browser.post("/checkout", json=order)
+        assert response.status_code == 200
+        assert app.state.snap.flush(timeout=10)
+    assert snap_server.events == []
+    assert "order 9 not sent to Snap" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("shop", "tests"), [("flask_shop", "test_app.py"), ("fastapi_shop", "test_main.py")]
+)
+def test_example_tests_pass_from_the_repository_root(shop, tests):
+    """The command docs/web.md gives runs the shop's own test file, and every test passes."""
+    completed = run(documented_command(rf"pytest examples/{shop}"), ROOT)
     assert completed.returncode == 0, completed.stdout + completed.stderr
-    tests = (EXAMPLES / "flask_shop" / "test_app.py").read_text(encoding="utf-8")
-    count = len(re.findall(r"^def test_", tests, re.MULTILINE))
+    text = (EXAMPLES / shop / tests).read_text(encoding="utf-8")
+    count = len(re.findall(r"^def test_", text, re.MULTILINE))
     assert count > 0
     assert f"{count} passed" in completed.stdout
 
 
-def test_flask_example_runs():
-    """examples/flask_shop/app.py runs on its own against the fake server."""
+@pytest.mark.parametrize("program", ["flask_shop/app.py", "fastapi_shop/main.py"])
+def test_example_runs(program):
+    """The shop's program runs on its own against the fake server and shows what Snap got."""
     completed = subprocess.run(
-        [sys.executable, str(EXAMPLES / "flask_shop" / "app.py")],
+        [sys.executable, str(EXAMPLES / program)],
         capture_output=True, text=True, timeout=120, check=True,
     )  # fmt: skip
     assert "PURCHASE order-1001" in completed.stdout

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import importlib.metadata
+import json
 import pathlib
 import pickle
+import subprocess
+import sys
+import textwrap
 import types
 
 import snapcapi
@@ -59,3 +63,84 @@ def test_masking_forms():
     assert mask("448444124653") == "4*********53"
     assert mask("ab") == "**"
     assert mask("abcd") == "a***"
+
+
+def run_python(code: str) -> dict:
+    """Run code in a fresh interpreter; return the JSON object it prints last."""
+    completed = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert completed.returncode == 0, completed.stderr
+    return json.loads(completed.stdout.splitlines()[-1])
+
+
+def test_importing_snapcapi_leaves_logging_and_atexit_untouched():
+    """Importing snapcapi, snapcapi.testing or snapcapi.cli adds no log handler, filter or hook."""
+    report = run_python(
+        """
+        import atexit, json, logging
+        import requests, urllib3  # they add their own NullHandlers when imported: not ours
+
+        def loggers():
+            found = {"": logging.getLogger()}
+            for name, logger in logging.Logger.manager.loggerDict.items():
+                if isinstance(logger, logging.Logger):
+                    found[name] = logger
+            return {
+                name: [repr(logger.handlers), repr(logger.filters), logger.level,
+                       logger.propagate, logger.disabled]
+                for name, logger in found.items()
+            }
+
+        before, exits = loggers(), atexit._ncallbacks()
+        import snapcapi, snapcapi.cli, snapcapi.testing, snapcapi.web
+        after = loggers()
+        fresh = ["[]", "[]", logging.NOTSET, True, False]  # a logger merely created
+        changed = {
+            name: state for name, state in after.items() if state != before.get(name, fresh)
+        }
+        print(json.dumps({"changed": changed, "exit_hooks": atexit._ncallbacks() - exits,
+                          "disable": logging.root.manager.disable}))
+        """
+    )
+    assert report == {"changed": {}, "exit_hooks": 0, "disable": 0}
+
+
+def test_the_first_background_sender_installs_the_exit_and_fork_hooks_once():
+    """The first BackgroundSender, not the import, installs one exit and one fork hook."""
+    report = run_python(
+        """
+        import atexit, json, os, threading
+        forks = []
+        register_at_fork = os.register_at_fork
+        def recording(**hooks):  # the real registration, noted
+            forks.append(sorted(hooks))
+            register_at_fork(**hooks)
+        os.register_at_fork = recording
+
+        import snapcapi
+        counts = {"import": (atexit._ncallbacks(), len(forks))}
+        client = snapcapi.Client("pixel", "token", base_url="http://127.0.0.1:9")
+        counts["client"] = (atexit._ncallbacks(), len(forks))
+        start, senders = threading.Barrier(8), []
+        def make():
+            start.wait()
+            senders.append(snapcapi.BackgroundSender(client))
+        threads = [threading.Thread(target=make) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        counts["senders"] = (atexit._ncallbacks(), len(forks))
+        snapcapi.BackgroundSender(client)
+        counts["another"] = (atexit._ncallbacks(), len(forks))
+        print(json.dumps({"counts": counts, "forks": forks, "made": len(senders)}))
+        """
+    )
+    counts = report["counts"]
+    exits, forks = counts["client"]
+    assert report["made"] == 8
+    assert counts["senders"] == [exits + 1, forks + 1]  # once, for eight senders at a time
+    assert counts["another"] == counts["senders"]
+    assert report["forks"][-1] == ["after_in_child"]

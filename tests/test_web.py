@@ -1,8 +1,9 @@
-"""snapcapi.web: the request part of an event from a WSGI environ."""
+"""snapcapi.web: the request part of an event from a WSGI environ or an ASGI scope."""
 
 from __future__ import annotations
 
 import pytest
+from starlette.requests import Request
 
 from snapcapi import ValidationError, web
 
@@ -33,19 +34,44 @@ def test_reads_ip_agent_cookie_click_id_and_url():
     assert without_query.sc_click_id == "cookie-click"
 
 
-@pytest.mark.parametrize(
-    ("forwarded", "trusted", "expected"),
-    [
-        ("198.51.100.9, 203.0.113.7", 1, "203.0.113.7"),  # the proxy appended the client
-        ("198.51.100.9, 203.0.113.7", 2, "198.51.100.9"),
-        ("spoofed, 203.0.113.7", 1, "203.0.113.7"),  # a client's own entries are ignored
-        ("203.0.113.7", 2, "10.0.0.2"),  # fewer entries than trusted proxies: no guess
-        ("not-an-ip", 1, "10.0.0.2"),
-        ("[2001:db8::1]:443", 1, "2001:db8::1"),
-        ("203.0.113.7:51234", 1, "203.0.113.7"),
-        ("198.51.100.9, 203.0.113.7", 0, "10.0.0.2"),  # no trusted proxy: header ignored
+# The same request as BASE, as an ASGI server (uvicorn, hypercorn) hands it to the app.
+SCOPE = {
+    "type": "http",
+    "asgi": {"version": "3.0"},
+    "http_version": "1.1",
+    "method": "POST",
+    "scheme": "http",
+    "path": "/checkout/thanks",
+    "raw_path": b"/checkout/thanks",
+    "root_path": "",
+    "query_string": b"ScCid=query-click&utm_source=snap",
+    "headers": [
+        (b"host", b"shop.example.com"),
+        (b"user-agent", b"Mozilla/5.0 (X11; Linux x86_64) Firefox/120.0"),
+        (b"cookie", b'theme=dark; _scid="9b2f-scid"; broken; _scclid=cookie-click'),
     ],
-)
+    "client": ("10.0.0.2", 51234),
+    "server": ("internal", 8000),
+}
+
+FORWARDED_CASES = [
+    ("198.51.100.9, 203.0.113.7", 1, "203.0.113.7"),  # the proxy appended the client
+    ("198.51.100.9, 203.0.113.7", 2, "198.51.100.9"),
+    ("spoofed, 203.0.113.7", 1, "203.0.113.7"),  # a client's own entries are ignored
+    ("203.0.113.7", 2, "10.0.0.2"),  # fewer entries than trusted proxies: no guess
+    ("not-an-ip", 1, "10.0.0.2"),
+    ("[2001:db8::1]:443", 1, "2001:db8::1"),
+    ("203.0.113.7:51234", 1, "203.0.113.7"),
+    ("198.51.100.9, 203.0.113.7", 0, "10.0.0.2"),  # no trusted proxy: header ignored
+]
+
+
+def scope(*headers: tuple[bytes, bytes], **keys):
+    """SCOPE with more headers and some keys replaced."""
+    return {**SCOPE, "headers": [*SCOPE["headers"], *headers], **keys}
+
+
+@pytest.mark.parametrize(("forwarded", "trusted", "expected"), FORWARDED_CASES)
 def test_forwarded_for_only_through_trusted_proxies(forwarded, trusted, expected):
     """X-Forwarded-For is read from the right, only as far as the trusted proxies go."""
     environ = {**BASE, "HTTP_X_FORWARDED_FOR": forwarded}
@@ -81,3 +107,144 @@ def test_an_empty_environ_gives_nothing():
     context = web.from_wsgi({})
     assert context == web.RequestContext()
     assert context.user_data().match_keys == ()
+
+
+def test_an_asgi_scope_gives_what_the_same_wsgi_request_gives():
+    """from_asgi reads the scope as the environ it stands for: the very same RequestContext."""
+    context = web.from_asgi(SCOPE)
+    assert context == web.from_wsgi(BASE)
+    assert context.client_ip_address == "10.0.0.2"
+    assert context.sc_cookie1 == "9b2f-scid"
+    assert context.sc_click_id == "query-click"
+    assert context.event_source_url == (
+        "http://shop.example.com/checkout/thanks?ScCid=query-click&utm_source=snap"
+    )
+    assert web.from_asgi(scope(query_string=b"")).sc_click_id == "cookie-click"
+    assert web.from_asgi({"type": "http"}) == web.RequestContext()
+
+
+@pytest.mark.parametrize(("forwarded", "trusted", "expected"), FORWARDED_CASES)
+def test_asgi_forwarded_for_only_through_trusted_proxies(forwarded, trusted, expected):
+    """from_asgi follows from_wsgi's X-Forwarded-For rules, case by case."""
+    read = web.from_asgi(scope((b"x-forwarded-for", forwarded.encode())), trusted_proxies=trusted)
+    assert read.client_ip_address == expected
+
+
+def test_asgi_repeated_forwarded_for_headers_read_as_one_list():
+    """Two X-Forwarded-For headers count as one list, in the order they came."""
+    two = scope((b"x-forwarded-for", b"198.51.100.9"), (b"x-forwarded-for", b"203.0.113.7"))
+    assert web.from_asgi(two, trusted_proxies=1).client_ip_address == "203.0.113.7"
+    assert web.from_asgi(two, trusted_proxies=2).client_ip_address == "198.51.100.9"
+
+
+def test_asgi_header_with_an_underscore_cannot_pass_for_a_forwarded_header():
+    """A client's x_forwarded_for header is ignored, as WSGI servers ignore it."""
+    forged = scope((b"x-forwarded-for", b"203.0.113.7"), (b"x_forwarded_for", b"198.51.100.66"))
+    assert web.from_asgi(forged, trusted_proxies=1).client_ip_address == "203.0.113.7"
+    alone = scope((b"x_forwarded_for", b"198.51.100.66"))
+    assert web.from_asgi(alone, trusted_proxies=1).client_ip_address == "10.0.0.2"
+
+
+def test_asgi_cookies_split_over_several_headers():
+    """HTTP/2 may send one Cookie header per cookie: they are read together."""
+    split = scope(headers=[(b"cookie", b"theme=dark"), (b"cookie", b"_scid=pixel-cookie")])
+    assert web.from_asgi(split).sc_cookie1 == "pixel-cookie"
+
+
+def test_asgi_forwarded_scheme_and_host_behind_a_trusted_proxy():
+    """Behind a trusted proxy the page URL uses the forwarded scheme and host, as in WSGI."""
+    forwarded = scope((b"x-forwarded-proto", b"https"), (b"x-forwarded-host", b"www.shop.com"))
+    assert web.from_asgi(forwarded, trusted_proxies=1).event_source_url.startswith(
+        "https://www.shop.com/checkout/thanks"
+    )
+    assert web.from_asgi(forwarded).event_source_url.startswith("http://shop.example.com/")
+
+
+@pytest.mark.parametrize(
+    ("keys", "url"),
+    [
+        ({"path": "/shop/thanks", "root_path": "/shop"}, "http://shop.example.com/shop/thanks"),
+        # older Starlette left root_path out of path: the URL is the same
+        ({"path": "/thanks", "root_path": "/shop"}, "http://shop.example.com/shop/thanks"),
+        ({"path": "/shopping", "root_path": "/shop"}, "http://shop.example.com/shop/shopping"),
+        ({"path": "/café/ü"}, "http://shop.example.com/caf%C3%A9/%C3%BC"),
+        ({"path": "/"}, "http://shop.example.com/"),
+    ],
+)
+def test_asgi_page_url_from_root_path_and_path(keys, url):
+    """The page URL is root_path and path, percent-encoded as the browser sent them."""
+    assert web.from_asgi(scope(query_string=b"", **keys)).event_source_url == url
+
+
+@pytest.mark.parametrize(
+    ("keys", "url"),
+    [
+        ({"scheme": "http", "server": ("internal", 8000)}, "http://internal:8000/t"),
+        ({"scheme": "https", "server": ("internal", 443)}, "https://internal/t"),
+        ({"scheme": "http", "server": ["internal", 80]}, "http://internal/t"),
+        ({"server": ("/run/app.sock", None)}, None),  # a Unix socket: no host to name
+        ({"server": None}, None),
+    ],
+)
+def test_asgi_page_url_without_a_host_header(keys, url):
+    """Without a Host header the URL names the server, as WSGI does; a socket path gives none."""
+    bare = {"type": "http", "path": "/t", **keys}
+    assert web.from_asgi(bare).event_source_url == url
+
+
+def test_asgi_client_address_forms():
+    """The client is a (host, port) pair or None; IPv6 is kept whole; a non-IP is no IP."""
+    assert web.from_asgi(scope(client=("2001:db8::7", 5000))).client_ip_address == "2001:db8::7"
+    assert web.from_asgi(scope(client=["203.0.113.7", 5000])).client_ip_address == "203.0.113.7"
+    assert web.from_asgi(scope(client=None)).client_ip_address is None
+    assert web.from_asgi(scope(client=("testclient", 50000))).client_ip_address is None
+
+
+def test_asgi_accepts_a_starlette_request_or_anything_with_a_scope():
+    """A Starlette/FastAPI Request, or any object with .scope, reads as its scope."""
+    assert web.from_asgi(Request(SCOPE)) == web.from_asgi(SCOPE)
+
+    class Carrier:
+        scope = SCOPE
+
+    assert web.from_asgi(Carrier(), trusted_proxies=1) == web.from_asgi(SCOPE)
+
+
+def test_asgi_text_query_string_and_header_values_are_taken_as_they_are():
+    """A query string or header given as text (some test harnesses do) reads like bytes."""
+    texts = scope(("x-forwarded-for", "203.0.113.7"), query_string="ScCid=text-click")
+    read = web.from_asgi(texts, trusted_proxies=1)
+    assert (read.client_ip_address, read.sc_click_id) == ("203.0.113.7", "text-click")
+
+
+@pytest.mark.parametrize(
+    ("given", "message"),
+    [
+        ({"type": "websocket", "path": "/ws"}, "must be an HTTP scope .*'websocket'"),
+        ({"type": "lifespan"}, "must be an HTTP scope .*'lifespan'"),
+        ({"path": "/"}, "must be an HTTP scope .*None"),
+        (42, "expected an ASGI scope .* got int"),
+        (object(), "expected an ASGI scope .* got object"),
+        (scope(headers=b"host: x"), "headers must be a list of .name, value. byte pairs"),
+        (scope(headers=[(b"host",)]), "headers must be a list"),
+        (scope(headers=[(b"host", 7)]), "headers must be bytes, got int"),
+        (scope(query_string=7), "query_string must be bytes, got int"),
+        (scope(path=b"/checkout"), "path must be a string, got bytes"),
+        (scope(client="10.0.0.2"), r"client must be a \(host, port\) pair or None, got str"),
+    ],
+)
+def test_asgi_anything_but_an_http_scope_names_scope(given, message):
+    """A scope that is not an ASGI HTTP scope is a ValidationError on ``scope``."""
+    with pytest.raises(ValidationError, match=message) as raised:
+        web.from_asgi(given)
+    assert raised.value.field == "scope"
+
+
+@pytest.mark.parametrize("trusted", [-1, "1", 1.0, True, None])
+def test_trusted_proxies_must_be_a_whole_number(trusted):
+    """trusted_proxies is an int of 0 or more (a setting read as text must be int()-ed)."""
+    for read in (lambda: web.from_wsgi(BASE, trusted_proxies=trusted),
+                 lambda: web.from_asgi(SCOPE, trusted_proxies=trusted)):  # fmt: skip
+        with pytest.raises(ValidationError, match="trusted_proxies") as raised:
+            read()
+        assert raised.value.field == "trusted_proxies"
