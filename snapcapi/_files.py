@@ -19,6 +19,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any, Literal
 
+from snapcapi._problems import NOT_A_RECORD, NOT_JSON, UNREADABLE_CSV, WRONG_WIDTH
 from snapcapi.errors import ValidationError
 from snapcapi.records import RowProblem
 
@@ -269,7 +270,7 @@ class RowSource:
             except csv.Error as exc:
                 row += 1
                 self.rows_read += 1
-                yield row, RowProblem(row, None, f"unreadable CSV: {exc}")
+                yield row, RowProblem(row, None, f"unreadable CSV: {exc}", code=UNREADABLE_CSV)
                 continue
             if not values or (len(values) == 1 and not values[0].strip()):
                 continue  # a blank line is no record
@@ -279,7 +280,10 @@ class RowSource:
                 yield (
                     row,
                     RowProblem(
-                        row, None, f"has {len(values)} values but the header has {width} columns"
+                        row,
+                        None,
+                        f"has {len(values)} values but the header has {width} columns",
+                        code=WRONG_WIDTH,
                     ),
                 )
                 continue
@@ -293,13 +297,16 @@ class RowSource:
             try:
                 record = json.loads(line)
             except (ValueError, RecursionError) as exc:
-                yield line_number, RowProblem(line_number, None, f"not valid JSON: {exc}")
+                problem = RowProblem(line_number, None, f"not valid JSON: {exc}", code=NOT_JSON)
+                yield line_number, problem
                 continue
             if not isinstance(record, dict):
                 kind = type(record).__name__
                 yield (
                     line_number,
-                    RowProblem(line_number, None, f"expected a JSON object, got {kind}"),
+                    RowProblem(
+                        line_number, None, f"expected a JSON object, got {kind}", code=NOT_A_RECORD
+                    ),
                 )
                 continue
             yield line_number, record

@@ -18,14 +18,15 @@ import collections
 import hashlib
 import html
 import math
-import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import attrs
 
+from snapcapi import _problems
 from snapcapi._html import table
+from snapcapi._problems import Problem
 from snapcapi.enums import ActionSource, EventName
 from snapcapi.errors import ValidationError
 from snapcapi.events import MAX_AGE, Event
@@ -57,39 +58,22 @@ COVERAGE: Mapping[str, str] = {
 PARTIAL_KEY_WEIGHT = 0.5
 _WEEK = 7 * 86400
 _REASONS_KEPT = 50
-_OTHER = "other reasons"
-# What a reason may echo of the value at fault: a masked form (``j***@e******.com``), or a
-# quoted one at the start (``'Buy0' is not ...``) or after "got" (``expected ..., got 'x'``).
-_VALUE = re.compile(r"\S*\*\S*\s?|^(?:'[^']*'|\"[^\"]*\")\s+|,? got (?:'[^']*'|\"[^\"]*\")")
-# The category ends where the detail or the advice begins (they vary with the value).
-_DETAIL = re.compile(r"; |\. | \(|\?")
-
-
-def _reason_key(text: str) -> str:
-    """Return a reason's short category, free of the value: ``is not a valid email address``.
-
-    Reasons from snapcapi are masked already; this also drops the value and the detail, so
-    10,000 bad emails (or event times) form one line, and no value is kept.
-    """
-    category = _DETAIL.split(_VALUE.sub("", text).strip(), maxsplit=1)[0].strip(" .:,")
-    return category or "invalid"
-
-
-_NO_COUNTRY_CODE = "phone: has no country code"
 _IP_AND_AGENT = "client_ip_address+client_user_agent"  # as UserData.match_keys names it
 
+# Problems are counted by what they are, never by their wording: by code, field and label
+# (a code's label is fixed; an error without a code of its own brings the label of its
+# reason, made where the problem was made). Past _REASONS_KEPT kinds, the rest count as one.
+_Kind = tuple[str, str | None, str]
+_OTHER: _Kind = ("other", None, "other reasons")
 
-def _problem_key(problem: str) -> str | None:
-    """Return the category of an :meth:`Event.problems` entry (None for no matching key)."""
-    if problem.startswith("user_data has no matching key"):
-        return None
-    if problem.startswith("phone ") and "has no country code" in problem:
-        return _NO_COUNTRY_CODE
-    if problem.startswith("event_time") and "days old" in problem:
-        return "event_time: older than 37 days (Snap refuses it)"
-    if problem.startswith("event_time") and "in the future" in problem:
-        return "event_time: more than 10 minutes in the future"
-    return _reason_key(problem)
+
+def _kind(problem: Problem) -> _Kind:
+    return (problem.code, problem.field, problem.label)
+
+
+def _title(kind: _Kind) -> str:
+    """Return the line a kind of problem is counted under (``"phone: has no country code"``)."""
+    return _problems.title(*kind)
 
 
 def _percent(part: int, whole: int) -> str:
@@ -375,11 +359,11 @@ class _Tally:
     no_match_key: int = 0
     web_events: int = 0
     web_without_click_data: int = 0
-    invalid: collections.Counter[str] = attrs.field(factory=collections.Counter)
+    invalid: collections.Counter[_Kind] = attrs.field(factory=collections.Counter)
     invalid_values: collections.Counter[str] = attrs.field(factory=collections.Counter)
     invalid_events: collections.Counter[str] = attrs.field(factory=collections.Counter)
-    problems: collections.Counter[str] = attrs.field(factory=collections.Counter)
-    unsendable: collections.Counter[str] = attrs.field(factory=collections.Counter)
+    problems: collections.Counter[_Kind] = attrs.field(factory=collections.Counter)
+    unsendable: collections.Counter[_Kind] = attrs.field(factory=collections.Counter)
     unsendable_events: int = 0
     old: int = 0
     too_old: int = 0
@@ -393,8 +377,7 @@ class _Tally:
 
     def add_problem(self, problem: RowProblem) -> None:
         self.problem_rows += 1
-        where = f"{problem.field}: " if problem.field else ""
-        _count_capped(self.problems, where + _reason_key(problem.reason))
+        _count_capped(self.problems, _kind(problem.to_problem()))
 
     def add_skip(self, skip: RowSkip) -> None:
         self.skipped_rows += 1
@@ -410,7 +393,7 @@ class _Tally:
             try:
                 user = event.user_data.with_default_region(self.region)
             except ValidationError as exc:
-                region_failed = f"phone: {_reason_key(exc.reason)}"
+                region_failed = Problem.from_error(exc, field="phone")
             else:
                 event = event._replace(user_data=user)
         user = event.user_data
@@ -443,12 +426,11 @@ class _Tally:
             if not (found["click_id"] or found["cookie"]):
                 self.web_without_click_data += 1
         dropped: set[str] = set()
-        for warning in event.warnings:
-            field, _, reason = warning.partition(" dropped: ")
-            if reason:
-                dropped.add(field)
-                self.invalid_values[field] += 1
-                _count_capped(self.invalid, f"{field}: {_reason_key(reason)}")
+        for drop in event.drops:
+            field = drop.field or "user_data"
+            dropped.add(field)
+            self.invalid_values[field] += 1
+            _count_capped(self.invalid, _kind(drop))
         self.invalid_events.update(dropped)
         age = self.now - event.event_time
         if age > _WEEK:
@@ -456,15 +438,15 @@ class _Tally:
             if age > MAX_AGE.total_seconds():
                 self.too_old += 1
         # Why the client would mark it INVALID, but for a missing key (counted on its own).
-        reasons = {_problem_key(problem) for problem in event.problems(now=self.now)} - {None}
-        if region_failed is not None:
-            reasons.discard(_NO_COUNTRY_CODE)
-            reasons.add(region_failed)
+        unfit = list(event.problem_values(now=self.now))
+        if region_failed is not None:  # instead of "no country code": the region did not help
+            unfit = [p for p in unfit if p.code != _problems.PHONE_NO_COUNTRY_CODE]
+            unfit.append(region_failed)
+        reasons = {_kind(p) for p in unfit if p.code != _problems.NO_MATCH_KEY}
         if reasons:
             self.unsendable_events += 1
             for why in reasons:
-                if why is not None:
-                    _count_capped(self.unsendable, why)
+                _count_capped(self.unsendable, why)
         elif keys:
             self.usable += 1
             if keys == (_IP_AND_AGENT,):
@@ -487,11 +469,11 @@ class _Tally:
             coverage={key: self.coverage[key] for key in COVERAGE},
             no_match_key=self.no_match_key,
             unsendable_events=self.unsendable_events,
-            unsendable=dict(self.unsendable.most_common()),
+            unsendable=_titled(self.unsendable),
             web_events=self.web_events,
             web_without_click_data=self.web_without_click_data,
-            invalid_identifiers=dict(self.invalid.most_common()),
-            row_problems=dict(self.problems.most_common()),
+            invalid_identifiers=_titled(self.invalid),
+            row_problems=_titled(self.problems),
             older_than_7_days=self.old,
             duplicate_event_ids=self.duplicates,
             event_names=dict(self.names.most_common()),
@@ -516,11 +498,19 @@ class _Tally:
         return math.floor(1000 * weighted / rows + 1e-9) / 10
 
 
-def _count_capped(counter: collections.Counter[str], key: str) -> None:
-    """Count ``key``, or "other reasons" once ``counter`` holds enough distinct reasons."""
-    if key not in counter and len(counter) >= _REASONS_KEPT:
-        key = _OTHER
-    counter[key] += 1
+def _count_capped(counter: collections.Counter[_Kind], kind: _Kind) -> None:
+    """Count ``kind``, or "other reasons" once ``counter`` holds enough distinct kinds."""
+    if kind not in counter and len(counter) >= _REASONS_KEPT:
+        kind = _OTHER
+    counter[kind] += 1
+
+
+def _titled(counter: collections.Counter[_Kind]) -> dict[str, int]:
+    """Return the counts by title, most frequent first (kinds that share a title add up)."""
+    titled: collections.Counter[str] = collections.Counter()
+    for kind, count in counter.most_common():
+        titled[_title(kind)] += count
+    return dict(titled.most_common())
 
 
 def _plural(count: int, noun: str) -> str:
@@ -553,21 +543,21 @@ def _recommend(t: _Tally) -> tuple[Recommendation, ...]:
         "IP + user agent or, in app events, mobile ad id): Snap cannot match them and "
         "snapcapi will not send them; add at least one.",
     )
-    for reason, count in t.unsendable.items():
-        lost(count, n, f"{_percent(count, n)} of events cannot be sent: {_advice(reason)}.")
+    for kind, count in t.unsendable.items():
+        lost(count, n, f"{_percent(count, n)} of events cannot be sent: {_advice(kind)}.")
     if t.problem_rows:
         top = next((k for k, _ in t.problems.most_common() if k != _OTHER), _OTHER)
         lost(
             t.problem_rows,
             n + t.problem_rows,
-            f"{_plural(t.problem_rows, 'row')} could not become events (most often: {top}); "
-            "fix them, or run `snapcapi send --dry-run --report` to list them.",
+            f"{_plural(t.problem_rows, 'row')} could not become events (most often: "
+            f"{_title(top)}); fix them, or run `snapcapi send --dry-run --report` to list them.",
         )
-    reasons = t.invalid.most_common()
+    kinds = t.invalid.most_common()
     for field, count in t.invalid_values.most_common():
-        top = next((k for k, _ in reasons if k.startswith(f"{field}: ")), "")
+        code, label = next(((k[0], k[2]) for k, _ in kinds if k[1] == field), ("", ""))
         values = f"{_plural(count, f'{field} value')} {'was' if count == 1 else 'were'}"
-        if f"{field}: {top.partition(': ')[2]}" == _NO_COUNTRY_CODE:
+        if code == _problems.PHONE_NO_COUNTRY_CODE:
             text = (
                 f"{values} dropped for want of a country code; write numbers as "
                 "+<country code> <number>, or give their region (region=, or --region on the "
@@ -575,10 +565,7 @@ def _recommend(t: _Tally) -> tuple[Recommendation, ...]:
                 "when they belong to one country."
             )
         else:
-            text = (
-                f"{values} dropped as invalid ({top.partition(': ')[2] or 'invalid'}); "
-                "fix the source data."
-            )
+            text = f"{values} dropped as invalid ({label or 'invalid'}); fix the source data."
         advise(t.invalid_events[field], 1.0, text)
     ip_only = t.coverage["ip_without_user_agent"]
     advise(
@@ -639,14 +626,14 @@ def _recommend(t: _Tally) -> tuple[Recommendation, ...]:
     return tuple(sorted(found, key=lambda r: r.impact, reverse=True))
 
 
-def _advice(reason: str) -> str:
-    """Say what to do about a reason an event cannot be sent."""
-    if reason == _NO_COUNTRY_CODE:
+def _advice(kind: _Kind) -> str:
+    """Say what to do about a kind of problem that keeps events from being sent."""
+    if kind[0] == _problems.PHONE_NO_COUNTRY_CODE:
         return (
             "a phone number has no country code; write it as +<country code> <number>, or "
             "give their region (region=, --region) when the numbers belong to one country"
         )
-    return reason
+    return _title(kind)
 
 
 def diagnose(

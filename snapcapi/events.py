@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 import attrs
 
+from snapcapi import _problems
 from snapcapi._convert import (
     count,
     flag,
@@ -29,11 +30,12 @@ from snapcapi._convert import (
     text_list,
 )
 from snapcapi._masking import echo, echo_time, mask
+from snapcapi._problems import Problem
 from snapcapi.app_data import AppData
 from snapcapi.custom_data import CustomData
 from snapcapi.enums import ActionSource, EventName
 from snapcapi.errors import Remedy, ValidationError
-from snapcapi.user_data import OnInvalid, UserData
+from snapcapi.user_data import OnInvalid, UserData, identifier_rows
 
 __all__ = [
     "MAX_AGE",
@@ -720,6 +722,11 @@ class Event:
         """What was dropped or adjusted when the event was built (identifiers, masked)."""
         return self.user_data.warnings or ()
 
+    @property
+    def drops(self) -> tuple[Problem, ...]:
+        """The :attr:`warnings` as :class:`~snapcapi._problems.Problem` values."""
+        return self.user_data.drops or ()
+
     def problems(self, *, now: _dt.datetime | float | None = None) -> tuple[str, ...]:
         """List why this event cannot be sent as it is, judged at ``now`` (default: the clock).
 
@@ -728,41 +735,71 @@ class Event:
         have their page URL, ``MOBILE_APP`` events have app data with a platform, and the
         event time lies between 37 days ago and 10 minutes ahead.
         """
-        found: list[str] = []
+        return tuple([problem.message for problem in self.problem_values(now=now)])
+
+    def problem_values(self, *, now: _dt.datetime | float | None = None) -> tuple[Problem, ...]:
+        """Return :meth:`problems` as :class:`~snapcapi._problems.Problem` values.
+
+        Their messages are the strings :meth:`problems` lists, in the same order; code that
+        counts or groups them reads their ``code`` and ``field``.
+        """
+        found = [*self._content_problems()]
+        age = _to_instant(now) - self.event_time
+        if age > MAX_AGE.total_seconds():
+            found.append(
+                Problem(
+                    _problems.EVENT_TIME_TOO_OLD,
+                    "event_time",
+                    f"event_time is {age / 86400:.0f} days old; Snap accepts events up to 37 "
+                    "days old",
+                )
+            )
+        elif -age > MAX_FUTURE_SKEW.total_seconds():
+            found.append(
+                Problem(
+                    _problems.EVENT_TIME_FUTURE,
+                    "event_time",
+                    f"event_time is {-age / 60:.0f} minutes in the future; check the clock or "
+                    "time zone",
+                )
+            )
+        return tuple(found)
+
+    def _content_problems(self) -> list[Problem]:
+        """Return the problems that do not depend on the time of judging, in report order."""
+        found: list[Problem] = []
         user = self.user_data
         if user.unresolved_phones:
+            phones = ", ".join(mask(p) for p in user.unresolved_phones)
             found.append(
-                f"phone {', '.join(mask(p) for p in user.unresolved_phones)} has no country code; "
-                "give the user's country, UserData(region=...) or Client(default_region=...)"
+                Problem(
+                    _problems.PHONE_NO_COUNTRY_CODE,
+                    "phone",
+                    f"phone {phones} has no country code; give the user's country, "
+                    "UserData(region=...) or Client(default_region=...)",
+                )
             )
         if not self.match_keys:
             app = " or madid" if self.action_source is ActionSource.MOBILE_APP else ""
             found.append(
-                "user_data has no matching key; add email, phone, or client_ip_address together "
-                f"with client_user_agent{app}"
+                Problem(
+                    _problems.NO_MATCH_KEY,
+                    "user_data",
+                    "user_data has no matching key; add email, phone, or client_ip_address "
+                    f"together with client_user_agent{app}",
+                )
             )
         if self.event_name is EventName.PURCHASE:
             custom = self.custom_data
             if custom is None or custom.value is None or custom.currency is None:
-                found.append("PURCHASE events need custom_data.value and custom_data.currency")
+                found.append(_PURCHASE_WITHOUT_VALUE)
         if self.action_source is ActionSource.WEB and self.event_source_url is None:
-            found.append("WEB events need event_source_url, the page the event happened on")
+            found.append(_WEB_WITHOUT_URL)
         if self.action_source is ActionSource.MOBILE_APP and (
             self.app_data is None or self.app_data.platform is None
         ):
-            found.append(
-                "MOBILE_APP events need app_data with platform='android' or 'ios' (for extinfo)"
-            )
-        age = _to_instant(now) - self.event_time
-        if age > MAX_AGE.total_seconds():
-            found.append(
-                f"event_time is {age / 86400:.0f} days old; Snap accepts events up to 37 days old"
-            )
-        elif -age > MAX_FUTURE_SKEW.total_seconds():
-            found.append(
-                f"event_time is {-age / 60:.0f} minutes in the future; check the clock or time zone"
-            )
-        return tuple(found)
+            found.append(_APP_WITHOUT_PLATFORM)
+        return found
 
     def review(self, now: float) -> tuple[tuple[str, ...], tuple[str, ...]]:
         """Return ``(problems, notices)`` at Unix time ``now``: the client's check of each event.
@@ -770,6 +807,14 @@ class Event:
         Events that are clearly fine (the common case) are recognised without building the
         full lists.
         """
+        found = self._review_values(now)
+        if found is _NOTHING:  # the common case: clearly fine
+            return (), ()
+        problems, notices = found
+        return tuple([p.message for p in problems]), tuple([n.message for n in notices])
+
+    def _review_values(self, now: float) -> tuple[tuple[Problem, ...], tuple[Problem, ...]]:
+        """:meth:`review` as :class:`~snapcapi._problems.Problem` values."""
         user = self.user_data.__dict__
         custom = self.custom_data
         age = now - self.event_time
@@ -788,8 +833,8 @@ class Event:
                 or (custom is not None and custom.value is not None and custom.currency is not None)
             )
         ):
-            return (), ()
-        return self.problems(now=now), self.notices(now=now)
+            return _NOTHING
+        return self.problem_values(now=now), self.notice_values(now=now)
 
     def notices(self, *, now: _dt.datetime | float | None = None) -> tuple[str, ...]:
         """List what Snap will accept but you should know, judged at ``now``.
@@ -797,10 +842,20 @@ class Event:
         That is the :attr:`warnings` from construction plus an event older than 7 days, which
         Snap accepts but attributes less well.
         """
-        found = list(self.warnings)
+        return tuple([notice.message for notice in self.notice_values(now=now)])
+
+    def notice_values(self, *, now: _dt.datetime | float | None = None) -> tuple[Problem, ...]:
+        """Return :meth:`notices` as :class:`~snapcapi._problems.Problem` values."""
+        found = list(self.drops)
         age = _to_instant(now) - self.event_time
         if STALE_AGE.total_seconds() < age <= MAX_AGE.total_seconds():
-            found.append(f"event_time is {age / 86400:.0f} days old; send events within 7 days")
+            found.append(
+                Problem(
+                    _problems.EVENT_TIME_STALE,
+                    "event_time",
+                    f"event_time is {age / 86400:.0f} days old; send events within 7 days",
+                )
+            )
         return tuple(found)
 
     def to_payload(self) -> dict[str, Any]:
@@ -912,7 +967,7 @@ class Event:
 
     def _repr_html_(self) -> str:
         """Show the event in a notebook as a small table, identifiers masked or hashed."""
-        from snapcapi._html import identifier_rows, table
+        from snapcapi._html import table
 
         when = _dt.datetime.fromtimestamp(self.event_time, _dt.timezone.utc).isoformat()
         rows: list[tuple[str, object]] = [
@@ -961,6 +1016,24 @@ class Event:
                 parts.append(f"{name}={value!r}")
         return f"Event({', '.join(parts)})"
 
+
+_NOTHING: tuple[tuple[Any, ...], tuple[Any, ...]] = ((), ())
+# The problems whose message never varies, made once.
+_PURCHASE_WITHOUT_VALUE = Problem(
+    _problems.PURCHASE_WITHOUT_VALUE,
+    "custom_data",
+    "PURCHASE events need custom_data.value and custom_data.currency",
+)
+_WEB_WITHOUT_URL = Problem(
+    _problems.WEB_WITHOUT_URL,
+    "event_source_url",
+    "WEB events need event_source_url, the page the event happened on",
+)
+_APP_WITHOUT_PLATFORM = Problem(
+    _problems.APP_WITHOUT_PLATFORM,
+    "app_data",
+    "MOBILE_APP events need app_data with platform='android' or 'ios' (for extinfo)",
+)
 
 _EVENT_KEYS = frozenset(a.name for a in attrs.fields(Event)) - {
     "user_data",

@@ -61,6 +61,13 @@ from snapcapi._mapping import (
     unknown_field,
 )
 from snapcapi._masking import echo, mask
+from snapcapi._problems import (
+    GROUP_SPLIT,
+    INVALID_VALUE,
+    NOT_A_RECORD,
+    PHONE_NO_COUNTRY_CODE,
+    Problem,
+)
 from snapcapi.enums import ActionSource, EventName
 from snapcapi.errors import Remedy, ValidationError
 from snapcapi.events import Event
@@ -99,6 +106,8 @@ class RowProblem:
         reason: What is wrong and what to do (identifiers masked).
         remedy: The setting that fixes it, when one does.
         event_id: The row's event id, when it got that far.
+        code: What is wrong, as a short stable identifier (see :mod:`snapcapi._problems`):
+            ``"invalid_value"`` for a value an error refused, ``"not_a_record"``, ...
     """
 
     row: Hashable
@@ -106,6 +115,7 @@ class RowProblem:
     reason: str
     remedy: Remedy | None = attrs.field(default=None, eq=False, repr=False)
     event_id: str | None = attrs.field(default=None, eq=False, repr=False)
+    code: str = attrs.field(default=INVALID_VALUE, eq=False, repr=False, kw_only=True)
 
     @classmethod
     def from_error(
@@ -119,6 +129,10 @@ class RowProblem:
         if self.remedy is None:
             return self.reason
         return f"{self.reason}; {self.remedy.advice('cli' if interface == 'cli' else 'python')}"
+
+    def to_problem(self) -> Problem:
+        """Return what is wrong as a :class:`~snapcapi._problems.Problem` (code, field, reason)."""
+        return Problem(self.code, self.field, self.reason)
 
     def __str__(self) -> str:
         where = f"{self.field}: " if self.field else ""
@@ -651,6 +665,7 @@ class _Groups:
                         None,
                         f"its {self.column} comes again after other rows, so its line items are "
                         f"not together; sort the file by {self.column} and send it again",
+                        code=GROUP_SPLIT,
                     ),
                 )
         if head is not None:
@@ -803,7 +818,8 @@ class _Pipeline:
         elif isinstance(item, Mapping):
             group = [item]
         else:
-            return RowProblem(row, None, f"expected a record (a dict), got {type(item).__name__}")
+            what = f"expected a record (a dict), got {type(item).__name__}"
+            return RowProblem(row, None, what, code=NOT_A_RECORD)
         merged = group[0] if len(group) == 1 else _merged(group)
         try:
             for rule in self.rules:
@@ -928,14 +944,17 @@ class _Pipeline:
 def _unresolved_problem(row: Hashable, event: Event) -> RowProblem:
     phones = ", ".join(mask(p) for p in event.user_data.unresolved_phones or ())
     problem = f"{phones} has no country code, and the row has no country"
-    return RowProblem(row, "phone", problem, _REGION_REMEDY, event.event_id)
+    return RowProblem(
+        row, "phone", problem, _REGION_REMEDY, event.event_id, code=PHONE_NO_COUNTRY_CODE
+    )
 
 
 def _without_unresolved(event: Event) -> Event:
     """Drop the phones that no region will ever resolve, with a warning."""
     phones = ", ".join(mask(p) for p in event.user_data.unresolved_phones or ())
-    warning = f"phone dropped: {phones} has no country code, and the row has no country"
-    return event._replace(user_data=event.user_data.without_unresolved(warning))
+    reason = f"{phones} has no country code, and the row has no country"
+    drop = Problem.dropped(PHONE_NO_COUNTRY_CODE, "phone", reason)
+    return event._replace(user_data=event.user_data.without_unresolved(drop))
 
 
 def _digest(text: str) -> str:

@@ -12,13 +12,14 @@ import attrs
 from snapcapi import normalize
 from snapcapi._convert import is_blank, none_defaults, one_of, text, text_list
 from snapcapi._masking import mask, mask_email
+from snapcapi._problems import INVALID_VALUE, MADID_ZERO, PHONE_NO_COUNTRY_CODE, Problem
 from snapcapi.errors import ValidationError
 from snapcapi.normalize import ZERO_MADID, ZERO_MADID_REASON, sha256_hex
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
-__all__ = ["OnInvalid", "UserData"]
+__all__ = ["OnInvalid", "UserData", "identifier_rows"]
 
 OnInvalid = Literal["raise", "drop"]
 
@@ -207,8 +208,12 @@ class UserData:
     #: Phone numbers without country code, for a user with no country and no region (yet);
     #: see :meth:`with_default_region`.
     unresolved_phones: tuple[str, ...] | None
-    #: What was dropped or adjusted on the way in (with ``on_invalid="drop"``), masked.
+    #: What was dropped or adjusted on the way in (with ``on_invalid="drop"``), masked: the
+    #: messages of :attr:`drops`.
     warnings: tuple[str, ...] | None
+    #: The same, as :class:`~snapcapi._problems.Problem` values (code, field, message), for
+    #: code that counts or groups them. Derived with :attr:`warnings`, so not compared.
+    drops: tuple[Problem, ...] | None = attrs.field(eq=False, hash=False)
     # The wire form (hashed identifiers, raw ones), derived from the fields above.
     _wire: dict[str, Any] = attrs.field(eq=False, hash=False)
 
@@ -223,7 +228,7 @@ class UserData:
         values: dict[str, Any] = self.__dict__
         wire: dict[str, Any] = {}
         values["_wire"] = wire
-        warnings: list[str] = []
+        drops: list[Problem] = []
         phones: Any = None
         for key, value in fields.items():
             spec = _HASHED.get(key)
@@ -235,14 +240,14 @@ class UserData:
                     continue
                 if key == "madid" and isinstance(value, str) and value.strip() == ZERO_MADID:
                     # Not a mistake but a device with limited ad tracking: leave it out, say so.
-                    warnings.append(f"madid dropped: {ZERO_MADID_REASON}")
+                    drops.append(Problem.dropped(MADID_ZERO, "madid", ZERO_MADID_REASON))
                     continue
                 try:
                     values[key] = wire[key] = convert(value, key)
                 except ValidationError as exc:
                     if not isinstance(value, str):
                         raise  # a wrong type is a programming mistake, not bad data
-                    _reject(key, exc, on_invalid, warnings)
+                    _reject(key, exc, on_invalid, drops)
             elif key == "phone":
                 phones = value
             elif value.__class__ is str:
@@ -252,9 +257,9 @@ class UserData:
                     try:
                         values[key], wire[spec[0]] = spec[1](stripped)
                     except ValidationError as exc:
-                        _reject(key, exc, on_invalid, warnings)
+                        _reject(key, exc, on_invalid, drops)
             elif value is not None:
-                _store(values, wire, key, _prepare_all(key, value, spec[1], on_invalid, warnings))
+                _store(values, wire, key, _prepare_all(key, value, spec[1], on_invalid, drops))
         if on_invalid == "drop":
             values["on_invalid"] = on_invalid
         if not is_blank(region):
@@ -271,13 +276,14 @@ class UserData:
                 values["phone"], wire["ph"] = (number,), (sha256_hex(number),)
             else:
                 resolved, unresolved = _prepare_phones(
-                    phones, phone_region, from_country, on_invalid, warnings
+                    phones, phone_region, from_country, on_invalid, drops
                 )
                 _store(values, wire, "phone", resolved)
                 if unresolved:
                     values["unresolved_phones"] = unresolved
-        if warnings:
-            values["warnings"] = tuple(warnings)
+        if drops:
+            values["drops"] = tuple(drops)
+            values["warnings"] = tuple(drop.message for drop in drops)
 
     def with_default_region(self, region: str | None) -> UserData:
         """Return this user data with its unresolved phone numbers read in ``region``.
@@ -288,9 +294,9 @@ class UserData:
         """
         if not self.unresolved_phones or region is None:
             return self
-        warnings = list(self.warnings or ())
+        drops = list(self.drops or ())
         resolved, unresolved = _prepare_phones(
-            self.unresolved_phones, _region(region), False, self.on_invalid or "raise", warnings
+            self.unresolved_phones, _region(region), False, self.on_invalid or "raise", drops
         )
         known = [
             ((number,), (digest,))
@@ -299,7 +305,8 @@ class UserData:
         values: dict[str, Any] = {
             "phone": None,
             "unresolved_phones": unresolved or None,
-            "warnings": tuple(warnings) or None,
+            "drops": tuple(drops) or None,
+            "warnings": tuple(drop.message for drop in drops) or None,
             "_wire": dict(self._wire),
         }
         _store(values, values["_wire"], "phone", _dedupe_prepared([*known, *resolved]))
@@ -308,18 +315,23 @@ class UserData:
         copy.__dict__.update(values)
         return copy
 
-    def without_unresolved(self, warning: str) -> UserData:
+    def without_unresolved(self, warning: str | Problem) -> UserData:
         """Return this user data without the phones waiting for a region, noting ``warning``.
 
         For pipelines where no region will come (the command line, whose ``--region`` was
         applied already): the numbers are dropped like any identifier that cannot be used.
+        ``warning`` is the drop as a :class:`~snapcapi._problems.Problem`, or its message
+        (then counted as a phone without country code).
         """
         if not self.unresolved_phones:
             return self
+        if isinstance(warning, str):
+            warning = Problem(PHONE_NO_COUNTRY_CODE, "phone", warning)
         copy = object.__new__(UserData)
         copy.__dict__.update(self.__dict__)
         copy.__dict__["unresolved_phones"] = None
-        copy.__dict__["warnings"] = (*(self.warnings or ()), warning)
+        copy.__dict__["drops"] = (*(self.drops or ()), warning)
+        copy.__dict__["warnings"] = (*(self.warnings or ()), warning.message)
         return copy
 
     @property
@@ -369,6 +381,34 @@ class UserData:
         return f"UserData({', '.join(f'{key}={value!r}' for key, value in self._shown())})"
 
 
+def identifier_rows(user: UserData, prefix: str = "user_data.") -> list[tuple[str, str]]:
+    """Return ``(field, shown)`` rows for user data, safe to display (notebook tables).
+
+    A hashed identifier shows the start of the SHA-256 digest that is sent, with its masked
+    normalized form to recognise it (``sha256:8f1c2d3e… (j***@e******.com)``); the others are
+    masked as in ``repr``.
+    """
+    wire = user.to_payload()
+    rows: list[tuple[str, str]] = []
+    for field, shown in user._shown():
+        masked = [str(v) for v in shown] if isinstance(shown, list) else [str(shown)]
+        spec = _HASHED.get(field)
+        digests = wire.get(spec[0]) if spec is not None else None
+        if spec is None or not digests:
+            rows.append((prefix + field, ", ".join(masked)))
+            continue
+        digests = digests if isinstance(digests, list) else [digests]
+        masked += [""] * (len(digests) - len(masked))  # they pair up; never lose a digest
+        cells = [_hash_cell(digest, label) for digest, label in zip(digests, masked, strict=False)]
+        rows.append((f"{prefix}{field} ({spec[0]})", ", ".join(cells)))
+    return rows
+
+
+def _hash_cell(digest: str, masked: str) -> str:
+    short = _hash_label(digest)
+    return short if not masked or masked.startswith("sha256:") else f"{short} ({masked})"
+
+
 def _shorten(value: str, width: int = 24) -> str:
     return value if len(value) <= width else value[: width - 1] + "…"
 
@@ -387,16 +427,22 @@ def _items(key: str, value: Any) -> Iterable[Any]:
     )
 
 
-def _reject(key: str, exc: ValidationError, on_invalid: OnInvalid, warnings: list[str]) -> None:
-    """Raise the error under the field's own name, or record it as a warning in drop mode.
+def _reject(
+    key: str,
+    exc: ValidationError,
+    on_invalid: OnInvalid,
+    drops: list[Problem],
+    code: str = INVALID_VALUE,
+) -> None:
+    """Raise the error under the field's own name, or record it as dropped in drop mode.
 
-    The warning keeps the problem without the advice: warnings surface in command line
+    The drop keeps the problem without the advice: warnings surface in command line
     reports too, where ``give region='FR'`` would be the wrong words (the error keeps its
     remedy, so each interface can word it).
     """
     if on_invalid == "raise":
         raise ValidationError(key, exc.problem, remedy=exc.remedy) from None
-    warnings.append(f"{key} dropped: {exc.problem}")
+    drops.append(Problem.dropped(code, key, exc.problem))
 
 
 def _store(
@@ -425,7 +471,7 @@ def _prepare_all(
     value: Any,
     prepare: Callable[[Any], Prepared],
     on_invalid: OnInvalid,
-    warnings: list[str],
+    drops: list[Problem],
 ) -> list[Prepared]:
     result: list[Prepared] = []
     for item in _items(key, value):
@@ -438,12 +484,16 @@ def _prepare_all(
         try:
             result.append(prepare(item))
         except ValidationError as exc:
-            _reject(key, exc, on_invalid, warnings)
+            _reject(key, exc, on_invalid, drops)
     return _dedupe_prepared(result)
 
 
 def _prepare_phones(
-    value: Any, region: str | None, from_country: bool, on_invalid: OnInvalid, warnings: list[str]
+    value: Any,
+    region: str | None,
+    from_country: bool,
+    on_invalid: OnInvalid,
+    drops: list[Problem],
 ) -> tuple[list[Prepared], tuple[str, ...]]:
     resolved: list[Prepared] = []
     unresolved: list[str] = []
@@ -463,7 +513,11 @@ def _prepare_phones(
             if region is None and _national_number(stripped):
                 unresolved.append(stripped)
             else:
-                _reject("phone", exc, on_invalid, warnings)
+                # Without a region, a number not written +<code> (or 00<code>) fails for want
+                # of its country code, whatever else may be wrong with it.
+                national = region is None and not stripped.startswith(("+", "00"))
+                code = PHONE_NO_COUNTRY_CODE if national else INVALID_VALUE
+                _reject("phone", exc, on_invalid, drops, code)
         else:
             resolved.append(((number,), (sha256_hex(number),)))
     return _dedupe_prepared(resolved), tuple(unresolved)

@@ -370,3 +370,45 @@ def test_ctrl_c_exits_130_with_a_message(tmp_path, monkeypatch):
     code, _, err = run("send", write_csv(tmp_path / "o.csv", rows(1)), "--dry-run", *DEFAULTS)
     assert code == 130
     assert "interrupted" in err
+
+
+# --------------------------------------------------------------------------- grouped by code
+
+
+def test_summary_and_report_count_rows_by_problem_code(tmp_path):
+    """Rows judged locally are summed up by code and field, and the report gives the codes."""
+    data = rows(6)
+    for i, days in enumerate((40, 45, 50)):  # too old, each by another number of days
+        data[i][7] = (datetime.now(timezone.utc) - timedelta(days=days)).isoformat()
+    data[3][1] = "broken@"  # dropped; the phone still matches
+    data[4][1] = "other.broken@"
+    source = write_csv(tmp_path / "orders.csv", data)
+    code, out, _ = run("send", source, "--dry-run", *DEFAULTS, "--report", tmp_path / "r.jsonl")
+    assert code == 1
+    reasons = out.split("top reasons:\n", 1)[1].splitlines()
+    assert reasons[0].split() == ["3", "INVALID:", "event_time:", "older", "than", "37", "days",
+                                  "(Snap", "refuses", "it)"]  # fmt: skip
+    assert "2 identifiers were unusable and dropped (events kept):" in out
+    assert "          2  email: is not a valid email address\n" in out
+    report = read_report(tmp_path / "r.jsonl")
+    assert [r["codes"] for r in report] == [["event_time_too_old"]] * 3 + [[]] * 3
+    assert report[0]["reason"].startswith("event_time is 40 days old; Snap accepts events up to")
+    assert "broken@" not in out
+
+
+def test_rows_that_cannot_become_events_have_their_code_in_the_report(tmp_path):
+    """A line that is not JSON, one that is not an object: codes in the report, one line each."""
+    good = {"event_name": "SIGN_UP", "event_time": WHEN, "action_source": "OFFLINE",
+            "email": "a@example.com"}  # fmt: skip
+    lines = tmp_path / "events.jsonl"
+    lines.write_text('{not json\n[1, 2]\n{"a": \n' + json.dumps(good) + "\n")
+    code, out, _ = run("send", lines, "--dry-run", "--report", tmp_path / "r.csv")
+    assert code == 1
+    assert [r["codes"] for r in read_report(tmp_path / "r.csv")] == [
+        "not_json", "not_a_record", "not_json", ""
+    ]  # fmt: skip
+    reasons = out.split("top reasons:\n", 1)[1].splitlines()
+    assert [line.split(None, 1) for line in reasons] == [
+        ["2", "INVALID: not valid JSON"],
+        ["1", "INVALID: expected a record"],
+    ]

@@ -429,3 +429,64 @@ def test_forwarded_options_work_with_the_real_reader():
 
     with pytest.raises(TypeError, match="colums"):
         diagnose(never(), colums=["email"])
+
+
+# --------------------------------------------------------------------------- grouped by code
+
+
+def test_two_wordings_of_one_code_are_one_line():
+    """Drops are counted by code and field: two wordings of "no country code" are one line."""
+    from snapcapi._problems import Problem
+
+    worded = UserData(phone="(415) 555-0132", email="b@example.com").without_unresolved(
+        Problem.dropped("phone_no_country_code", "phone", "(***********32 came without +code")
+    )
+    events = [
+        Event(event_name="SIGN_UP", event_time=TS - 60, action_source="OFFLINE",
+              user_data=UserData(phone="12", email="a@example.com", on_invalid="drop")),
+        Event(event_name="SIGN_UP", event_time=TS - 60, action_source="OFFLINE",
+              user_data=worded),
+    ]  # fmt: skip
+    assert events[0].warnings != events[1].warnings
+    report = diagnose(events, now=TS)
+    assert report.invalid_identifiers == {"phone: has no country code": 2}
+    assert any(
+        r.text.startswith("2 phone values were dropped for want of a country code")
+        for r in report.recommendations
+    )
+
+
+def test_row_problems_are_counted_by_code_whatever_the_detail():
+    """Lines that are not JSON, each with its own parser message, form one line."""
+    from snapcapi._problems import NOT_JSON
+    from snapcapi.records import RowProblem
+
+    rows = [
+        RowProblem(1, None, "not valid JSON: Expecting value: line 1 column 1", code=NOT_JSON),
+        RowProblem(2, None, "not valid JSON: Unterminated string at column 9", code=NOT_JSON),
+        record(email="a@example.com"),
+    ]
+    report = diagnose(rows, now=TS)
+    assert report.row_problems == {"not valid JSON": 2}
+    assert "most often: not valid JSON)" in " ".join(r.text for r in report.recommendations)
+
+
+def test_unsendable_events_are_counted_by_code_not_by_their_numbers():
+    """40 and 50 days old, 20 and 90 minutes ahead: one line per code, with its label."""
+    times = [NOW - timedelta(days=40), NOW - timedelta(days=50),
+             NOW + timedelta(minutes=20), NOW + timedelta(minutes=90)]  # fmt: skip
+    report = diagnose([record(email="a@example.com", event_time=t.isoformat()) for t in times],
+                      now=TS)  # fmt: skip
+    assert report.unsendable == {
+        "event_time: older than 37 days (Snap refuses it)": 2,
+        "event_time: more than 10 minutes in the future": 2,
+    }
+
+
+def test_a_region_that_does_not_help_replaces_no_country_code():
+    """Events whose phone fails in diagnose's region count under the region's reason instead."""
+    event = Event(event_name="SIGN_UP", event_time=TS - 60, action_source="OFFLINE",
+                  user_data=UserData(phone="0610826417", email="a@example.com"))  # fmt: skip
+    assert diagnose([event], now=TS).unsendable == {"phone: has no country code": 1}
+    report = diagnose([event], now=TS, region="US")
+    assert report.unsendable == {"phone: is not a valid US number": 1}

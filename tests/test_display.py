@@ -37,6 +37,7 @@ def test_to_records_and_to_dataframe():
     assert records[1] == {
         "index": 1, "event_id": "<script>", "status": "REJECTED", "reason": "bad <b>",
         "codes": ["C1", "C2"], "messages": [], "warnings": [], "http_status": None, "attempts": 0,
+        "request_id": None,
     }  # fmt: skip
     frame = results().to_dataframe()
     assert isinstance(frame, pd.DataFrame)
@@ -125,3 +126,25 @@ def test_event_html_shows_truncated_hashes_never_the_value():
     assert "Jane" not in shown
     assert "&lt;script&gt;" in shown
     assert "<script>" not in shown
+
+
+def test_html_tables_know_nothing_of_the_models():
+    """_html renders escaped tables only: it imports no snapcapi module (no import circle)."""
+    import ast
+    import pathlib
+
+    import snapcapi._html
+
+    tree = ast.parse(pathlib.Path(snapcapi._html.__file__).read_text(encoding="utf-8"))
+    imported = {
+        node.module if isinstance(node, ast.ImportFrom) else alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.Import, ast.ImportFrom))
+        for alias in node.names
+    }
+    assert not {name for name in imported if name and name.startswith("snapcapi")}
+    assert snapcapi._html.__all__ == ["table"]
+    assert snapcapi._html.table(("a",), [("<b>",)]) == (
+        "<table><thead><tr><th style='text-align:left'>a</th></tr></thead><tbody><tr>"
+        "<td style='text-align:left'>&lt;b&gt;</td></tr></tbody></table>"
+    )

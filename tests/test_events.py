@@ -779,7 +779,8 @@ def test_iso_text_reads_as_its_datetime(moment):
 @given(moment=st.datetimes(min_value=dt.datetime(2000, 1, 2), max_value=dt.datetime(2030, 1, 1)))
 def test_naive_text_in_a_zone_reads_as_the_naive_datetime(moment):
     """Naive text and the naive datetime it writes agree in a zone with DST."""
-    moment = moment.replace(microsecond=0)
+    # Text carries no fold: a time that happens twice reads as the first (fold=0), as documented.
+    moment = moment.replace(microsecond=0, fold=0)
     for text in (moment.isoformat(), moment.isoformat(sep=" ")):
         assert to_epoch_seconds(text, timezone="America/New_York") == to_epoch_seconds(
             moment, timezone="America/New_York"
@@ -813,3 +814,125 @@ def test_a_slashed_date_suggests_the_format_it_most_likely_has(given, suggested)
     with pytest.raises(ValidationError) as info:
         to_epoch_seconds(given)
     assert f"--time-format {suggested}" in info.value.explain("cli")
+
+
+# --------------------------------------------------------------------------- problems as values
+
+APP = {"action_source": "MOBILE_APP", "event_source_url": None}
+IOS = AppData(platform="ios")
+
+
+@pytest.mark.parametrize(
+    ("overrides", "code", "field", "message"),
+    [
+        (
+            {"user_data": UserData(email="a@x.com", phone="(415) 555-0132")},
+            "phone_no_country_code",
+            "phone",
+            "phone (***********32 has no country code; give the user's country, "
+            "UserData(region=...) or Client(default_region=...)",
+        ),
+        (
+            {"user_data": UserData(client_ip_address="203.0.113.7")},
+            "no_match_key",
+            "user_data",
+            "user_data has no matching key; add email, phone, or client_ip_address together "
+            "with client_user_agent",
+        ),
+        (
+            {**APP, "app_data": IOS, "user_data": UserData(client_ip_address="203.0.113.7")},
+            "no_match_key",
+            "user_data",
+            "user_data has no matching key; add email, phone, or client_ip_address together "
+            "with client_user_agent or madid",
+        ),
+        (
+            {"custom_data": CustomData(value=5)},
+            "purchase_without_value",
+            "custom_data",
+            "PURCHASE events need custom_data.value and custom_data.currency",
+        ),
+        (
+            {"event_source_url": None},
+            "web_without_url",
+            "event_source_url",
+            "WEB events need event_source_url, the page the event happened on",
+        ),
+        (
+            APP,
+            "app_without_platform",
+            "app_data",
+            "MOBILE_APP events need app_data with platform='android' or 'ios' (for extinfo)",
+        ),
+        (
+            {"event_time": NOW - dt.timedelta(days=38)},
+            "event_time_too_old",
+            "event_time",
+            "event_time is 38 days old; Snap accepts events up to 37 days old",
+        ),
+        (
+            {"event_time": NOW + dt.timedelta(minutes=11)},
+            "event_time_future",
+            "event_time",
+            "event_time is 11 minutes in the future; check the clock or time zone",
+        ),
+    ],
+)
+def test_each_problem_has_its_code_field_and_todays_words(overrides, code, field, message):
+    """problem_values() gives each problem's code and field; its message is the public string."""
+    event = purchase(**overrides)
+    [problem] = event.problem_values(now=NOW)
+    assert (problem.code, problem.field, problem.message) == (code, field, message)
+    assert event.problems(now=NOW) == (message,)
+    assert event._review_values(NOW_TS)[0] == (problem,)
+    assert event.review(NOW_TS)[0] == (message,)
+
+
+def test_problems_keep_their_order_and_strings_when_there_are_several():
+    """Several problems: problems() is the messages of problem_values(), in the same order."""
+    event = purchase(
+        user_data=UserData(phone="(415) 555-0132"),
+        custom_data=None,
+        event_source_url=None,
+        event_time=NOW - dt.timedelta(days=50),
+    )
+    values = event.problem_values(now=NOW)
+    assert [p.code for p in values] == [
+        "phone_no_country_code",
+        "no_match_key",
+        "purchase_without_value",
+        "web_without_url",
+        "event_time_too_old",
+    ]
+    assert event.problems(now=NOW) == tuple(p.message for p in values)
+
+
+def test_notices_as_values_are_the_drops_and_a_stale_time():
+    """notice_values(): identifiers dropped (with their codes), then an event 7-37 days old."""
+    user = UserData(email=["bad@", "a@x.com"], madid="00000000-0000-0000-0000-000000000000",
+                    on_invalid="drop")  # fmt: skip
+    event = purchase(user_data=user, event_time=NOW - dt.timedelta(days=9))
+    notices = event.notice_values(now=NOW)
+    assert [(n.code, n.field) for n in notices] == [
+        ("invalid_value", "email"),
+        ("madid_zero", "madid"),
+        ("event_time_stale", "event_time"),
+    ]
+    assert event.drops == notices[:2] == user.drops
+    assert notices[2].message == "event_time is 9 days old; send events within 7 days"
+    assert event.notices(now=NOW) == tuple(n.message for n in notices)
+    assert event.review(NOW_TS)[1] == event.notices(now=NOW)
+    assert event._review_values(NOW_TS) == ((), notices)
+
+
+def test_events_with_drops_pickle_and_compare_as_before():
+    """Events and user data with drops survive pickling, and compare and hash as values."""
+    import pickle
+
+    event = purchase(user_data=UserData(email=["bad@", "a@x.com"], on_invalid="drop"))
+    copy = pickle.loads(pickle.dumps(event))
+    assert copy == event
+    assert hash(copy) == hash(event)
+    assert copy.drops == event.drops
+    assert copy.drops[0].label == "is not a valid email address"
+    assert copy.warnings == event.warnings

@@ -382,3 +382,41 @@ def test_one_event_id_under_two_event_names_is_two_events():
     conversion = events_from_records(rows, defaults={"action_source": "OFFLINE"})
     assert [e.event_name.value for e in conversion.events] == ["PURCHASE", "SIGN_UP"]
     assert [s.row for s in conversion.skipped] == [3]
+
+
+# --------------------------------------------------------------------------- problems as values
+
+
+def test_row_problems_carry_a_code_for_what_is_wrong():
+    """A refused value, a non-record, a scattered group: each problem row has its code."""
+    records = [{**BASE, "Email": "jane.secret@"}, "not a record"]
+    _, problems = events_from_records(records)
+    assert [(p.code, p.field) for p in problems] == [
+        ("invalid_value", "email"),
+        ("not_a_record", None),
+    ]
+    assert [p.to_problem().title for p in problems] == [
+        "email: is not a valid email address",
+        "expected a record",
+    ]
+    assert problems[1].reason == "expected a record (a dict), got str"  # the words are unchanged
+    rows = [{**ORDER, "order": "#1", "sku": "A"}, {**ORDER, "order": "#2", "sku": "B"},
+            {**ORDER, "order": "#1", "sku": "C"}]  # fmt: skip
+    split = events_from_records(rows, {"contents.id": "sku"}, key="order", group_by="order",
+                                defaults=SALES).problems  # fmt: skip
+    assert [p.code for p in split] == ["group_split"]
+    assert RowProblem(1, "x", "y") == RowProblem(1, "x", "y", code="not_json")  # code: no identity
+
+
+def test_phones_no_region_will_resolve_are_problems_or_drops_with_their_code():
+    """With no region to come, a national number is a phone_no_country_code problem or drop."""
+    row = {**BASE, "email": "a@example.com", "phone": "(415) 555-0132"}
+    [(_, problem)] = iter_events([(1, row)], final_region=True, on_invalid="raise")
+    assert isinstance(problem, RowProblem)
+    assert (problem.code, problem.field) == ("phone_no_country_code", "phone")
+    assert problem.reason == "(***********32 has no country code, and the row has no country"
+    [(_, event)] = iter_events([(1, row)], final_region=True, on_invalid="drop")
+    assert [(d.code, d.field) for d in event.drops] == [("phone_no_country_code", "phone")]
+    assert event.warnings == (
+        "phone dropped: (***********32 has no country code, and the row has no country",
+    )

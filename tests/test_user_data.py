@@ -452,3 +452,77 @@ def test_surrogates_are_refused():
         UserData(external_id="a\ud800")
     with pytest.raises(ValidationError, match="Unicode"):
         UserData(client_user_agent="Mozilla\ud800")
+
+
+# --------------------------------------------------------------------------- drops as values
+
+
+def test_each_kind_of_drop_has_its_code_and_the_warning_as_its_message():
+    """Drops are Problem values: code and field to count by, the warning string as message."""
+    user = UserData(
+        email=["jane.doe@nowhere", "ok@example.com"],
+        phone="12",
+        client_ip_address="unknown",
+        madid="00000000-0000-0000-0000-000000000000",
+        on_invalid="drop",
+    )
+    assert user.drops is not None
+    assert [(d.code, d.field) for d in user.drops] == [
+        ("invalid_value", "email"),
+        ("invalid_value", "client_ip_address"),
+        ("madid_zero", "madid"),
+        ("phone_no_country_code", "phone"),
+    ]
+    assert user.warnings == tuple(d.message for d in user.drops)
+    assert [d.label for d in user.drops] == [
+        "is not a valid email address",
+        "is not an IPv4 or IPv6 address",
+        "is the all-zero id a device reports when ad tracking is limited",
+        "has no country code",
+    ]
+    assert "jane.doe" not in repr(user.drops)
+
+
+def test_a_phone_with_a_country_code_or_a_region_is_invalid_not_missing_its_code():
+    """Only a number read without any country code is dropped for want of one."""
+    written = UserData(phone="+1 415 555 01", email="a@x.com", on_invalid="drop")
+    assert [(d.code, d.field) for d in written.drops or ()] == [("invalid_value", "phone")]
+    national = UserData(phone=FRENCH_MOBILE, region="US", email="a@x.com", on_invalid="drop")
+    assert [d.code for d in national.drops or ()] == ["invalid_value"]
+    assert (national.drops or ())[0].label == "is not a valid US number"
+
+
+def test_drops_follow_the_user_data_through_default_regions_and_unresolved_phones():
+    """with_default_region and without_unresolved keep drops and warnings in step."""
+    later = UserData(phone=FRENCH_MOBILE, email="a@x.com", on_invalid="drop")
+    assert later.drops is None
+    resolved = later.with_default_region("US")
+    assert [d.code for d in resolved.drops or ()] == ["invalid_value"]
+    assert resolved.warnings == tuple(d.message for d in resolved.drops or ())
+
+    waiting = UserData(phone="(415) 555-0132", email="a@x.com")
+    worded = waiting.without_unresolved("phone dropped: (***********32 has no region to read it")
+    assert [(d.code, d.field) for d in worded.drops or ()] == [("phone_no_country_code", "phone")]
+    assert worded.warnings == ("phone dropped: (***********32 has no region to read it",)
+    assert worded.unresolved_phones is None
+
+
+def test_drops_do_not_change_equality_or_hash():
+    """Two user data with the same warnings are equal and hash alike, drops or not."""
+    a = UserData(email=["bad@", "a@x.com"], on_invalid="drop")
+    b = UserData(email=["bad@", "a@x.com"], on_invalid="drop")
+    assert a == b
+    assert hash(a) == hash(b)
+    assert a.drops == b.drops
+
+
+def test_identifier_rows_show_hashes_and_masks_never_the_value():
+    """identifier_rows (notebook tables) lives with UserData: digest starts, masked forms."""
+    from snapcapi.user_data import identifier_rows
+
+    user = UserData(email="Person@Example.com", external_id=EMAIL_HASH, client_ip_address="1.2.3.4")
+    rows = dict(identifier_rows(user))
+    assert rows["user_data.email (em)"] == f"sha256:{EMAIL_HASH[:8]}… (p*****@e******.com)"
+    assert rows["user_data.external_id (external_id)"] == f"sha256:{EMAIL_HASH[:8]}…"
+    assert rows["user_data.client_ip_address"] == "1****.4"
+    assert "person" not in str(rows).lower()
