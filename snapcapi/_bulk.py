@@ -21,11 +21,12 @@ from typing import IO, Any, TextIO
 
 import attrs
 
-from snapcapi import _wire
 from snapcapi._files import ReportWriter, RowSource, file_format, legacy_characters, open_text
 from snapcapi._masking import echo
+from snapcapi._problems import Problem
 from snapcapi._progress import Progress
 from snapcapi._resume import AcceptedIds, ReportMeta
+from snapcapi._transport import _wire
 from snapcapi.client import Client
 from snapcapi.errors import ValidationError
 from snapcapi.events import Event
@@ -42,9 +43,13 @@ from snapcapi.results import EventResult
 
 __all__ = ["BulkOptions", "BulkSummary", "ErrorRateExceeded", "describe_map", "run_bulk"]
 
+# Rows found wrong here (a RowProblem, an event unfit to send) are counted by what is wrong:
+# their problems' titles (code, field, label), never their wording. The reasons of results
+# from the client (Snap's refusals, transport failures, the client's own INVALID) are text,
+# so those alone are grouped by their wording with the masked values (j***@e******.com) and
+# a leading quoted value ("event_time: '11/01/2026' is ...") cut out: 30 rows with one
+# mistake are one line.
 _MASKED = re.compile(r"\S*\*\S*")
-# The value a reason starts with ("event_time: '11/01/2026' is ..."): reasons are grouped
-# without it, so 30 rows with one mistake are one line.
 _LEADING_VALUE = re.compile(r"^((?:[\w.]+: )?)'[^']*'")
 _TOP_REASONS_KEPT = 10_000
 _BAD = ("INVALID", "REJECTED")
@@ -125,19 +130,30 @@ class BulkSummary:
     unterminated: bool = False
     kept_report: tuple[str, str] | None = None
 
-    def add(self, status: str, reason: str | None) -> None:
-        """Count one row's final status (and its reason, when it went wrong)."""
+    def add(self, status: str, reason: str | None, kind: str | None = None) -> None:
+        """Count one row's final status (and why, when it went wrong).
+
+        Args:
+            status: The row's final status.
+            reason: Why, as the report words it.
+            kind: What is wrong as titles of problems (see :func:`_kind_of`), when the row was
+                judged here; then ``reason`` is not read. Results from the client have none.
+        """
         self.counts[status] += 1
         # Skipped rows are counted by filter and as duplicates below, not as reasons.
-        if reason and status not in ("ACCEPTED", "VALID", "SKIPPED"):
-            grouped = _MASKED.sub("…", _LEADING_VALUE.sub(r"\1…", reason))
-            key = f"{status}: {grouped}"
-            if key in self.reasons or len(self.reasons) < _TOP_REASONS_KEPT:
-                self.reasons[key] += 1
+        if status in ("ACCEPTED", "VALID", "SKIPPED"):
+            return
+        if kind is None:
+            if not reason:
+                return
+            kind = _MASKED.sub("…", _LEADING_VALUE.sub(r"\1…", reason))
+        key = f"{status}: {kind}"
+        if key in self.reasons or len(self.reasons) < _TOP_REASONS_KEPT:
+            self.reasons[key] += 1
 
-    def warn(self, warning: str) -> None:
-        """Count one identifier dropped from an event that was kept."""
-        key = _MASKED.sub("…", warning)
+    def warn(self, drop: Problem) -> None:
+        """Count one identifier dropped from an event that was kept, by what is wrong."""
+        key = drop.title
         if key in self.warnings or len(self.warnings) < _TOP_REASONS_KEPT:
             self.warnings[key] += 1
 
@@ -355,16 +371,22 @@ class _Run:
         event_id: str | None = None,
         result: EventResult | None = None,
         event_name: str | None = None,
+        problems: Sequence[Problem] = (),
+        kind: str | None = None,
     ) -> None:
-        """Record one row's final status: report, invalid rows, summary, progress."""
-        codes = result.codes if result is not None else ()
+        """Record one row's final status: report, invalid rows, summary, progress.
+
+        ``problems`` are what was found wrong here (their codes go in the report's ``codes``),
+        and ``kind`` the line the summary counts the row under (see :func:`_kind_of`).
+        """
+        codes = result.codes if result is not None else tuple(p.code for p in problems)
         if self.report is not None:
             self.report.write(row, event_id, status, reason, codes, event_name)
         if self.invalid is not None:
             group = self.groups.pop(row, None)
             if status in _BAD and group is not None:
                 self.invalid.write(group, status, reason)
-        self.summary.add(status, reason)
+        self.summary.add(status, reason, kind)
         self.progress.result(status, sent=result is not None and result.http_status is not None)
 
     def check_rate(self) -> None:
@@ -426,7 +448,16 @@ class _Run:
     def settled_early(self, row: Hashable, item: Event | RowProblem | RowSkip) -> Event | None:
         """Settle a row that goes nowhere (problem, skip, resumed); return the event otherwise."""
         if isinstance(item, RowProblem):
-            self.settle(row, "INVALID", _problem_text(item), item.event_id)
+            problem = item.to_problem()
+            advice = "" if item.remedy is None else f"; {item.remedy.advice('cli')}"
+            self.settle(
+                row,
+                "INVALID",
+                _problem_text(item),
+                item.event_id,
+                problems=(problem,),
+                kind=problem.title + advice,
+            )
             return None
         if isinstance(item, RowSkip):
             self.settle(row, "SKIPPED", item.explain("cli"), item.event_id)
@@ -436,8 +467,8 @@ class _Run:
             self.summary.resumed += 1
             self.settle(row, "ACCEPTED", _EARLIER, item.event_id, event_name=name)
             return None
-        for warning in item.warnings:
-            self.summary.warn(warning)
+        for drop in item.drops:
+            self.summary.warn(drop)
         return item
 
     def dry_run(self, pairs: Iterator[tuple[Hashable, Event | RowProblem | RowSkip]]) -> None:
@@ -448,11 +479,18 @@ class _Run:
                 self.handed += 1
                 event = self.settled_early(row, item)
                 if event is not None:
-                    problems, _ = event.review(self.now())
+                    problems, _ = event._review_values(self.now())
                     name = event.event_name.value
                     if problems:
-                        reason = "; ".join(problems)
-                        self.settle(row, "INVALID", reason, event.event_id, event_name=name)
+                        self.settle(
+                            row,
+                            "INVALID",
+                            "; ".join(p.message for p in problems),
+                            event.event_id,
+                            event_name=name,
+                            problems=problems,
+                            kind=_kind_of(problems),
+                        )
                     elif options.require_consent and event.consent is not True:
                         reason = "no consent (--require-consent)"
                         self.settle(row, "SKIPPED", reason, event.event_id, event_name=name)
@@ -658,6 +696,11 @@ def explain(
                     out.write(f"  INVALID: {problem}\n")
                 for notice in notices:
                     out.write(f"  note: {notice}\n")
+
+
+def _kind_of(problems: Sequence[Problem]) -> str:
+    """Return the summary line of an event's problems: their titles, without any value."""
+    return "; ".join(problem.title for problem in problems)
 
 
 def _problem_text(problem: RowProblem) -> str:
