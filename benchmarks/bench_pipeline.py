@@ -58,7 +58,7 @@ from typing import Any
 import phonenumbers
 
 import snapcapi
-from snapcapi._wire import encoder_name, request_body, stdlib_encode
+from snapcapi._transport._wire import encoder_name, request_body, stdlib_encode
 
 Record = dict[str, Any]
 Pipeline = Callable[[Sequence[Record]], list[bytes]]

@@ -15,7 +15,14 @@ What is measured
 3. **Memory.** In a fresh process, 1,000,000 events from a generator stream through
    ``Client.send`` (``max_workers=1``); peak RSS is reported. Target: under 200 MB.
 
+4. **Before and after** (``--compare PATH``): the throughput of ``Client.send`` with the
+   snapcapi of another source tree (say a ``git worktree`` of the last release) against this
+   one, each in fresh processes (``PYTHONPATH``) taking turns against the same sink, so that
+   a change in the machine's speed during the run affects both alike. Reports the ratio
+   new/before of events per second: 1.00 means no change, below 1 a slowdown.
+
 Usage: ``python benchmarks/bench_send.py [--events N] [--latency-events N] [--rss-events N]``
+``[--compare PATH [--rounds N]]``
 """
 
 from __future__ import annotations
@@ -23,6 +30,8 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import os
+import pathlib
 import resource
 import subprocess
 import sys
@@ -37,7 +46,11 @@ from typing import Any
 import requests
 
 import snapcapi
-from snapcapi._wire import encoder_name, request_body
+
+try:
+    from snapcapi._transport._wire import encoder_name, request_body
+except ImportError:  # an older tree (--compare runs this file against one)
+    from snapcapi._wire import encoder_name, request_body  # type: ignore[no-redef]
 
 OK_BODY = b'{"status":"VALID","reason":"Events have been processed successfully."}'
 TOKEN = "bench-token"
@@ -251,8 +264,48 @@ def memory(count: int) -> None:
     print(f"  accepted {int(accepted):,}; target < 200 MB: {verdict}")
 
 
+def send_child(count: int, repeat: int, url: str) -> None:
+    """Time ``Client.send`` of ``count`` events to the sink at ``url``; print the best seconds."""
+    now = datetime.now(timezone.utc)
+    events = [make_event(i, now) for i in range(count)]
+
+    def ours() -> None:
+        with snapcapi.Client(PIXEL, TOKEN, base_url=url) as client:
+            result = client.send(events)
+        assert result.counts["ACCEPTED"] == count, result
+
+    ours()  # warm up: imports, connection, encoder
+    print(f"{best_of(repeat, ours)} {pathlib.Path(snapcapi.__file__).parent.parent}")
+
+
+def compare(before: str, count: int, repeat: int, rounds: int) -> None:
+    """Time send() with the snapcapi of ``before`` and of this tree, taking turns."""
+    here = str(pathlib.Path(__file__).resolve().parent.parent)
+    trees = {"before": str(pathlib.Path(before).resolve()), "new": here}
+    best = dict.fromkeys(trees, float("inf"))
+    where = {}
+    server = SinkProcess(0.0)
+    try:
+        for turn in range(rounds):
+            order = list(trees) if turn % 2 == 0 else list(reversed(trees))
+            for name in order:
+                env = {**os.environ, "PYTHONPATH": trees[name]}
+                command = [sys.executable, __file__, "--send-child", str(count)]
+                command += ["--repeat", str(repeat), "--sink-url", server.url]
+                done = subprocess.run(command, capture_output=True, text=True, check=True, env=env)
+                seconds, where[name] = done.stdout.split()
+                best[name] = min(best[name], float(seconds))
+    finally:
+        server.shutdown()
+    print(f"before/after, {count:,} events, best of {rounds} rounds x {repeat} runs each")
+    for name in trees:
+        print(f"  {name:<6} ({where[name]}): {count / best[name]:>10,.0f} events/s")
+    ratio = best["before"] / best["new"]
+    print(f"  new / before: {ratio:.2f}x events/s ({'no slowdown' if ratio >= 0.97 else 'SLOWER'})")
+
+
 def main() -> int:
-    """Run the three measurements."""
+    """Run the measurements."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--events", type=int, default=200_000)
     parser.add_argument("--repeat", type=int, default=3)
@@ -260,13 +313,23 @@ def main() -> int:
     parser.add_argument("--latency", type=float, default=0.05)
     parser.add_argument("--rss-events", type=int, default=1_000_000)
     parser.add_argument("--rss-child", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--compare", metavar="PATH", help="another tree to compare send() with")
+    parser.add_argument("--rounds", type=int, default=3, help="turns each tree takes (--compare)")
     parser.add_argument("--sink", type=float, help=argparse.SUPPRESS)
+    parser.add_argument("--send-child", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--sink-url", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.sink is not None:
         serve_sink(args.sink)
         return 0
     if args.rss_child:
         rss_child(args.rss_child)
+        return 0
+    if args.send_child:
+        send_child(args.send_child, args.repeat, args.sink_url)
+        return 0
+    if args.compare:
+        compare(args.compare, args.events, args.repeat, args.rounds)
         return 0
     print(f"snapcapi {snapcapi.__version__}, requests {requests.__version__}")
     throughput(args.events, args.repeat)

@@ -17,6 +17,7 @@ from snapcapi.enums import ActionSource, EventName
 from snapcapi.errors import (
     APIError,
     AuthenticationError,
+    ClientClosedError,
     RateLimitError,
     SnapCapiError,
     TransportError,
@@ -34,6 +35,7 @@ __all__ = [
     "AuthenticationError",
     "BackgroundSender",
     "Client",
+    "ClientClosedError",
     "Content",
     "Conversion",
     "CustomData",

@@ -4,6 +4,7 @@ Every exception derives from :class:`SnapCapiError`, so one ``except`` clause ca
 
     SnapCapiError
     ├── ValidationError          (also a ValueError) bad input, caught before anything is sent
+    ├── ClientClosedError        (also a RuntimeError) the client was closed
     ├── TransportError           Snap could not be reached: connection, TLS, timeout
     └── APIError                 Snap answered with an error status
         ├── AuthenticationError  401/403: the access token is wrong or lacks access
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
 __all__ = [
     "APIError",
     "AuthenticationError",
+    "ClientClosedError",
     "RateLimitError",
     "Remedy",
     "SnapCapiError",
@@ -113,6 +115,10 @@ def _rebuild(
     return cls(field, problem, remedy=remedy)
 
 
+class ClientClosedError(SnapCapiError, RuntimeError):
+    """The client was closed (:meth:`snapcapi.Client.close`); make a new one to send."""
+
+
 class TransportError(SnapCapiError):
     """Snap could not be reached (connection refused or reset, DNS, TLS, timeout)."""
 
@@ -124,6 +130,8 @@ class APIError(SnapCapiError):
         status_code: The HTTP status of the response.
         codes: Snap's error codes, when the response carried them.
         messages: Snap's error messages, when the response carried them.
+        request_id: The id Snap gave the request (from its body or headers), when it gave
+            one; the message quotes it too, for Snap's support.
 
     """
 
@@ -134,11 +142,28 @@ class APIError(SnapCapiError):
         status_code: int,
         codes: tuple[str, ...] = (),
         messages: tuple[str, ...] = (),
+        request_id: str | None = None,
     ) -> None:
         self.status_code = status_code
         self.codes = codes
         self.messages = messages
-        super().__init__(message)
+        self.request_id = request_id
+        self._message = message
+        shown = message if request_id is None else f"{message} (Snap request id {request_id})"
+        super().__init__(shown)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        options = {
+            "status_code": self.status_code,
+            "codes": self.codes,
+            "messages": self.messages,
+            "request_id": self.request_id,
+        }
+        return (_rebuild_api_error, (type(self), self._message, options))
+
+
+def _rebuild_api_error(cls: type[APIError], message: str, options: dict[str, Any]) -> APIError:
+    return cls(message, **options)
 
 
 class AuthenticationError(APIError):

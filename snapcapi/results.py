@@ -53,6 +53,8 @@ class EventResult:
         warnings: Notices: identifiers dropped, old events, Snap's validation warnings.
         http_status: The HTTP status of the last response about this event, if any.
         attempts: How many HTTP requests carried this event (retries and re-sends included).
+        request_id: The id Snap gave the last request about this event, when it gave one:
+            quote it to Snap's support.
     """
 
     index: int
@@ -64,6 +66,7 @@ class EventResult:
     warnings: tuple[str, ...] = ()
     http_status: int | None = None
     attempts: int = 0
+    request_id: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Return the result as a flat dict (status as its name), for reports and tables."""
@@ -77,28 +80,33 @@ class EventResult:
             "warnings": list(self.warnings),
             "http_status": self.http_status,
             "attempts": self.attempts,
+            "request_id": self.request_id,
         }
 
 
 _STATUSES = tuple(EventStatus)
 _COLUMNS = (
     "index", "event_id", "status", "reason", "codes", "messages", "warnings", "http_status",
-    "attempts",
+    "attempts", "request_id",
 )  # fmt: skip
 _HTML_ROWS = 20
 _CODE = {status: code for code, status in enumerate(_STATUSES)}
 _PENDING = 255
-#: (reason or (), codes, messages, warnings) of one result, shared between equal results.
-_Details = tuple[str | tuple[()], tuple[str, ...], tuple[str, ...], tuple[str, ...]]
+#: (reason or (), codes, messages, warnings, request id or ()) of one result, shared between
+#: equal results (the events of one request share their request id).
+_Details = tuple[
+    str | tuple[()], tuple[str, ...], tuple[str, ...], tuple[str, ...], str | tuple[()]
+]
 
 
 class ResultStore:
     """Per-event results kept compactly while a send runs (about 30 bytes an event).
 
     An event costs a status byte, two small integers, a reference to its ``event_id`` and the
-    number of its details (reason, codes, messages, warnings) in a table where equal details
-    are kept once: a million events failing the same way, or carrying the same warning, share
-    one entry. This is what lets a million-event upload finish in bounded memory.
+    number of its details (reason, codes, messages, warnings, request id) in a table where
+    equal details are kept once: a million events failing the same way, or carrying the same
+    warning, share one entry (one per request, when Snap gives each request an id). This is
+    what lets a million-event upload finish in bounded memory.
 
     Args:
         listener: Called with each result as it is recorded (progress bars, reports).
@@ -116,7 +124,7 @@ class ResultStore:
         self._http = array("H")
         self._attempts = array("H")
         self._detail = array("I")
-        self._details: list[_Details] = [((), (), (), ())]  # entry 0: none
+        self._details: list[_Details] = [((), (), (), (), ())]  # entry 0: none
         self._detail_numbers: dict[_Details, int] = {self._details[0]: 0}
 
     def reserve(self) -> int:
@@ -147,7 +155,13 @@ class ResultStore:
         self._ids[index] = result.event_id
         self._http[index] = min(result.http_status or 0, 65535)
         self._attempts[index] = min(result.attempts, 65535)
-        details = (result.reason or (), result.codes, result.messages, result.warnings)
+        details: _Details = (
+            result.reason or (),
+            result.codes,
+            result.messages,
+            result.warnings,
+            result.request_id or (),
+        )
         if details != self._details[0]:
             number = self._detail_numbers.get(details)
             if number is None:
@@ -175,7 +189,7 @@ class ResultStore:
             raise LookupError(
                 "results were not kept (keep_results=False): read them through on_result"
             )
-        reason, codes, messages, warnings = self._details[self._detail[index]]
+        reason, codes, messages, warnings, request_id = self._details[self._detail[index]]
         return EventResult(
             index,
             self._ids[index],
@@ -186,6 +200,7 @@ class ResultStore:
             warnings=warnings,
             http_status=self._http[index] or None,
             attempts=self._attempts[index],
+            request_id=request_id or None,
         )
 
     def pending(self) -> list[int]:
@@ -335,7 +350,7 @@ class SendResult:
         """Return the results as a pandas DataFrame, one row per event (the ``pandas`` extra).
 
         Columns: ``index``, ``event_id``, ``status``, ``reason``, ``codes``, ``messages``,
-        ``warnings``, ``http_status`` (nullable ``Int64``), ``attempts``.
+        ``warnings``, ``http_status`` (nullable ``Int64``), ``attempts``, ``request_id``.
 
         Raises:
             ImportError: pandas is not installed.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from snapcapi._batching import Batcher, Item, body_size, join_body
+from snapcapi._transport._batching import Batcher, Item, body_size, join_body
 
 
 @given(

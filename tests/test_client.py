@@ -14,6 +14,7 @@ from conftest import make_app_event, make_event
 from snapcapi import (
     AuthenticationError,
     Client,
+    ClientClosedError,
     EventStatus,
     SnapCapiError,
     TransportError,
@@ -21,11 +22,19 @@ from snapcapi import (
     ValidationError,
     normalize,
 )
-from snapcapi.client import transport_error
+from snapcapi._transport._http import transport_error
+from snapcapi._transport._retry import RetryPolicy
 
 
 def bodies(server, endpoint="events"):
     return [r.body for r in server.received if r.endpoint == endpoint]
+
+
+@pytest.fixture(params=["documented", "live"])
+def answers(request, snap_server):
+    """Run the test against both answer shapes of the fake server."""
+    snap_server.answers = request.param
+    return request.param
 
 
 # --------------------------------------------------------------------------- the happy path
@@ -76,7 +85,8 @@ def test_missing_asset_id_is_an_error_carrying_the_results_so_far(snap_server):
         client.send([make_event(0, user_data=UserData()), make_app_event(1)])
     assert info.value.result is not None
     assert [r.status for r in info.value.result.events] == [EventStatus.INVALID] * 2
-    assert "no snap_app_id" in info.value.result.events[1].reason
+    assert "Snap App ID" in info.value.result.events[1].reason
+    assert "'app1'" in info.value.result.events[1].reason
 
 
 def test_missing_asset_id_mid_stream_reports_the_buffered_events(snap_server):
@@ -174,7 +184,7 @@ def test_retries_run_out_into_failed_not_an_exception(snap_server, make_client, 
     assert len(sleeps) == 3
 
 
-def test_other_client_errors_are_not_retried(snap_server, make_client, sleeps):
+def test_other_client_errors_are_not_retried(snap_server, make_client, sleeps, answers):
     """A 404 (unknown asset) is final at once: REJECTED with Snap's reason, no retry."""
     client = make_client()
     client.pixel_id = "00000000-0000-4000-8000-000000000000"
@@ -222,8 +232,8 @@ def test_payload_too_large_is_split(snap_server, make_client):
 # --------------------------------------------------------------------------- rejections
 
 
-def test_a_rejected_event_is_isolated_and_the_rest_resent(snap_server, make_client):
-    """Snap names one bad event: it is REJECTED with Snap's codes, the others go again."""
+def test_a_rejected_event_is_isolated_and_the_rest_resent(snap_server, make_client, answers):
+    """One bad event is REJECTED with Snap's messages (and codes, if given); the others go."""
     snap_server.reject("e2", code="INVALID_CURRENCY", message="Currency not enabled")
     result = make_client().send([make_event(i) for i in range(5)])
     statuses = [r.status for r in result.events]
@@ -231,12 +241,16 @@ def test_a_rejected_event_is_isolated_and_the_rest_resent(snap_server, make_clie
         statuses == [EventStatus.ACCEPTED] * 2 + [EventStatus.REJECTED] + [EventStatus.ACCEPTED] * 2
     )
     rejected = result.events[2]
-    assert rejected.codes == ("INVALID_CURRENCY",)
     assert rejected.messages == ("Currency not enabled",)
     assert rejected.reason == "Currency not enabled"
     assert rejected.http_status == 400
     assert snap_server.event_ids() == {"e0", "e1", "e3", "e4"}
-    assert [len(b["data"]) for b in bodies(snap_server)] == [5, 4]
+    if answers == "documented":  # Snap names the event: it goes, the rest is sent again
+        assert rejected.codes == ("INVALID_CURRENCY",)
+        assert [len(b["data"]) for b in bodies(snap_server)] == [5, 4]
+    else:  # no index: halves of halves until the bad event is alone
+        assert rejected.codes == ()
+        assert [len(b["data"]) for b in bodies(snap_server)] == [5, 2, 3, 1, 2]
 
 
 def test_resends_are_bounded(snap_server, make_client):
@@ -251,14 +265,14 @@ def test_resends_are_bounded(snap_server, make_client):
 
 
 def test_a_batch_rejected_as_a_whole(snap_server, make_client):
-    """A 400 without an event index rejects every event of the batch, with the reason."""
-    snap_server.script(400, {"status": "INVALID", "reason": "Malformed request"})
+    """A 400 without an event index that every part of the batch gets rejects every event."""
+    snap_server.script(400, {"status": "INVALID", "reason": "Malformed request"}, times=3)
     result = make_client().send([make_event(0), make_event(1)])
     assert [r.status for r in result.events] == [EventStatus.REJECTED] * 2
     assert result.events[0].reason == "Malformed request"
 
 
-def test_bad_token_raises_with_the_results_so_far(snap_server, make_client):
+def test_bad_token_raises_with_the_results_so_far(snap_server, make_client, answers):
     """401 raises AuthenticationError; .result has a status for every event read so far."""
     client = make_client(batch_size=2)
     snap_server.token = "another-token"
@@ -268,12 +282,17 @@ def test_bad_token_raises_with_the_results_so_far(snap_server, make_client):
     assert error.status_code == 401
     assert [r.status for r in error.result.events] == [EventStatus.FAILED] * 2
     assert "fake-snap-token" not in str(error)
+    assert "another-token" not in str(error)
+    assert "Invalid access token" in str(error)
+    assert error.messages == (() if answers == "documented" else ("Invalid access token",))
+    assert error.request_id == snap_server.received[0].request_id
+    assert f"Snap request id {error.request_id}" in str(error)
 
 
 # --------------------------------------------------------------------------- validate & test codes
 
 
-def test_validate_maps_event_logs(snap_server, make_client):
+def test_validate_maps_event_logs(snap_server, make_client, answers):
     """validate() uses /events/validate; Snap's per-event verdicts become results."""
     snap_server.reject("e1", code="INVALID_VALUE", message="Value looks wrong")
     result = make_client().validate([make_event(0), make_event(1)])
@@ -298,12 +317,16 @@ def test_validation_logs_and_stats(snap_server, make_client):
     assert stats.live.event_count_past_hour == 1
 
 
-def test_get_endpoints_raise_api_errors(snap_server, make_client):
+def test_get_endpoints_raise_api_errors(snap_server, make_client, answers):
     """GET calls raise: AuthenticationError for 401, APIError otherwise, TransportError offline."""
     client = make_client(max_retries=0)
     snap_server.script(401)
-    with pytest.raises(AuthenticationError):
+    with pytest.raises(AuthenticationError) as info:
         client.validation_stats()
+    assert info.value.request_id == snap_server.received[-1].request_id
+    assert info.value.request_id in str(info.value)
+    assert "Injected HTTP 401" in str(info.value)  # the reason, or the live error_msgs
+    assert info.value.messages == (() if answers == "documented" else ("Injected HTTP 401",))
     snap_server.script(418)
     with pytest.raises(SnapCapiError, match="HTTP 418"):
         client.validation_logs()
@@ -463,7 +486,7 @@ def test_one_info_line_per_batch(snap_server, make_client, caplog):
     make_client(batch_size=2).send([make_event(i) for i in range(3)])
     lines = [r.getMessage() for r in caplog.records if r.name == "snapcapi"]
     assert len(lines) == 2
-    assert "2 events, HTTP 200, 1 attempts" in lines[0]
+    assert "2 events, HTTP 200, 1 attempt," in lines[0]
     assert "accepted=2" in lines[0]
 
 
@@ -584,7 +607,7 @@ def test_auth_failure_with_workers_reports_every_event_read(snap_server, make_cl
 )
 def test_odd_error_bodies_reject_the_batch_cleanly(snap_server, make_client, body):
     """Whatever shape a 400 body has, the events end REJECTED; nothing else is raised."""
-    snap_server.script(400, body)
+    snap_server.script(400, body, times=3)  # the batch, then each half while isolating
     result = make_client().send([make_event(0), make_event(1)])
     assert [r.status for r in result.events] == [EventStatus.REJECTED] * 2
     if isinstance(body, dict) and isinstance(body["errors"], dict):
@@ -673,14 +696,14 @@ def test_backoff_settings_are_checked_and_capped(snap_server, make_client):
     """Negative backoff settings are refused; a huge attempt number does not overflow."""
     with pytest.raises(ValidationError, match="backoff_base"):
         make_client(backoff_base=-1)
-    client = make_client(backoff_base=1.0, backoff_max=30.0)
-    assert 0 <= client._backoff(10_000) <= 30.0
+    policy = RetryPolicy(backoff_base=1.0, backoff_max=30.0)
+    assert 0 <= policy.delay(10_000) <= 30.0
 
 
 def test_owned_session_pools_a_connection_per_worker(snap_server, make_client):
     """The session the client makes keeps as many connections as there are workers."""
     client = make_client(max_workers=16)
-    adapter = client._session.get_adapter(snap_server.url)
+    adapter = client._http.session.get_adapter(snap_server.url)
     assert adapter._pool_maxsize == 16
 
 
@@ -736,3 +759,121 @@ def test_on_result_streams_results_and_keep_results_false_keeps_only_counts(
     assert len(result) == 6
     with pytest.raises(LookupError, match="keep_results=False"):
         result.events[0]
+
+
+# --------------------------------------------------------------------------- the client's face
+
+
+def test_a_closed_client_raises_client_closed_error(snap_server, make_client):
+    """Every call on a closed client raises ClientClosedError, a SnapCapiError and RuntimeError."""
+    client = make_client()
+    client.close()
+    calls = (
+        lambda: client.send([make_event(0)]),
+        lambda: client.validate([make_event(0)]),
+        client.validation_logs,
+        client.validation_stats,
+    )
+    for call in calls:
+        with pytest.raises(ClientClosedError, match="closed") as info:
+            call()
+        assert isinstance(info.value, SnapCapiError)
+        assert isinstance(info.value, RuntimeError)
+    assert snap_server.request_count == 0
+
+
+def test_clients_compare_by_identity(snap_server, make_client):
+    """Two clients with the same options are different objects; a client is hashable."""
+    first, second = make_client(), make_client()
+    assert first == first
+    assert first != second
+    assert len({first, second, first}) == 2
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("timeout", 0),
+        ("timeout", -1.0),
+        ("timeout", float("nan")),
+        ("timeout", "10"),
+        ("max_retries", -1),
+        ("max_resends", -1),
+        ("max_resends", 2.5),
+        ("max_workers", 0),
+        ("max_isolation_requests", -1),
+        ("batch_size", 0),
+        ("batch_size", 2001),
+        ("max_batch_bytes", 1000),
+        ("backoff_base", -1),
+        ("backoff_max", -0.5),
+        ("retry_after_max", -1),
+        ("auth", "token"),
+    ],
+)
+def test_each_option_error_names_that_option(option, value):
+    """A bad option is a ValidationError naming it, and only it."""
+    with pytest.raises(ValidationError) as info:
+        Client("p", "t", **{option: value})
+    assert info.value.field == option
+    others = {"timeout", "max_retries", "max_resends", "max_workers", "backoff_base"} - {option}
+    assert not any(name in info.value.reason for name in others)
+
+
+def test_a_missing_pixel_id_speaks_each_interface(snap_server):
+    """An OFFLINE event without a Pixel ID: the event by its id, advice for Python and the CLI."""
+    client = Client(
+        access_token=snap_server.token,
+        snap_app_id=snap_server.snap_app_id,
+        base_url=snap_server.url,
+    )
+    offline = make_event(7, action_source="OFFLINE", event_source_url=None, event_id="order-7")
+    with client, pytest.raises(ValidationError) as info:
+        client.send([offline])
+    error = info.value
+    assert error.field == "pixel_id"
+    assert error.remedy is not None
+    assert (error.remedy.argument, error.remedy.flag) == ("pixel_id", "--pixel-id")
+    assert "'order-7'" in error.problem
+    assert "Client(" not in error.explain("cli")
+    assert "pass --pixel-id ID" in error.explain("cli")
+    assert "give pixel_id='YOUR_PIXEL_ID'" in str(error)
+    assert error.result.events[0].reason == error.problem
+    assert "pixel_id" not in error.problem
+
+
+def test_results_keep_snap_request_ids(snap_server, make_client, answers):
+    """Each result carries the id of the last request about it, also in to_dict."""
+    snap_server.reject("e1")
+    result = make_client(batch_size=2).send([make_event(i) for i in range(3)])
+    ids = [received.request_id for received in snap_server.received]
+    assert all(ids)
+    by_event = {r.event_id: r.request_id for r in result.events}
+    assert by_event["e2"] == ids[-1]
+    assert by_event["e1"] in ids
+    assert result.events[0].to_dict()["request_id"] == result.events[0].request_id
+    assert result.to_records()[2]["request_id"] == ids[-1]
+
+
+def test_reasons_count_attempts_in_the_singular(snap_server, make_client, sleeps):
+    """One attempt is "1 attempt", in the reason of HTTP and transport failures alike."""
+    snap_server.script(500)
+    result = make_client(max_retries=0).send([make_event(0)])
+    assert result.events[0].reason == "HTTP 500 after 1 attempt"
+    snap_server.script("reset")
+    result = make_client(max_retries=0).send([make_event(1)])
+    assert result.events[0].reason.endswith("(after 1 attempt)")
+
+
+def test_the_live_400_for_one_event_keeps_snap_s_message(snap_server, make_client):
+    """Snap's live body is read: the reason is its message, not "HTTP 400"."""
+    live = {
+        "status": "INVALID",
+        "error_msgs": ["Param data['event_time'] is an invalid Unix timestamp."],
+    }
+    snap_server.script(400, live)
+    result = make_client().send([make_event(0)])
+    event = result.events[0]
+    assert event.status is EventStatus.REJECTED
+    assert event.reason == "Param data['event_time'] is an invalid Unix timestamp."
+    assert event.messages == tuple(live["error_msgs"])

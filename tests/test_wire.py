@@ -7,8 +7,9 @@ import math
 
 import pytest
 
-from snapcapi import CustomData, ValidationError, _wire
-from snapcapi._wire import request_body, stdlib_encode
+from snapcapi import CustomData, ValidationError
+from snapcapi._transport import _wire
+from snapcapi._transport._wire import request_body, stdlib_encode
 
 PAYLOADS = [
     {

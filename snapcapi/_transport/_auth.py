@@ -1,0 +1,129 @@
+"""The access token and how it travels: a fixed string or a callable, in the query or a header.
+
+A callable (an OAuth token that expires) is asked lazily, on the first request, and its answer
+is cached; after a 401 it is asked once more (:meth:`TokenSource.refresh`). Every value it ever
+returned is remembered, only so that redaction can remove each of them from any text.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Literal
+
+from snapcapi.errors import ValidationError
+
+__all__ = ["AUTH_MODES", "AuthMode", "TokenSource", "apply_auth"]
+
+AuthMode = Literal["query", "bearer"]
+AUTH_MODES: tuple[AuthMode, ...] = ("query", "bearer")
+
+
+class TokenSource:
+    """The current access token, from a fixed string or a callable.
+
+    Args:
+        token: The token, or a callable returning the current one.
+
+    The token never appears in this object's ``repr``.
+    """
+
+    def __init__(self, token: str | Callable[[], str]) -> None:
+        self._lock = threading.Lock()
+        self._provider: Callable[[], str] | None = None
+        self._current: str | None = None
+        self._seen: list[str] = []
+        if callable(token):
+            self._provider = token
+        else:
+            self._remember(token)
+
+    @property
+    def refreshable(self) -> bool:
+        """Whether a fresh token can be asked for (the token was given as a callable)."""
+        return self._provider is not None
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """Every token value held so far, for redaction."""
+        return tuple(self._seen)
+
+    def current(self) -> str:
+        """Return the token, asking the callable the first time.
+
+        Raises:
+            ValidationError: The callable raised, or returned no usable token.
+        """
+        token = self._current
+        if token is not None:
+            return token
+        with self._lock:
+            if self._current is None:
+                self._ask()
+            assert self._current is not None
+            return self._current
+
+    def refresh(self, stale: str) -> str | None:
+        """Ask the callable again after ``stale`` was refused; return the new token.
+
+        Threads refused with the same stale token ask once between them: the second finds
+        the token already replaced and gets the new one.
+
+        Returns:
+            The token to retry with, or None when there is no callable to ask or it returned
+            the very token that was refused.
+
+        Raises:
+            ValidationError: The callable raised, or returned no usable token.
+        """
+        if self._provider is None:
+            return None
+        with self._lock:
+            if self._current == stale:
+                self._ask()
+            fresh = self._current
+        return None if fresh == stale else fresh
+
+    def _ask(self) -> None:
+        assert self._provider is not None
+        try:
+            value = self._provider()
+        except Exception as exc:
+            # Only the type is quoted: the provider's own message may hold its secrets.
+            raise ValidationError(
+                "access_token",
+                f"the token callable raised {type(exc).__name__} (see the chained exception); "
+                "it must return the current access token",
+            ) from exc
+        if not isinstance(value, str):
+            raise ValidationError(
+                "access_token",
+                f"the token callable returned {type(value).__name__}, not a string; it must "
+                "return the current access token",
+            )
+        self._remember(value)
+
+    def _remember(self, value: str) -> None:
+        token = value.strip()
+        if not token:
+            raise ValidationError(
+                "access_token",
+                "is empty"
+                if self._provider is None
+                else "the token callable returned an empty "
+                "string; it must return the current access token",
+            )
+        self._seen.extend(t for t in {value, token} if t not in self._seen)
+        self._current = token
+
+    def __repr__(self) -> str:
+        kind = "callable" if self._provider is not None else "fixed"
+        return f"TokenSource({kind}, token hidden)"
+
+
+def apply_auth(mode: AuthMode, token: str, params: dict[str, str], headers: dict[str, str]) -> None:
+    """Put the token where ``mode`` says: the ``access_token`` parameter or a Bearer header."""
+    if mode == "bearer":
+        headers["Authorization"] = f"Bearer {token}"
+    else:
+        params["access_token"] = token

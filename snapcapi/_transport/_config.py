@@ -1,0 +1,127 @@
+"""Read and check the client's options: explicit values, else the environment.
+
+Each reader names the option it refuses, in a :class:`~snapcapi.ValidationError` saying what to
+give instead. Explicit strings are stripped like environment values, and a blank explicit
+value is refused rather than taken for "not given".
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+import os
+import re
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlsplit
+
+from snapcapi._transport._auth import AUTH_MODES, AuthMode, TokenSource
+from snapcapi.errors import ValidationError
+
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "read_asset_id",
+    "read_auth",
+    "read_base_url",
+    "read_seconds",
+    "read_token",
+    "read_whole",
+]
+
+DEFAULT_BASE_URL = "https://tr.snapchat.com"
+#: Characters an asset id cannot hold: it becomes a segment of the request's path.
+_UNSAFE_IN_ID = re.compile(r"[\s/?#%\\]")
+_ENVIRONMENT = {
+    "pixel_id": "SNAP_PIXEL_ID",
+    "snap_app_id": "SNAP_APP_ID",
+    "access_token": "SNAP_ACCESS_TOKEN",
+    "base_url": "SNAP_CAPI_BASE_URL",
+}
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _setting(value: str | None, name: str) -> str | None:
+    """Read an explicit string (stripped; blank refused), else the environment's."""
+    if value is None:
+        return os.environ.get(_ENVIRONMENT[name], "").strip() or None
+    if not isinstance(value, str):
+        raise ValidationError(name, f"must be a string, got {type(value).__name__}")
+    if not value.strip():
+        raise ValidationError(
+            name, f"is empty; give a value, or leave it out to read {_ENVIRONMENT[name]}"
+        )
+    return value.strip()
+
+
+def read_asset_id(value: str | None, name: str) -> str | None:
+    """Read a Pixel ID or Snap App ID (``name``): it becomes a segment of the URL path."""
+    found = _setting(value, name)
+    if found is not None and _UNSAFE_IN_ID.search(found):
+        raise ValidationError(
+            name, "must be the id as Snap shows it (a UUID): no spaces, '/', '?', '#' or '%'"
+        )
+    return found
+
+
+def read_token(value: str | Callable[[], str] | None) -> TokenSource:
+    """Read the access token: a callable, a string, else ``SNAP_ACCESS_TOKEN``."""
+    if callable(value):
+        return TokenSource(value)
+    token = _setting(value, "access_token")
+    if token is None:
+        raise ValidationError(
+            "access_token", "is missing; pass Client(access_token=...) or set SNAP_ACCESS_TOKEN"
+        )
+    return TokenSource(token)
+
+
+def read_base_url(value: str | None) -> str:
+    """Read Snap's host: https, or plain http on a loopback address (the fake server)."""
+    url = (_setting(value, "base_url") or DEFAULT_BASE_URL).rstrip("/")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValidationError("base_url", "must be an absolute URL such as https://tr.snapchat.com")
+    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+        raise ValidationError(
+            "base_url", "must use https (plain http is allowed only for loopback test servers)"
+        )
+    return url
+
+
+def read_whole(name: str, value: Any, low: int, high: int | None = None) -> int:
+    """Check an integer option, naming it when it is wrong."""
+    span = f"between {low} and {high}" if high is not None else f">= {low}"
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValidationError(name, f"must be a whole number {span}, got {value!r}")
+    if value < low or (high is not None and value > high):
+        raise ValidationError(name, f"must be {span}, got {value}")
+    return value
+
+
+def read_seconds(name: str, value: Any) -> float:
+    """Check a positive, finite number of seconds, naming the option when it is wrong."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValidationError(name, f"must be a number of seconds > 0, got {value!r}")
+    if not (value > 0 and math.isfinite(value)):
+        raise ValidationError(name, f"must be a number of seconds > 0, got {value!r}")
+    return float(value)
+
+
+def read_auth(value: Any) -> AuthMode:
+    """Check the authentication mode: ``"query"`` or ``"bearer"``."""
+    for mode in AUTH_MODES:
+        if value == mode:
+            return mode
+    raise ValidationError(
+        "auth",
+        "must be 'query' (the access_token parameter, as Snap documents v3) or 'bearer' "
+        f"(an Authorization header), got {value!r}",
+    )

@@ -1,0 +1,112 @@
+"""Keep the access token out of text: log records, exception chains, reasons.
+
+The token travels in the query string (``auth="query"``) or an ``Authorization`` header
+(``auth="bearer"``). Libraries below us quote request URLs in log lines (urllib3 at DEBUG) and in
+exception messages (requests), so every piece of text that crosses this boundary is scrubbed
+here: the ``access_token=`` parameter by pattern, and every token value the client ever held
+verbatim.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections.abc import Iterable
+from typing import Any
+
+__all__ = ["install_log_filter", "redact", "redact_json", "scrub"]
+
+_TOKEN_IN_TEXT = re.compile(r"(access_token=)[^&\s\"'#]+")
+_BEARER_IN_TEXT = re.compile(r"(Bearer\s+)[^\s\"',;]+", re.IGNORECASE)
+#: Loggers that print request URLs.
+URL_LOGGERS = ("urllib3.connectionpool", "urllib3.connection", "urllib3.util.retry", "requests")
+
+
+def redact(text: str, secrets: Iterable[str] = ()) -> str:
+    """Remove access tokens from text: as a query parameter, a Bearer value, and verbatim."""
+    text = _TOKEN_IN_TEXT.sub(r"\1***", text)
+    text = _BEARER_IN_TEXT.sub(r"\1***", text)
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    return text
+
+
+def redact_json(value: Any, secrets: Iterable[str]) -> Any:
+    """Return parsed JSON with tokens removed from every string (an error may echo the token)."""
+    secrets = tuple(secrets)
+    if isinstance(value, str):
+        return redact(value, secrets)
+    if isinstance(value, list):
+        return [redact_json(item, secrets) for item in value]
+    if isinstance(value, dict):
+        return {redact(str(k), secrets): redact_json(v, secrets) for k, v in value.items()}
+    return value
+
+
+class RedactTokens(logging.Filter):
+    """Scrub ``access_token=...`` from records of loggers that print request URLs (urllib3)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Rewrite the record's message without tokens; never drop a record."""
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):  # a malformed record: leave it to logging to report
+            return True
+        record.msg = redact(message)
+        record.args = ()
+        return True
+
+
+_FILTER = RedactTokens()
+_INSTALLED = threading.Event()
+_INSTALLING = threading.Lock()
+
+
+def install_log_filter() -> None:
+    """Attach the redacting filter to the URL-logging loggers, once per process.
+
+    Called by the first :class:`snapcapi.Client`, not at import: importing snapcapi leaves
+    logging as it found it. Safe from several threads at once and cheap to call again.
+    """
+    if _INSTALLED.is_set():
+        return
+    with _INSTALLING:
+        for name in URL_LOGGERS:
+            logger = logging.getLogger(name)
+            if _FILTER not in logger.filters:
+                logger.addFilter(_FILTER)
+        _INSTALLED.set()
+
+
+def scrub(exc: BaseException, secrets: Iterable[str], seen: set[int] | None = None) -> None:
+    """Remove tokens from an exception chain's messages in place (they quote the URL)."""
+    secrets = tuple(secrets)
+    seen = seen if seen is not None else set()
+    if id(exc) in seen:
+        return
+    seen.add(id(exc))
+    exc.args = tuple(_scrubbed(arg, secrets, seen) for arg in exc.args)
+    for attribute in ("url", "reason"):
+        value = getattr(exc, attribute, None)
+        if isinstance(value, str):
+            setattr(exc, attribute, redact(value, secrets))
+        elif isinstance(value, BaseException):
+            scrub(value, secrets, seen)
+    for attribute in ("request", "response"):
+        # A request's URL and headers carry the token, as do a response's and its history.
+        if getattr(exc, attribute, None) is not None:
+            setattr(exc, attribute, None)
+    for linked in (exc.__cause__, exc.__context__):
+        if linked is not None:
+            scrub(linked, secrets, seen)
+
+
+def _scrubbed(arg: Any, secrets: tuple[str, ...], seen: set[int]) -> Any:
+    if isinstance(arg, BaseException):
+        scrub(arg, secrets, seen)
+        return arg
+    if isinstance(arg, str):
+        return redact(arg, secrets)
+    return arg
