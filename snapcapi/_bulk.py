@@ -471,6 +471,26 @@ class _Run:
             self.summary.warn(drop)
         return item
 
+    def settled_unfit(self, row: Hashable, event: Event) -> bool:
+        """Settle an event unfit to send as INVALID, counted by its problems' codes.
+
+        The client would find the same problems, but its results carry them as text; judged
+        here, the summary and the report count them as a dry run does.
+        """
+        problems, _ = event._review_values(self.now())
+        if not problems:
+            return False
+        self.settle(
+            row,
+            "INVALID",
+            "; ".join(problem.message for problem in problems),
+            event.event_id,
+            event_name=event.event_name.value,
+            problems=problems,
+            kind=_kind_of(problems),
+        )
+        return True
+
     def dry_run(self, pairs: Iterator[tuple[Hashable, Event | RowProblem | RowSkip]]) -> None:
         options = self.options
         payloads = open_text(options.payload_out, "w") if options.payload_out else None
@@ -478,20 +498,9 @@ class _Run:
             for row, item in pairs:
                 self.handed += 1
                 event = self.settled_early(row, item)
-                if event is not None:
-                    problems, _ = event._review_values(self.now())
+                if event is not None and not self.settled_unfit(row, event):
                     name = event.event_name.value
-                    if problems:
-                        self.settle(
-                            row,
-                            "INVALID",
-                            "; ".join(p.message for p in problems),
-                            event.event_id,
-                            event_name=name,
-                            problems=problems,
-                            kind=_kind_of(problems),
-                        )
-                    elif options.require_consent and event.consent is not True:
+                    if options.require_consent and event.consent is not True:
                         reason = "no consent (--require-consent)"
                         self.settle(row, "SKIPPED", reason, event.event_id, event_name=name)
                     else:
@@ -507,12 +516,20 @@ class _Run:
         self, pairs: Iterator[tuple[Hashable, Event | RowProblem | RowSkip]], client: Client
     ) -> None:
         rows: dict[int, tuple[Hashable, str]] = {}  # event index -> row and event name, unsettled
+        no_default_region = client.default_region is None
 
         def events() -> Iterator[Event]:
             index = 0
             for row, item in pairs:
                 self.handed += 1
                 event = self.settled_early(row, item)
+                # Phones still without a country are the client's to read in its region.
+                if (
+                    event is not None
+                    and (no_default_region or not event.user_data.unresolved_phones)
+                    and self.settled_unfit(row, event)
+                ):
+                    event = None
                 if event is not None:
                     rows[index] = (row, event.event_name.value)
                     index += 1

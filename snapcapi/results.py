@@ -48,7 +48,8 @@ class EventResult:
         event_id: The event's ``event_id`` (generated ones included), ``None`` for non-events.
         status: One :class:`EventStatus`.
         reason: Why, in words, for every status but ``ACCEPTED`` (masked, never raw PII).
-        codes: Snap's error codes, when Snap gave any.
+        codes: Snap's error codes, when Snap gave any; for an ``INVALID`` event, snapcapi's own
+            problem codes (``no_match_key``, ``event_time_too_old``, ...).
         messages: Snap's error messages (or the validate endpoint's), when Snap gave any.
         warnings: Notices: identifiers dropped, old events, Snap's validation warnings.
         http_status: The HTTP status of the last response about this event, if any.

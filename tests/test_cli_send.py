@@ -412,3 +412,22 @@ def test_rows_that_cannot_become_events_have_their_code_in_the_report(tmp_path):
         ["2", "INVALID: not valid JSON"],
         ["1", "INVALID: expected a record"],
     ]
+
+
+def test_a_real_send_counts_unfit_rows_by_code_as_a_dry_run_does(tmp_path, server):
+    """Sent for real, rows too old to send are one summary line, with their code reported."""
+    data = rows(4)
+    for i, days in enumerate((40, 50)):
+        data[i][7] = (datetime.now(timezone.utc) - timedelta(days=days)).isoformat()
+    source = write_csv(tmp_path / "orders.csv", data)
+    argv = ("--base-url", server.url, "--pixel-id", server.pixel_id, "--report", tmp_path / "r.csv")
+    code, out, _ = run("send", source, *DEFAULTS, *argv)
+    assert code == 1
+    reasons = out.split("top reasons:\n", 1)[1].splitlines()
+    assert [line.split(None, 1) for line in reasons] == [
+        ["2", "INVALID: event_time: older than 37 days (Snap refuses it)"]
+    ]
+    report = read_report(tmp_path / "r.csv")
+    assert [r["codes"] for r in report] == ["event_time_too_old"] * 2 + ["", ""]
+    assert [r["status"] for r in report] == ["INVALID", "INVALID", "ACCEPTED", "ACCEPTED"]
+    assert server.request_count == 1

@@ -107,6 +107,7 @@ def test_locally_invalid_events_are_reported_and_not_sent(snap_server, make_clie
     result = make_client().send(events)
     assert [r.status for r in result.events] == [EventStatus.ACCEPTED, EventStatus.INVALID]
     assert "no matching key" in result.events[1].reason
+    assert result.events[1].codes == ("no_match_key",)  # snapcapi's own code, for programs
     assert result.events[1].attempts == 0
     assert snap_server.event_ids() == {"e0"}
 

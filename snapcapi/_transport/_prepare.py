@@ -104,14 +104,20 @@ class Preparer:
                 event = event._replace(user_data=user.with_default_region(self.default_region))
             except ValidationError as exc:
                 return EventResult(index, event.event_id, EventStatus.INVALID, str(exc))
-        problems, notices = event.review(now)
+        problems, notices = event._review_values(now)
         if problems:
             return EventResult(
-                index, event.event_id, EventStatus.INVALID, "; ".join(problems), warnings=notices
+                index,
+                event.event_id,
+                EventStatus.INVALID,
+                "; ".join(problem.message for problem in problems),
+                codes=tuple(problem.code for problem in problems),
+                warnings=tuple(notice.message for notice in notices),
             )
         asset = (
             self.snap_app_id if event.action_source is ActionSource.MOBILE_APP else self.pixel_id
         )
         if asset is None:
             return _missing_asset(index, event)
-        return asset, Item(index, event.event_id, _wire.encode(event.to_payload()), notices)
+        warnings = tuple(notice.message for notice in notices)
+        return asset, Item(index, event.event_id, _wire.encode(event.to_payload()), warnings)
