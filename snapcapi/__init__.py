@@ -6,7 +6,7 @@ exactly as Snap specifies, and mistakes raise :class:`ValidationError` naming th
 :class:`SendResult`; :mod:`snapcapi.testing` has a fake Snap server for tests.
 """
 
-from snapcapi import normalize, web
+from snapcapi import normalize, problems, web
 from snapcapi._version import __version__
 from snapcapi.app_data import AppData
 from snapcapi.background import BackgroundSender
@@ -24,6 +24,7 @@ from snapcapi.errors import (
     ValidationError,
 )
 from snapcapi.events import Event
+from snapcapi.problems import Problem
 from snapcapi.records import Conversion, RowProblem, events_from_dataframe, events_from_records
 from snapcapi.results import EventResult, EventStatus, SendResult
 from snapcapi.user_data import UserData
@@ -44,6 +45,7 @@ __all__ = [
     "EventResult",
     "EventStatus",
     "MatchReport",
+    "Problem",
     "RateLimitError",
     "RowProblem",
     "SendResult",
@@ -56,5 +58,6 @@ __all__ = [
     "events_from_dataframe",
     "events_from_records",
     "normalize",
+    "problems",
     "web",
 ]

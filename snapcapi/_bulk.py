@@ -23,13 +23,13 @@ import attrs
 
 from snapcapi._files import ReportWriter, RowSource, file_format, legacy_characters, open_text
 from snapcapi._masking import echo
-from snapcapi._problems import Problem
 from snapcapi._progress import Progress
 from snapcapi._resume import AcceptedIds, ReportMeta
 from snapcapi._transport import _wire
 from snapcapi.client import Client
 from snapcapi.errors import ValidationError
 from snapcapi.events import Event
+from snapcapi.problems import Problem
 from snapcapi.records import (
     ColumnMap,
     Recipe,

@@ -19,8 +19,8 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any, Literal
 
-from snapcapi._problems import NOT_A_RECORD, NOT_JSON, UNREADABLE_CSV, WRONG_WIDTH
 from snapcapi.errors import ValidationError
+from snapcapi.problems import NOT_A_RECORD, NOT_JSON, UNREADABLE_CSV, WRONG_WIDTH
 from snapcapi.records import RowProblem
 
 __all__ = [

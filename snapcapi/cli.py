@@ -31,6 +31,7 @@ from snapcapi._bulk import (
 )
 from snapcapi._presets import load_preset, preset_names
 from snapcapi._progress import Progress
+from snapcapi._version import __version__
 from snapcapi.client import Client
 from snapcapi.custom_data import CustomData
 from snapcapi.enums import EventName
@@ -424,7 +425,6 @@ def _parser() -> argparse.ArgumentParser:
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    from snapcapi._version import __version__
 
     parser.add_argument("--version", action="version", version=f"snapcapi {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")

@@ -38,6 +38,7 @@ from snapcapi._transport._pipeline import PipelineSettings, SendPipeline
 from snapcapi._transport._prepare import Preparer
 from snapcapi._transport._redact import install_log_filter
 from snapcapi._transport._retry import RetryPolicy
+from snapcapi._version import __version__
 from snapcapi.errors import ClientClosedError, ValidationError
 from snapcapi.events import Event
 from snapcapi.normalize import country as _country
@@ -200,8 +201,6 @@ class Client:
     @property
     def user_agent(self) -> str:
         """The ``User-Agent`` sent with every request."""
-        from snapcapi._version import __version__
-
         return (
             f"snapcapi/{__version__} (python/{platform.python_version()}; "
             f"requests/{requests.__version__})"

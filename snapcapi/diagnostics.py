@@ -24,12 +24,12 @@ from typing import Any
 
 import attrs
 
-from snapcapi import _problems
+from snapcapi import problems as _problems
 from snapcapi._html import table
-from snapcapi._problems import Problem
 from snapcapi.enums import ActionSource, EventName
 from snapcapi.errors import ValidationError
 from snapcapi.events import MAX_AGE, Event
+from snapcapi.problems import Problem
 from snapcapi.records import RowProblem, RowSkip, iter_events
 from snapcapi.user_data import OnInvalid
 

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 import attrs
 
-from snapcapi import _problems
+from snapcapi import problems as _problems
 from snapcapi._convert import (
     count,
     flag,
@@ -30,11 +30,11 @@ from snapcapi._convert import (
     text_list,
 )
 from snapcapi._masking import echo, echo_time, mask
-from snapcapi._problems import Problem
 from snapcapi.app_data import AppData
 from snapcapi.custom_data import CustomData
 from snapcapi.enums import ActionSource, EventName
 from snapcapi.errors import Remedy, ValidationError
+from snapcapi.problems import Problem
 from snapcapi.user_data import OnInvalid, UserData, identifier_rows
 
 __all__ = [
@@ -724,7 +724,7 @@ class Event:
 
     @property
     def drops(self) -> tuple[Problem, ...]:
-        """The :attr:`warnings` as :class:`~snapcapi._problems.Problem` values."""
+        """The :attr:`warnings` as :class:`~snapcapi.problems.Problem` values."""
         return self.user_data.drops or ()
 
     def problems(self, *, now: _dt.datetime | float | None = None) -> tuple[str, ...]:
@@ -738,7 +738,7 @@ class Event:
         return tuple([problem.message for problem in self.problem_values(now=now)])
 
     def problem_values(self, *, now: _dt.datetime | float | None = None) -> tuple[Problem, ...]:
-        """Return :meth:`problems` as :class:`~snapcapi._problems.Problem` values.
+        """Return :meth:`problems` as :class:`~snapcapi.problems.Problem` values.
 
         Their messages are the strings :meth:`problems` lists, in the same order; code that
         counts or groups them reads their ``code`` and ``field``.
@@ -814,7 +814,7 @@ class Event:
         return tuple([p.message for p in problems]), tuple([n.message for n in notices])
 
     def _review_values(self, now: float) -> tuple[tuple[Problem, ...], tuple[Problem, ...]]:
-        """:meth:`review` as :class:`~snapcapi._problems.Problem` values."""
+        """:meth:`review` as :class:`~snapcapi.problems.Problem` values."""
         user = self.user_data.__dict__
         custom = self.custom_data
         age = now - self.event_time
@@ -845,7 +845,7 @@ class Event:
         return tuple([notice.message for notice in self.notice_values(now=now)])
 
     def notice_values(self, *, now: _dt.datetime | float | None = None) -> tuple[Problem, ...]:
-        """Return :meth:`notices` as :class:`~snapcapi._problems.Problem` values."""
+        """Return :meth:`notices` as :class:`~snapcapi.problems.Problem` values."""
         found = list(self.drops)
         age = _to_instant(now) - self.event_time
         if STALE_AGE.total_seconds() < age <= MAX_AGE.total_seconds():

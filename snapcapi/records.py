@@ -61,16 +61,16 @@ from snapcapi._mapping import (
     unknown_field,
 )
 from snapcapi._masking import echo, mask
-from snapcapi._problems import (
+from snapcapi.enums import ActionSource, EventName
+from snapcapi.errors import Remedy, ValidationError
+from snapcapi.events import Event
+from snapcapi.problems import (
     GROUP_SPLIT,
     INVALID_VALUE,
     NOT_A_RECORD,
     PHONE_NO_COUNTRY_CODE,
     Problem,
 )
-from snapcapi.enums import ActionSource, EventName
-from snapcapi.errors import Remedy, ValidationError
-from snapcapi.events import Event
 from snapcapi.user_data import OnInvalid
 
 __all__ = [
@@ -106,7 +106,7 @@ class RowProblem:
         reason: What is wrong and what to do (identifiers masked).
         remedy: The setting that fixes it, when one does.
         event_id: The row's event id, when it got that far.
-        code: What is wrong, as a short stable identifier (see :mod:`snapcapi._problems`):
+        code: What is wrong, as a short stable identifier (see :mod:`snapcapi.problems`):
             ``"invalid_value"`` for a value an error refused, ``"not_a_record"``, ...
     """
 
@@ -131,7 +131,7 @@ class RowProblem:
         return f"{self.reason}; {self.remedy.advice('cli' if interface == 'cli' else 'python')}"
 
     def to_problem(self) -> Problem:
-        """Return what is wrong as a :class:`~snapcapi._problems.Problem` (code, field, reason)."""
+        """Return what is wrong as a :class:`~snapcapi.problems.Problem` (code, field, reason)."""
         return Problem(self.code, self.field, self.reason)
 
     def __str__(self) -> str:

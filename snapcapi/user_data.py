@@ -12,9 +12,9 @@ import attrs
 from snapcapi import normalize
 from snapcapi._convert import is_blank, none_defaults, one_of, text, text_list
 from snapcapi._masking import mask, mask_email
-from snapcapi._problems import INVALID_VALUE, MADID_ZERO, PHONE_NO_COUNTRY_CODE, Problem
 from snapcapi.errors import ValidationError
 from snapcapi.normalize import ZERO_MADID, ZERO_MADID_REASON, sha256_hex
+from snapcapi.problems import INVALID_VALUE, MADID_ZERO, PHONE_NO_COUNTRY_CODE, Problem
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -211,7 +211,7 @@ class UserData:
     #: What was dropped or adjusted on the way in (with ``on_invalid="drop"``), masked: the
     #: messages of :attr:`drops`.
     warnings: tuple[str, ...] | None
-    #: The same, as :class:`~snapcapi._problems.Problem` values (code, field, message), for
+    #: The same, as :class:`~snapcapi.problems.Problem` values (code, field, message), for
     #: code that counts or groups them. Derived with :attr:`warnings`, so not compared.
     drops: tuple[Problem, ...] | None = attrs.field(eq=False, hash=False)
     # The wire form (hashed identifiers, raw ones), derived from the fields above.
@@ -320,7 +320,7 @@ class UserData:
 
         For pipelines where no region will come (the command line, whose ``--region`` was
         applied already): the numbers are dropped like any identifier that cannot be used.
-        ``warning`` is the drop as a :class:`~snapcapi._problems.Problem`, or its message
+        ``warning`` is the drop as a :class:`~snapcapi.problems.Problem`, or its message
         (then counted as a phone without country code).
         """
         if not self.unresolved_phones:

@@ -436,7 +436,7 @@ def test_forwarded_options_work_with_the_real_reader():
 
 def test_two_wordings_of_one_code_are_one_line():
     """Drops are counted by code and field: two wordings of "no country code" are one line."""
-    from snapcapi._problems import Problem
+    from snapcapi.problems import Problem
 
     worded = UserData(phone="(415) 555-0132", email="b@example.com").without_unresolved(
         Problem.dropped("phone_no_country_code", "phone", "(***********32 came without +code")
@@ -458,7 +458,7 @@ def test_two_wordings_of_one_code_are_one_line():
 
 def test_row_problems_are_counted_by_code_whatever_the_detail():
     """Lines that are not JSON, each with its own parser message, form one line."""
-    from snapcapi._problems import NOT_JSON
+    from snapcapi.problems import NOT_JSON
     from snapcapi.records import RowProblem
 
     rows = [

@@ -6,8 +6,9 @@ import pickle
 
 import pytest
 
-from snapcapi import ValidationError, _problems
-from snapcapi._problems import LABELS, Problem, title
+from snapcapi import ValidationError
+from snapcapi import problems as _problems
+from snapcapi.problems import LABELS, Problem, title
 
 CODES = [
     getattr(_problems, name) for name in _problems.__all__ if name.isupper() and name != "LABELS"

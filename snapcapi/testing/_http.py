@@ -34,10 +34,10 @@ class Reply:
 class Responder(Protocol):
     """Who decides the answers: the fake server."""
 
-    def respond(self, method: str, target: str, headers: Mapping[str, str], raw: bytes) -> Reply:
+    def _respond(self, method: str, target: str, headers: Mapping[str, str], raw: bytes) -> Reply:
         """Answer one request."""
 
-    def refuse_unreadable(self, reason: str) -> Reply:
+    def _refuse_unreadable(self, reason: str) -> Reply:
         """Answer a request whose body could not be read."""
 
 
@@ -105,11 +105,11 @@ class Handler(BaseHTTPRequestHandler):
         declared = self.headers.get("Content-Length") or "0"
         if not declared.isdigit():
             self.close_connection = True
-            self._send(self.responder.refuse_unreadable("Bad Content-Length"))
+            self._send(self.responder._refuse_unreadable("Bad Content-Length"))
             return
         length = int(declared)
         raw = self.rfile.read(length) if length else b""
-        reply = self.responder.respond(method, self.path, dict(self.headers), raw)
+        reply = self.responder._respond(method, self.path, dict(self.headers), raw)
         if reply.status == "reset":
             # Close with RST, as a crashed load balancer would.
             server = self.server

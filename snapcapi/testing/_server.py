@@ -408,7 +408,7 @@ class FakeSnapServer:
 
     # ------------------------------------------------------------------ answering a request
 
-    def respond(self, method: str, target: str, headers: Mapping[str, str], raw: bytes) -> Reply:
+    def _respond(self, method: str, target: str, headers: Mapping[str, str], raw: bytes) -> Reply:
         """Decide the answer to one request (called by the HTTP handler's threads)."""
         token, shape = self._arrive()
         request = _parse(method, target, headers, raw)
@@ -433,7 +433,7 @@ class FakeSnapServer:
             extra["X-Request-Id"] = request_id
         return Reply(status, answer, extra)
 
-    def refuse_unreadable(self, reason: str) -> Reply:
+    def _refuse_unreadable(self, reason: str) -> Reply:
         """Answer a request whose body could not be read: 400, counted, not recorded."""
         _, shape = self._arrive()
         request_id = uuid.uuid4().hex

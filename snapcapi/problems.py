@@ -6,8 +6,10 @@ that cannot become an event) read a :class:`Problem`'s :attr:`~Problem.code` and
 message, whose wording is free to improve. The message is the public string, unchanged: what
 ``Event.problems()``, ``UserData.warnings`` and the reports have always shown.
 
-This module is the ground floor: it imports nothing of snapcapi when it runs (the errors
-module only for a type), so every layer may use it.
+Programs compare :attr:`Problem.code` with this module's constants
+(``problems.NO_MATCH_KEY``); :attr:`snapcapi.EventResult.codes` of an ``INVALID`` event holds
+the same codes. This module is the ground floor: it imports nothing of snapcapi when it runs
+(the errors module only for a type), so every layer may use it.
 """
 
 from __future__ import annotations
