@@ -89,13 +89,23 @@ class ValidationError(SnapCapiError, ValueError):
             words; see :meth:`explain` for the command line's).
         problem: What is wrong, without the advice.
         remedy: The setting that fixes it, when one does (a :class:`Remedy`).
+        code: What is wrong as a stable code (see :mod:`snapcapi.problems`):
+            ``"invalid_value"`` unless the error knows more (``"phone_no_country_code"``).
 
     """
 
-    def __init__(self, field: str, reason: str, *, remedy: Remedy | None = None) -> None:
+    def __init__(
+        self,
+        field: str,
+        reason: str,
+        *,
+        remedy: Remedy | None = None,
+        code: str = "invalid_value",
+    ) -> None:
         self.field = field
         self.problem = reason
         self.remedy = remedy
+        self.code = code
         self.reason = reason if remedy is None else f"{reason}; {remedy.advice()}"
         super().__init__(f"{field}: {self.reason}")
 
@@ -106,13 +116,17 @@ class ValidationError(SnapCapiError, ValueError):
         return f"{self.problem}; {self.remedy.advice(interface)}"
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (_rebuild, (type(self), self.field, self.problem, self.remedy))
+        return (_rebuild, (type(self), self.field, self.problem, self.remedy, self.code))
 
 
 def _rebuild(
-    cls: type[ValidationError], field: str, problem: str, remedy: Remedy | None
+    cls: type[ValidationError],
+    field: str,
+    problem: str,
+    remedy: Remedy | None,
+    code: str = "invalid_value",
 ) -> ValidationError:
-    return cls(field, problem, remedy=remedy)
+    return cls(field, problem, remedy=remedy, code=code)
 
 
 class ClientClosedError(SnapCapiError, RuntimeError):

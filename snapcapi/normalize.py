@@ -40,6 +40,7 @@ from snapcapi import _iso
 from snapcapi._convert import check_unicode
 from snapcapi._masking import echo, mask, mask_email
 from snapcapi.errors import Remedy, ValidationError
+from snapcapi.problems import PHONE_NO_COUNTRY_CODE
 
 __all__ = [
     "city",
@@ -455,6 +456,7 @@ def read_phone(value: str, region: str | None, *, region_is_country: bool = Fals
             f"{mask(text)} has no country code (write it as +<country code> <number>, or say "
             "which country it belongs to)",
             remedy=_region_remedy(None),
+            code=PHONE_NO_COUNTRY_CODE,
         )
     try:
         return _phone_full(text, region_code, assumed=True, from_country=region_is_country)

@@ -170,16 +170,16 @@ class Problem:
 
     @classmethod
     def from_error(
-        cls, error: ValidationError, *, code: str = INVALID_VALUE, field: str | None = None
+        cls, error: ValidationError, *, code: str | None = None, field: str | None = None
     ) -> Problem:
         """Make the problem of a value ``error`` refused, in the error's own words.
 
         Args:
             error: The error.
-            code: The code, when the caller knows more than "invalid" (the error has none).
+            code: The code, when the caller knows more than the error (else the error's).
             field: The field, when the caller names it otherwise than the error.
         """
-        return cls(code, error.field if field is None else field, error.problem)
+        return cls(code or error.code, error.field if field is None else field, error.problem)
 
     @classmethod
     def dropped(cls, code: str, field: str, reason: str) -> Problem:

@@ -122,7 +122,7 @@ class RowProblem:
         cls, row: Hashable, exc: ValidationError, event_id: str | None = None
     ) -> RowProblem:
         """Make the problem of a row from the error that stopped it."""
-        return cls(row, exc.field, exc.problem, exc.remedy, event_id)
+        return cls(row, exc.field, exc.problem, exc.remedy, event_id, code=exc.code)
 
     def explain(self, interface: str = "python") -> str:
         """Return the reason with its advice in the words of ``"python"`` or ``"cli"``."""

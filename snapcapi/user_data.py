@@ -432,7 +432,7 @@ def _reject(
     exc: ValidationError,
     on_invalid: OnInvalid,
     drops: list[Problem],
-    code: str = INVALID_VALUE,
+    code: str | None = None,
 ) -> None:
     """Raise the error under the field's own name, or record it as dropped in drop mode.
 
@@ -441,8 +441,8 @@ def _reject(
     remedy, so each interface can word it).
     """
     if on_invalid == "raise":
-        raise ValidationError(key, exc.problem, remedy=exc.remedy) from None
-    drops.append(Problem.dropped(code, key, exc.problem))
+        raise ValidationError(key, exc.problem, remedy=exc.remedy, code=code or exc.code) from None
+    drops.append(Problem.dropped(code or exc.code, key, exc.problem))
 
 
 def _store(

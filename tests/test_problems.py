@@ -6,7 +6,7 @@ import pickle
 
 import pytest
 
-from snapcapi import ValidationError
+from snapcapi import RowProblem, ValidationError, normalize
 from snapcapi import problems as _problems
 from snapcapi.problems import LABELS, Problem, title
 
@@ -66,3 +66,15 @@ def test_problems_are_frozen_comparable_values_that_pickle():
     assert repr(problem) == (
         "Problem(code='madid_zero', field='madid', message='madid dropped: is the all-zero id')"
     )
+
+
+def test_an_error_carries_its_code_to_the_problems_made_of_it():
+    """A phone refused for want of a country code says so by code, through pickling too."""
+    with pytest.raises(ValidationError) as info:
+        normalize.phone("06 12 34 56 78")
+    error = info.value
+    assert error.code == _problems.PHONE_NO_COUNTRY_CODE
+    assert pickle.loads(pickle.dumps(error)).code == _problems.PHONE_NO_COUNTRY_CODE
+    assert Problem.from_error(error).code == _problems.PHONE_NO_COUNTRY_CODE
+    assert RowProblem.from_error(7, error).code == _problems.PHONE_NO_COUNTRY_CODE
+    assert ValidationError("email", "is not valid").code == _problems.INVALID_VALUE
