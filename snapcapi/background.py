@@ -19,6 +19,7 @@ import collections
 import itertools
 import logging
 import os
+import sys
 import threading
 import time
 import weakref
@@ -113,6 +114,7 @@ class BackgroundSender:
         self._flush_wanted = 0  # flush() calls waiting
         self._closing = False
         self._closed = False
+        self._loop_warned = False  # said once that enqueue blocks an asyncio event loop
         self._worker: threading.Thread | None = None
         self._pid = os.getpid()
 
@@ -120,6 +122,14 @@ class BackgroundSender:
 
     def enqueue(self, event: Event) -> bool:
         """Queue an event to be sent soon; return at once.
+
+        With the queue full and ``overflow="block"``, it waits for room (at most
+        ``block_timeout`` seconds; None: without limit). In an ``async def`` endpoint that
+        wait blocks the event loop, and with it every request the loop serves, so call it
+        from a plain ``def`` endpoint (FastAPI runs those in a worker thread), or make the
+        sender with ``overflow="drop_new"`` or a short ``block_timeout``. When it is about to
+        wait in a thread running an asyncio event loop, it logs a warning saying so, once per
+        sender.
 
         Returns:
             True when the event was queued, False when it was dropped (queue full, or the
@@ -170,10 +180,33 @@ class BackgroundSender:
             remaining = None if deadline is None else deadline - time.monotonic()
             if remaining is not None and remaining <= 0:
                 return item, full + f" for {self.block_timeout}s"
+            if not self._loop_warned and _in_event_loop():
+                self._warn_event_loop()
+                continue  # the lock was let go while logging: look at the queue again
             self._changed.wait(remaining)
         if self._closing:
             return item, "dropped: the sender is closed"
         return None, ""
+
+    def _warn_event_loop(self) -> None:
+        """Once per sender, with the lock held: say enqueue blocks a running event loop."""
+        self._loop_warned = True
+        wait = self.block_timeout
+        limit = "until there is room" if wait is None else f"for up to {wait}s"
+        self._lock.release()  # a log handler may take its time, or even enqueue
+        try:
+            logger.warning(
+                "BackgroundSender.enqueue waits for room in a full queue (max_queue=%d, "
+                "overflow='block') in a thread running an asyncio event loop (an async def "
+                "endpoint?): it blocks the event loop, and every request it serves, %s. "
+                "Call enqueue from a plain def endpoint (FastAPI runs it in a worker thread), "
+                "or make the sender with overflow='drop_new' or a short block_timeout= "
+                "(seconds). Said once per sender.",
+                self.max_queue,
+                limit,
+            )
+        finally:
+            self._lock.acquire()
 
     def flush(self, timeout: float | None = None) -> bool:
         """Wait until every event given so far has a final result.
@@ -324,6 +357,18 @@ class BackgroundSender:
         """In a forked child: forget the parent's queue and worker; start afresh."""
         self._fresh_state()
         self.client._reset_after_fork()
+
+
+def _in_event_loop() -> bool:
+    """Whether this thread is running an asyncio event loop (asked only before blocking)."""
+    asyncio = sys.modules.get("asyncio")
+    if asyncio is None:  # never imported: no loop can be running
+        return False
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
 
 
 def _close_all() -> None:

@@ -492,7 +492,9 @@ def _parser() -> argparse.ArgumentParser:
         help="run the embedded fake Snap server in the foreground (Ctrl-C stops it)",
         description=(
             "Serve the fake Snap server on 127.0.0.1 and print its base URL, Pixel ID and "
-            "token; point snapcapi send at it with --base-url (or SNAP_CAPI_BASE_URL)."
+            "token; point snapcapi send at it with --base-url (or SNAP_CAPI_BASE_URL). It "
+            "answers in Snap's documented shape or, with --answers live, as a live Snap does; "
+            "--show prints what arrives, one line per accepted event."
         ),
     )
     fake.add_argument("--port", type=int, default=0, help="port to listen on (default: any)")
@@ -501,6 +503,23 @@ def _parser() -> argparse.ArgumentParser:
         "--fail-rate", type=float, default=0.0, help="share of requests failed at random"
     )
     fake.add_argument("--pixel-id", help="the Pixel ID it accepts (default: a new one)")
+    fake.add_argument(
+        "--answers",
+        choices=("documented", "live"),
+        default="documented",
+        help=(
+            "the shape of its error bodies: documented (Snap's schema: reason, event index, "
+            "errors; the default) or live (what a live Snap 400 sends: only error_msgs)"
+        ),
+    )
+    fake.add_argument(
+        "--show",
+        action="store_true",
+        help=(
+            "print one line per accepted event: its name, event_id, action_source and the "
+            "user_data keys that came (hashed values shortened; never a raw value or the token)"
+        ),
+    )
     return parser
 
 
@@ -736,29 +755,75 @@ def _run_presets(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _run_fake_server(args: argparse.Namespace, out: TextIO) -> int:
-    server = FakeSnapServer(pixel_id=args.pixel_id, latency=args.latency, port=args.port)
+    server = FakeSnapServer(
+        pixel_id=args.pixel_id, latency=args.latency, port=args.port, answers=args.answers
+    )
     if args.fail_rate:
         server.faults(args.fail_rate, seed=int(time.time()))
     with server:
         out.write(
-            f"fake Snap server at {server.url} (Ctrl-C stops it)\n"
+            f"fake Snap server at {server.url} ({args.answers} answers; Ctrl-C stops it)\n"
             f"  export SNAP_CAPI_BASE_URL={server.url}\n"
             f"  export SNAP_PIXEL_ID={server.pixel_id}\n"
             f"  export SNAP_ACCESS_TOKEN={server.token}\n"
         )
         out.flush()
-        seen = 0
+        seen = shown = 0
         try:
             while True:
                 time.sleep(0.5)
+                if args.show:
+                    shown = _show_arrivals(server, shown, out)
                 count = server.accepted_count
                 if count != seen:
                     out.write(f"{_events(count)} accepted so far\n")
                     out.flush()
                     seen = count
         except KeyboardInterrupt:
+            if args.show:  # what arrived since the last look
+                _show_arrivals(server, shown, out)
             out.write(f"stopped; {_events(server.accepted_count)} accepted\n")
     return 0
+
+
+def _show_arrivals(server: FakeSnapServer, shown: int, out: TextIO) -> int:
+    """Print a line for each event accepted after the first ``shown``; return how many now."""
+    events = server.events
+    for event in events[shown:]:
+        out.write(_arrival_line(event) + "\n")
+    out.flush()
+    return len(events)
+
+
+def _arrival_line(event: Mapping[str, Any]) -> str:
+    """Describe an accepted event without a raw value: hashes shortened, other values left out.
+
+    ``PURCHASE  event_id=order-1  WEB  user_data: em=sha256:836f82db…, sc_cookie1``
+    """
+    from snapcapi.normalize import is_hashed
+
+    user = event.get("user_data")
+    keys: list[str] = []
+    for key, value in user.items() if isinstance(user, Mapping) else ():
+        values = value if isinstance(value, list) else [value]
+        hashes = [v for v in values if isinstance(v, str) and is_hashed(v)]
+        if hashes and len(hashes) == len(values):
+            more = f" (+{len(hashes) - 1})" if len(hashes) > 1 else ""
+            keys.append(f"{_printable(key)}=sha256:{hashes[0][:8]}…{more}")
+        else:
+            keys.append(_printable(key))  # an IP, a user agent, a cookie: named, never shown
+    return (
+        f"+ {_printable(event.get('event_name'))}  event_id={_printable(event.get('event_id'))}"
+        f"  {_printable(event.get('action_source'))}  user_data: {', '.join(keys) or '(none)'}"
+    )
+
+
+def _printable(value: object) -> str:
+    """Return a short one-line form of a wire value (a client could send anything)."""
+    if value is None:
+        return "-"
+    text = "".join(c if c.isprintable() else "?" for c in str(value))
+    return text if len(text) <= 64 else text[:63] + "…"
 
 
 def _events(count: int) -> str:

@@ -16,6 +16,10 @@ landing-page parameter, or the ``_scclid`` cookie where the Pixel stored it) and
 In an ASGI app (FastAPI, Starlette), :func:`from_asgi` reads the same from the request's
 scope (``request.scope``, or the request itself) and gives the same :class:`RequestContext`.
 
+When the request is an API call made by a page (a JSON checkout), its URL is not the page the
+buyer was on: pass the page's URL as the front end sent it (``page_url=``, its
+``location.href``) and it becomes the ``event_source_url``, its ``ScCid`` the click id.
+
 ``X-Forwarded-For`` is honoured only through ``trusted_proxies``: the number of proxies in
 front of the app that you control (a load balancer: 1). Anything a client writes in that
 header beyond them is ignored, so a client cannot choose the IP address sent to Snap.
@@ -26,7 +30,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit, urlunsplit
 from wsgiref.util import request_uri
 
 import attrs
@@ -121,7 +125,9 @@ def _text(value: Any) -> str | None:
     return text or None
 
 
-def from_wsgi(environ: Mapping[str, Any], *, trusted_proxies: int = 0) -> RequestContext:
+def from_wsgi(
+    environ: Mapping[str, Any], *, trusted_proxies: int = 0, page_url: str | None = None
+) -> RequestContext:
     """Read the request part of an event from a WSGI environ.
 
     Args:
@@ -129,13 +135,43 @@ def from_wsgi(environ: Mapping[str, Any], *, trusted_proxies: int = 0) -> Reques
         trusted_proxies: Proxies you run in front of the app; the client's IP is read from
             ``X-Forwarded-For`` that many entries from the right (and the scheme and host
             from ``X-Forwarded-Proto``/``X-Forwarded-Host``). 0 (default): ``REMOTE_ADDR``.
+        page_url: The page the buyer was on, when the request is an API call from it (the
+            front end's ``location.href``, sent with the order). It becomes the
+            ``event_source_url`` instead of the request's own URL, and its ``ScCid`` is the
+            click id when the request's URL has none (the ``_scclid`` cookie comes after
+            both). None or blank (default): the request's URL. Its ``#fragment`` is dropped.
 
     Returns:
         A :class:`RequestContext`.
 
     Raises:
-        ValidationError: ``trusted_proxies`` is not a whole number, or is negative.
+        ValidationError: ``environ`` is not a WSGI environ (an ASGI scope or request: use
+            :func:`from_asgi`); ``trusted_proxies`` is not a whole number, or is negative;
+            ``page_url`` is not an absolute http(s) URL.
     """
+    if not isinstance(environ, Mapping):
+        raise ValidationError("environ", _not_an_environ(environ))
+    if ("type" in environ or "asgi" in environ) and _wsgi_key(environ) is None:
+        raise ValidationError("environ", _asgi_not_wsgi(environ))
+    _check_trusted_proxies(trusted_proxies)
+    page = _page_url(page_url) if page_url is not None else None
+    cookies = _cookies(str(environ.get("HTTP_COOKIE", "")))
+    click = _text(_click_id(str(environ.get("QUERY_STRING", ""))))
+    if page is not None:
+        url: str | None = page
+        click = click or _text(_click_id(urlsplit(page).query))
+    else:
+        url = _request_url(environ, trusted_proxies)
+    return RequestContext(
+        client_ip_address=_client_ip(environ, trusted_proxies),
+        client_user_agent=_text(environ.get("HTTP_USER_AGENT")),
+        sc_cookie1=_text(cookies.get("_scid")),
+        sc_click_id=click or _text(cookies.get("_scclid")),
+        event_source_url=url,
+    )
+
+
+def _check_trusted_proxies(trusted_proxies: object) -> None:
     if isinstance(trusted_proxies, bool) or not isinstance(trusted_proxies, int):
         raise ValidationError(
             "trusted_proxies",
@@ -144,12 +180,19 @@ def from_wsgi(environ: Mapping[str, Any], *, trusted_proxies: int = 0) -> Reques
         )
     if trusted_proxies < 0:
         raise ValidationError("trusted_proxies", "must be 0 or more")
-    cookies = _cookies(str(environ.get("HTTP_COOKIE", "")))
-    query = parse_qs(str(environ.get("QUERY_STRING", "")), keep_blank_values=False)
-    click = next(
+
+
+def _click_id(query_string: str) -> str | None:
+    """Return the ``ScCid`` parameter of a query string (any letter case), or None."""
+    query = parse_qs(query_string, keep_blank_values=False)
+    return next(
         (values[0] for key, values in query.items() if key.lower() == "sccid" and values),
         None,
     )
+
+
+def _request_url(environ: Mapping[str, Any], trusted_proxies: int) -> str | None:
+    """Return the URL the request was made to, or None when the environ names no host."""
     url_environ = dict(environ)
     if trusted_proxies:
         proto = _text(str(environ.get("HTTP_X_FORWARDED_PROTO", "")).split(",")[0])
@@ -159,17 +202,91 @@ def from_wsgi(environ: Mapping[str, Any], *, trusted_proxies: int = 0) -> Reques
         if host:
             url_environ["HTTP_HOST"] = host
     has_host = url_environ.get("HTTP_HOST") or url_environ.get("SERVER_NAME")
-    url = request_uri(url_environ, include_query=True) if has_host else None
-    return RequestContext(
-        client_ip_address=_client_ip(environ, trusted_proxies),
-        client_user_agent=_text(environ.get("HTTP_USER_AGENT")),
-        sc_cookie1=_text(cookies.get("_scid")),
-        sc_click_id=_text(click) or _text(cookies.get("_scclid")),
-        event_source_url=url,
+    return request_uri(url_environ, include_query=True) if has_host else None
+
+
+def _page_url(value: object) -> str | None:
+    """Check the page URL a front end sent: an absolute http(s) URL, its fragment dropped."""
+    if not isinstance(value, str):
+        raise ValidationError(
+            "page_url",
+            f"must be the page's URL as text (the front end's location.href), "
+            f"got {type(value).__name__}",
+        )
+    text = value.strip()
+    if not text:
+        return None
+    try:
+        parts = urlsplit(text)
+        valid = parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+    except ValueError:  # an unclosed IPv6 bracket, a bad port
+        valid = False
+    if not valid:
+        raise ValidationError(
+            "page_url",
+            "must be an absolute http(s) URL such as https://shop.example.com/cart "
+            "(the front end's location.href)",
+        )
+    return urlunsplit(parts._replace(fragment=""))
+
+
+# Keys every WSGI server sets (PEP 3333), or that a hand-made environ has.
+_WSGI_KEYS = (
+    "REQUEST_METHOD",
+    "wsgi.version",
+    "wsgi.url_scheme",
+    "PATH_INFO",
+    "QUERY_STRING",
+    "REMOTE_ADDR",
+    "SERVER_NAME",
+    "HTTP_HOST",
+)
+
+
+def _wsgi_key(mapping: Mapping[str, Any]) -> str | None:
+    """Return a key of ``mapping`` that only a WSGI environ has, or None (an unusual path)."""
+    found = next((key for key in _WSGI_KEYS if key in mapping), None)
+    if found is None:
+        found = next(
+            (key for key in mapping if isinstance(key, str) and key.startswith("HTTP_")), None
+        )
+    return found
+
+
+def _asgi_not_wsgi(value: Mapping[str, Any]) -> str:
+    """Say that an ASGI scope or request was given where a WSGI environ was wanted."""
+    if hasattr(value, "scope"):  # a Starlette Request is a mapping over its scope
+        return (
+            f"got a {type(value).__name__}, an ASGI request (FastAPI, Starlette), not a WSGI "
+            "environ: read it with snapcapi.web.from_asgi(request)"
+        )
+    return (
+        "is an ASGI scope (it has ASGI's 'type'/'asgi' keys and none of a WSGI environ's, "
+        "such as REQUEST_METHOD): read it with snapcapi.web.from_asgi(scope)"
     )
 
 
-def from_asgi(scope: Mapping[str, Any] | object, *, trusted_proxies: int = 0) -> RequestContext:
+def _not_an_environ(value: object) -> str:
+    """Say what ``value`` is instead of a WSGI environ, and what to pass."""
+    kind = type(value).__name__
+    if hasattr(value, "META"):
+        return f"expected the WSGI environ (a mapping), got a {kind}: pass request.META"
+    if hasattr(value, "environ"):
+        return f"expected the WSGI environ (a mapping), got a {kind}: pass request.environ"
+    if hasattr(value, "scope"):
+        return (
+            f"expected the WSGI environ (a mapping), got a {kind} with .scope, an ASGI request "
+            "(FastAPI, Starlette): read it with snapcapi.web.from_asgi(request)"
+        )
+    return (
+        "expected the WSGI environ (a mapping: Django's request.META, Flask's "
+        f"request.environ), got {kind}"
+    )
+
+
+def from_asgi(
+    scope: Mapping[str, Any] | object, *, trusted_proxies: int = 0, page_url: str | None = None
+) -> RequestContext:
     """Read the request part of an event from an ASGI HTTP scope (FastAPI, Starlette).
 
     The scope is read as the WSGI environ the ASGI specification maps it to, so the result
@@ -184,16 +301,21 @@ def from_asgi(scope: Mapping[str, Any] | object, *, trusted_proxies: int = 0) ->
         trusted_proxies: As for :func:`from_wsgi`: proxies you run in front of the app,
             whose ``X-Forwarded-For``/``-Proto``/``-Host`` entries are believed. 0
             (default): the scope's ``client`` address.
+        page_url: As for :func:`from_wsgi`: the page the buyer was on (the front end's
+            ``location.href``), for the ``event_source_url`` and the click id.
 
     Returns:
         A :class:`RequestContext`.
 
     Raises:
-        ValidationError: ``scope`` is not an ASGI HTTP scope, or its headers, path or query
-            string are not the bytes and strings ASGI gives; ``trusted_proxies`` is not a
-            whole number, or is negative.
+        ValidationError: ``scope`` is not an ASGI HTTP scope (a WSGI environ: use
+            :func:`from_wsgi`), or its path or query string are not the strings and bytes
+            ASGI gives; ``scope['headers']`` is not a list of ``(name, value)`` pairs of
+            bytes; ``trusted_proxies`` is not a whole number, or is negative; ``page_url`` is
+            not an absolute http(s) URL.
     """
-    return from_wsgi(_environ(_http_scope(scope)), trusted_proxies=trusted_proxies)
+    environ = _environ(_http_scope(scope))
+    return from_wsgi(environ, trusted_proxies=trusted_proxies, page_url=page_url)
 
 
 def _http_scope(value: object) -> Mapping[str, Any]:
@@ -206,12 +328,23 @@ def _http_scope(value: object) -> Mapping[str, Any]:
             f"got {type(value).__name__}",
         )
     kind = scope.get("type")
-    if kind != "http":
-        shown = repr(kind) if isinstance(kind, str) else type(kind).__name__
+    if kind == "http":
+        return scope
+    if "type" not in scope:
+        found = _wsgi_key(scope)
+        if found is not None:
+            raise ValidationError(
+                "scope",
+                f"has no 'type' key, and its {found!r} key is a WSGI environ's: read an "
+                "environ with snapcapi.web.from_wsgi(environ)",
+            )
         raise ValidationError(
-            "scope", f"must be an HTTP scope (type 'http'), got type {shown[:40]}"
+            "scope",
+            "has no 'type' key; an ASGI HTTP scope has type 'http' (pass request.scope, or "
+            "the FastAPI/Starlette request itself)",
         )
-    return scope
+    shown = repr(kind) if isinstance(kind, str) else type(kind).__name__
+    raise ValidationError("scope", f"must be an HTTP scope (type 'http'), got type {shown[:40]}")
 
 
 def _environ(scope: Mapping[str, Any]) -> dict[str, str]:
@@ -244,13 +377,20 @@ def _header_variables(headers: Any) -> dict[str, str]:
         pairs = [(name, value) for name, value in headers]
     except (TypeError, ValueError):
         raise ValidationError(
-            "scope", "headers must be a list of (name, value) byte pairs, as ASGI gives them"
+            "scope['headers']",
+            "must be a list of (name, value) byte pairs, as ASGI gives them",
         ) from None
     joined: dict[str, list[str]] = {}
     for name, value in pairs:
-        key = _bytes_text(name, "headers").lower()
+        if not isinstance(name, (bytes, bytearray)) or not isinstance(value, (bytes, bytearray)):
+            raise ValidationError(
+                "scope['headers']",
+                "must be (name, value) pairs of bytes, as the ASGI specification says, got a "
+                f"({type(name).__name__}, {type(value).__name__}) pair (encode text as latin-1)",
+            )
+        key = bytes(name).decode("latin-1").lower()
         if "_" not in key:
-            joined.setdefault(key, []).append(_bytes_text(value, "headers"))
+            joined.setdefault(key, []).append(bytes(value).decode("latin-1"))
     return {
         "HTTP_" + key.upper().replace("-", "_"): ("; " if key == "cookie" else ", ").join(values)
         for key, values in joined.items()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import os
 import subprocess
 import sys
@@ -146,6 +148,97 @@ def test_block_waits_for_room_then_everything_goes(snap_server, client):
     assert len(snap_server.event_ids()) == 20
     assert sender.dropped == 0
     sender.close()
+
+
+class Records(logging.Handler):
+    """Keep the snapcapi log records that mention the event loop; signal the first."""
+
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.records = []
+        self.first = threading.Event()
+
+    def emit(self, record):
+        if "event loop" in record.getMessage():
+            self.records.append(record)
+            self.first.set()
+
+
+@pytest.fixture
+def loop_warnings():
+    """The warnings the snapcapi logger gives about blocking an asyncio event loop."""
+    handler = Records()
+    logging.getLogger("snapcapi").addHandler(handler)
+    yield handler
+    logging.getLogger("snapcapi").removeHandler(handler)
+
+
+def full_sender(snap_server, **options):
+    """A sender whose worker is held at a gate with one event, and whose queue is full."""
+    held = HeldClient(snap_server.pixel_id, snap_server.token, base_url=snap_server.url)
+    sender = BackgroundSender(held, max_queue=1, flush_at=1, **options)
+    sender.enqueue(make_event(0))
+    assert held.entered.wait(10)  # the worker holds e0 at the gate
+    assert sender.enqueue(make_event(1))  # the one place in the queue: now it is full
+    return held, sender
+
+
+def test_enqueue_that_blocks_an_event_loop_says_so(snap_server, loop_warnings):
+    """A blocking enqueue in an async endpoint logs a warning naming the fixes, then waits."""
+    held, sender = full_sender(snap_server)  # overflow="block", block_timeout=None
+    # The gate opens once the warning is out (or after 10 s, and the test fails below).
+    opener = threading.Thread(target=lambda: (loop_warnings.first.wait(10), held.gate.set()))
+    opener.start()
+
+    async def endpoint():
+        return sender.enqueue(make_event(2))
+
+    assert asyncio.run(endpoint()) is True  # waited for room, as overflow="block" says
+    opener.join()
+    [record] = loop_warnings.records
+    assert record.levelno == logging.WARNING
+    message = record.getMessage()
+    assert "blocks the event loop" in message
+    assert "until there is room" in message
+    assert "plain def endpoint" in message
+    assert "overflow='drop_new'" in message
+    assert "block_timeout=" in message
+    assert sender.flush(timeout=10)
+    assert snap_server.event_ids() == {"e0", "e1", "e2"}
+    sender.close()
+    held.close()
+
+
+def test_the_event_loop_warning_comes_once_per_sender_and_only_in_a_loop(
+    snap_server, loop_warnings
+):
+    """Said once per sender; not on the fast path, not when no loop runs in the thread."""
+    held, sender = full_sender(snap_server, block_timeout=0.001)
+
+    async def endpoint():
+        return [sender.enqueue(make_event(i)) for i in range(2, 5)]
+
+    assert asyncio.run(endpoint()) == [False, False, False]  # each dropped after its wait
+    [record] = loop_warnings.records
+    assert "for up to 0.001s" in record.getMessage()
+    assert sender.dropped == 3
+    held.gate.set()
+    assert sender.flush(timeout=10)
+    sender.close()
+    held.close()
+
+    plain_held, plain = full_sender(snap_server, block_timeout=0.001)
+    assert plain.enqueue(make_event(5)) is False  # blocked (briefly) outside any loop
+    plain_held.gate.set()
+    assert plain.flush(timeout=10)
+
+    async def with_room():
+        return plain.enqueue(make_event(6))
+
+    assert asyncio.run(with_room()) is True  # room in the queue: no wait, nothing said
+    assert len(loop_warnings.records) == 1
+    plain.close()
+    plain_held.close()
 
 
 def test_bad_input_and_settings():

@@ -82,6 +82,20 @@ def test_flask_checkout_sends_a_purchase_in_the_background(snap_server):
     assert event["custom_data"] == {"value": 19.99, "currency": "EUR", "order_id": "7"}
 
 
+def test_flask_checkout_sends_the_page_the_buyer_was_on(snap_server):
+    """page_url in the order is the event's URL; its ScCid is the click id the API URL lacks."""
+    shop = load_flask_app()
+    client = Client(snap_server.pixel_id, snap_server.token, base_url=snap_server.url)
+    with client, BackgroundSender(client, flush_interval=3600, flush_at=100) as sender:
+        browser = shop.create_app(sender).test_client()
+        order = {**ORDER, "page_url": "https://shop.example.com/cart?ScCid=page-click"}
+        assert browser.post("/checkout", json=order).status_code == 200
+        assert sender.flush(timeout=10)
+    [event] = snap_server.events
+    assert event["event_source_url"] == "https://shop.example.com/cart?ScCid=page-click"
+    assert event["user_data"]["sc_click_id"] == "page-click"
+
+
 def test_flask_checkout_survives_bad_order_data(snap_server, caplog):
     """A bad email is logged; the checkout still succeeds; nothing half-built is sent."""
     shop = load_flask_app()
@@ -150,6 +164,25 @@ def test_fastapi_checkout_sends_a_purchase_in_the_background(snap_server, fastap
     assert user["sc_cookie1"] == "pixel-cookie"
     assert user["sc_click_id"] == "click-9"
     assert event["custom_data"] == {"value": 19.99, "currency": "EUR", "order_id": "7"}
+
+
+def test_fastapi_checkout_sends_the_page_the_buyer_was_on(snap_server, fastapi_shop):
+    """page_url in the order is the event's URL; its ScCid is the click id the API URL lacks."""
+    app = fastapi_shop.create_app(flush_interval=3600, flush_at=100)
+    page = "https://shop.example.com/cart?ScCid=page-click#pay"
+    with TestClient(app) as browser:
+        for order_id, target in (("10", "/checkout"), ("11", "/checkout?ScCid=api-click")):
+            order = {**ORDER, "id": order_id, "page_url": page}
+            assert browser.post(target, json=order, headers=BEHIND_A_PROXY).status_code == 200
+        bad = {**ORDER, "id": "12", "page_url": "/cart"}  # not a URL: logged, checkout still paid
+        assert browser.post("/checkout", json=bad).status_code == 200
+        assert app.state.snap.flush(timeout=10)
+    events = {event["event_id"]: event for event in snap_server.events}
+    assert sorted(events) == ["order-10", "order-11"]
+    for event in events.values():
+        assert event["event_source_url"] == "https://shop.example.com/cart?ScCid=page-click"
+    assert events["order-10"]["user_data"]["sc_click_id"] == "page-click"
+    assert events["order-11"]["user_data"]["sc_click_id"] == "api-click"  # the API URL's first
 
 
 def test_fastapi_lifespan_starts_the_sender_and_its_end_delivers_the_queue(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from starlette.requests import Request
 
@@ -210,11 +212,29 @@ def test_asgi_accepts_a_starlette_request_or_anything_with_a_scope():
     assert web.from_asgi(Carrier(), trusted_proxies=1) == web.from_asgi(SCOPE)
 
 
-def test_asgi_text_query_string_and_header_values_are_taken_as_they_are():
-    """A query string or header given as text (some test harnesses do) reads like bytes."""
-    texts = scope(("x-forwarded-for", "203.0.113.7"), query_string="ScCid=text-click")
-    read = web.from_asgi(texts, trusted_proxies=1)
-    assert (read.client_ip_address, read.sc_click_id) == ("203.0.113.7", "text-click")
+def test_asgi_text_query_string_is_taken_as_it_is():
+    """A query string given as text (some test harnesses do) reads like bytes."""
+    read = web.from_asgi(scope(query_string="ScCid=text-click"))
+    assert read.sc_click_id == "text-click"
+
+
+@pytest.mark.parametrize(
+    ("headers", "message"),
+    [
+        ([("x-forwarded-for", "203.0.113.7")], r"pairs of bytes.* got a \(str, str\) pair"),
+        ([(b"host", "shop.example.com")], r"got a \(bytes, str\) pair"),
+        ([(b"host", 7)], r"got a \(bytes, int\) pair"),
+        (b"host: x", r"must be a list of \(name, value\) byte pairs"),
+        ({b"host": b"x"}, r"must be a list of \(name, value\) byte pairs"),
+        ([(b"host",)], "must be a list"),
+    ],
+)
+def test_asgi_headers_that_are_not_byte_pairs_name_scope_headers(headers, message):
+    """Headers must be (name, value) byte pairs, as ASGI says: else scope['headers'] is named."""
+    with pytest.raises(ValidationError, match=message) as raised:
+        web.from_asgi({**SCOPE, "headers": headers})
+    assert raised.value.field == "scope['headers']"
+    assert str(raised.value).startswith("scope['headers']: ")
 
 
 @pytest.mark.parametrize(
@@ -222,12 +242,12 @@ def test_asgi_text_query_string_and_header_values_are_taken_as_they_are():
     [
         ({"type": "websocket", "path": "/ws"}, "must be an HTTP scope .*'websocket'"),
         ({"type": "lifespan"}, "must be an HTTP scope .*'lifespan'"),
-        ({"path": "/"}, "must be an HTTP scope .*None"),
+        ({"path": "/"}, "has no 'type' key; an ASGI HTTP scope has type 'http'"),
+        ({"REMOTE_ADDR": "1.2.3.4"}, "'REMOTE_ADDR' key is a WSGI environ's: .*from_wsgi"),
+        (BASE, "no 'type' key, .*WSGI environ's: read an environ with snapcapi.web.from_wsgi"),
+        ({"REQUEST_METHOD": "GET", "wsgi.version": (1, 0)}, "'REQUEST_METHOD'.*from_wsgi"),
         (42, "expected an ASGI scope .* got int"),
         (object(), "expected an ASGI scope .* got object"),
-        (scope(headers=b"host: x"), "headers must be a list of .name, value. byte pairs"),
-        (scope(headers=[(b"host",)]), "headers must be a list"),
-        (scope(headers=[(b"host", 7)]), "headers must be bytes, got int"),
         (scope(query_string=7), "query_string must be bytes, got int"),
         (scope(path=b"/checkout"), "path must be a string, got bytes"),
         (scope(client="10.0.0.2"), r"client must be a \(host, port\) pair or None, got str"),
@@ -248,3 +268,97 @@ def test_trusted_proxies_must_be_a_whole_number(trusted):
         with pytest.raises(ValidationError, match="trusted_proxies") as raised:
             read()
         assert raised.value.field == "trusted_proxies"
+
+
+@pytest.mark.parametrize(
+    ("given", "message"),
+    [
+        (SCOPE, r"is an ASGI scope .*from_asgi\(scope\)"),
+        ({"type": "http"}, r"is an ASGI scope .*from_asgi\(scope\)"),
+        ({"asgi": {"version": "3.0"}}, r"is an ASGI scope .*from_asgi\(scope\)"),
+        (Request(SCOPE), r"got a Request, an ASGI request .*from_asgi\(request\)"),
+        (None, "expected the WSGI environ .*request.META.*got NoneType"),
+    ],
+)
+def test_wsgi_refuses_an_asgi_scope_or_request_and_points_to_from_asgi(given, message):
+    """from_wsgi given what from_asgi reads says so, instead of reading an empty request."""
+    with pytest.raises(ValidationError, match=message) as raised:
+        web.from_wsgi(given)
+    assert raised.value.field == "environ"
+
+
+def test_wsgi_given_a_framework_request_names_the_environ_to_pass():
+    """A Django or Flask request object, or any carrier of .scope, is told what to pass."""
+
+    class DjangoRequest:
+        META = BASE
+
+    class FlaskRequest:
+        environ = BASE
+
+    class AsgiCarrier:
+        scope = SCOPE
+
+    for given, advice in [
+        (DjangoRequest(), "pass request.META"),
+        (FlaskRequest(), "pass request.environ"),
+        (AsgiCarrier(), "from_asgi(request)"),
+    ]:
+        with pytest.raises(ValidationError, match=re.escape(advice)) as raised:
+            web.from_wsgi(given)
+        assert raised.value.field == "environ"
+
+
+def test_an_environ_with_a_type_key_and_wsgi_keys_is_still_an_environ():
+    """Only a mapping with ASGI's keys and none of WSGI's is refused: a 'type' alone is kept."""
+    assert web.from_wsgi({**BASE, "type": "http"}) == web.from_wsgi(BASE)
+    assert web.from_wsgi({"type": "x", "HTTP_USER_AGENT": "UA"}).client_user_agent == "UA"
+
+
+API_CALL = {**BASE, "PATH_INFO": "/api/checkout", "QUERY_STRING": ""}
+
+
+def test_page_url_is_the_event_source_url_and_gives_the_click_id():
+    """The page the buyer was on is the event's URL; its ScCid is the click id."""
+    page = "https://shop.example.com/cart?ScCid=page-click&utm_source=snap#pay"
+    context = web.from_wsgi(API_CALL, page_url=page)
+    assert (
+        context.event_source_url == "https://shop.example.com/cart?ScCid=page-click&utm_source=snap"
+    )
+    assert context.sc_click_id == "page-click"  # beats the _scclid cookie
+    assert web.from_asgi({**SCOPE, "path": "/api/checkout", "query_string": b""},
+                         page_url=page) == context  # fmt: skip
+    # The API call's own ScCid comes first; then the page's; then the cookie.
+    api_click = web.from_wsgi({**API_CALL, "QUERY_STRING": "ScCid=api-click"}, page_url=page)
+    assert api_click.sc_click_id == "api-click"
+    plain_page = web.from_wsgi(API_CALL, page_url="https://shop.example.com/cart")
+    assert plain_page.sc_click_id == "cookie-click"
+    assert plain_page.event_source_url == "https://shop.example.com/cart"
+
+
+def test_no_page_url_keeps_the_request_url():
+    """Without a page URL (None or blank), the request's own URL is the event's."""
+    expected = "http://shop.example.com/api/checkout"
+    assert web.from_wsgi(API_CALL).event_source_url == expected
+    assert web.from_wsgi(API_CALL, page_url="  ").event_source_url == expected
+    assert web.from_wsgi(API_CALL, page_url=None) == web.from_wsgi(API_CALL)
+
+
+@pytest.mark.parametrize(
+    ("page_url", "message"),
+    [
+        ("/basket", "must be an absolute http.s. URL"),
+        ("ftp://shop.example.com/basket", "must be an absolute http.s. URL"),
+        ("https://", "must be an absolute http.s. URL"),
+        ("http://[::1/basket", "must be an absolute http.s. URL"),
+        (42, "must be the page's URL as text .*got int"),
+    ],
+)
+def test_a_page_url_that_is_not_an_http_url_names_page_url(page_url, message):
+    """A page URL that is not an absolute http(s) URL is a ValidationError on page_url."""
+    for read in (lambda: web.from_wsgi(API_CALL, page_url=page_url),
+                 lambda: web.from_asgi(SCOPE, page_url=page_url)):  # fmt: skip
+        with pytest.raises(ValidationError, match=message) as raised:
+            read()
+        assert raised.value.field == "page_url"
+        assert "basket" not in str(raised.value)  # the value itself is not repeated

@@ -6,9 +6,15 @@ in front of the app. The app's lifespan makes one ``BackgroundSender`` when the 
 (in each worker process) and closes it when the server stops, sending what still waits.
 
 The endpoint builds the event from the order and the request (IP, user agent, Snap cookie and
-click id, page URL) and only enqueues it: the response never waits on Snap, and a bad value in
-the order never breaks the checkout. It answers with the event id, for the page to give the
-Pixel (``client_dedup_id``) so that Snap counts the purchase once.
+click id) and only enqueues it: the response never waits on Snap, and a bad value in the order
+never breaks the checkout. It answers with the event id, for the page to give the Pixel
+(``client_dedup_id``) so that Snap counts the purchase once.
+
+The checkout is an API call (``POST /checkout``) made by the shop's page, so the request's URL
+is the API's, not the page the buyer was on. The page sends its own URL with the order
+(``page_url``: the front end's ``location.href``); it becomes the event's ``event_source_url``,
+and its ``ScCid`` (the Snap ad click that brought the buyer) is the click id when the API URL
+has none. Without ``page_url`` the API URL is used, as before.
 
 Serve it with ``uvicorn main:app`` in this directory; ``python examples/fastapi_shop/main.py``
 runs one checkout against the fake Snap server and prints what it received.
@@ -38,6 +44,7 @@ class Order(BaseModel):
     currency: str
     email: str | None = None
     phone: str | None = None
+    page_url: str | None = None  # the page the buyer was on: the front end's location.href
 
 
 def snap_event_id(order_id: str) -> str:
@@ -72,7 +79,9 @@ def create_app(**sender_options: Any) -> FastAPI:
         # ... charge the card, store the order ...
         event_id = snap_event_id(order.id)
         try:
-            context = snapcapi.web.from_asgi(request, trusted_proxies=app.state.trusted_proxies)
+            context = snapcapi.web.from_asgi(
+                request, trusted_proxies=app.state.trusted_proxies, page_url=order.page_url
+            )
             app.state.snap.enqueue(
                 snapcapi.Event(
                     event_name="PURCHASE",
@@ -111,18 +120,20 @@ def main() -> None:
         with TestClient(create_app()) as browser:  # runs the lifespan: starts, then closes
             browser.cookies.set("_scid", "demo-cookie")  # set by the Snap Pixel on the page
             response = browser.post(
-                "/checkout?ScCid=demo-click",
+                "/checkout",  # the page's fetch(): its own URL, with the ad's ScCid, in the body
                 json={
                     "id": "1001",
                     "email": "Jane@Example.com",
                     "total": "42.50",
                     "currency": "usd",
+                    "page_url": "https://shop.example.com/cart?ScCid=demo-click",
                 },
                 headers={"User-Agent": "Mozilla/5.0"},
             )
             print(response.status_code, response.json())
         event = server.events[0]  # sent by the lifespan's close, at the latest
         print(event["event_name"], event["event_id"], sorted(event["user_data"]))
+        print("event_source_url:", event["event_source_url"])
 
 
 if __name__ == "__main__":

@@ -41,6 +41,23 @@ def test_checkout_sends_a_purchase(snap_server, shop):
     assert event["user_data"]["em"] == [snapcapi.normalize.hash_value("jane@example.com")]
 
 
+def test_the_event_is_on_the_page_the_buyer_was_on(snap_server, shop):
+    """With page_url, the event's URL is that page, and its ScCid is the click id."""
+    with TestClient(shop) as browser:
+        order = {
+            "id": "1003",
+            "email": "jane@example.com",
+            "total": "9.90",
+            "currency": "USD",
+            "page_url": "https://shop.example.com/cart?ScCid=click-from-the-ad",  # location.href
+        }
+        assert browser.post("/checkout", json=order).status_code == 200
+        assert shop.state.snap.flush(timeout=10)
+    [event] = snap_server.events
+    assert event["event_source_url"] == "https://shop.example.com/cart?ScCid=click-from-the-ad"
+    assert event["user_data"]["sc_click_id"] == "click-from-the-ad"
+
+
 def test_a_bad_email_does_not_break_the_checkout(snap_server, shop, caplog):
     """A bad email is logged, the checkout still succeeds, nothing is sent."""
     with TestClient(shop) as browser:

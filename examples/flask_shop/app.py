@@ -2,7 +2,10 @@
 
 The view builds the event from the order and the request (IP, user agent, Snap cookie and
 click id, page URL) and hands it to a ``BackgroundSender``; the response never waits on Snap
-and a bad value in the order never breaks the checkout. Run it against the fake server with
+and a bad value in the order never breaks the checkout. The checkout is an API call made by
+the shop's page: the page sends its own URL with the order (``page_url``, its
+``location.href``), which is the event's URL, and whose ``ScCid`` is the click id when the API
+URL has none. Run it against the fake server with
 ``python examples/flask_shop/app.py`` (it prints what Snap received).
 """
 
@@ -27,7 +30,11 @@ def create_app(sender: snapcapi.BackgroundSender, *, trusted_proxies: int = 0) -
         order = request.get_json(force=True)
         # ... charge the card, store the order ...
         try:
-            context = snapcapi.web.from_wsgi(request.environ, trusted_proxies=trusted_proxies)
+            context = snapcapi.web.from_wsgi(
+                request.environ,
+                trusted_proxies=trusted_proxies,
+                page_url=order.get("page_url"),  # the page the buyer was on (location.href)
+            )
             sender.enqueue(
                 snapcapi.Event(
                     event_name="PURCHASE",

@@ -55,6 +55,25 @@ class CheckoutSendsPurchase(SimpleTestCase):
         assert user["client_ip_address"] == "127.0.0.1"
         assert event["event_source_url"] == "http://testserver/checkout?ScCid=click-123"
 
+    def test_the_event_is_on_the_page_the_buyer_was_on(self) -> None:
+        """With page_url in the order, the event's URL is that page; its ScCid the click id."""
+        response = self.client.post(
+            "/checkout",
+            data={
+                "id": "1003",
+                "email": "jane@example.com",
+                "total": "9.90",
+                "currency": "USD",
+                "page_url": "https://shop.example.com/cart?ScCid=click-from-the-ad",
+            },
+            content_type="application/json",
+        )
+        assert response.status_code == 200
+        assert snap.sender().flush(timeout=10)
+        [event] = self.server.events
+        assert event["event_source_url"] == "https://shop.example.com/cart?ScCid=click-from-the-ad"
+        assert event["user_data"]["sc_click_id"] == "click-from-the-ad"
+
     def test_a_bad_email_does_not_break_the_checkout(self) -> None:
         """A bad email is logged, the checkout still succeeds, nothing is sent."""
         with self.assertLogs("shop.views", "WARNING"):

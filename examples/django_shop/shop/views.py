@@ -24,7 +24,9 @@ def checkout(request: HttpRequest) -> JsonResponse:
     # ... charge the card, store the order ...
     try:
         context = snapcapi.web.from_wsgi(
-            request.META, trusted_proxies=settings.SNAP_TRUSTED_PROXIES
+            request.META,
+            trusted_proxies=settings.SNAP_TRUSTED_PROXIES,
+            page_url=order.get("page_url"),  # the page the buyer was on (its location.href)
         )
         snap.sender().enqueue(
             snapcapi.Event(
