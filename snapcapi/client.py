@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import platform
 import random
+import threading
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -24,6 +25,7 @@ from snapcapi._transport._auth import AuthMode
 from snapcapi._transport._batching import Batch
 from snapcapi._transport._config import (
     DEFAULT_BASE_URL,
+    missing_asset_ids,
     read_asset_id,
     read_auth,
     read_base_url,
@@ -31,7 +33,7 @@ from snapcapi._transport._config import (
     read_token,
     read_whole,
 )
-from snapcapi._transport._delivery import BatchDelivery, Delivered, DeliverySettings, Post
+from snapcapi._transport._delivery import BatchDelivery, Brake, DeliverySettings, Post
 from snapcapi._transport._http import HttpTransport, Response
 from snapcapi._transport._judge import api_error
 from snapcapi._transport._pipeline import PipelineSettings, SendPipeline
@@ -74,8 +76,12 @@ class Client:
         session: A ``requests.Session`` to use (and leave open); one is made otherwise.
         max_resends: How often a batch is re-sent after Snap rejects one of its events.
         max_isolation_requests: Requests spent, per batch Snap refuses without naming the bad
-            event, sending halves of it to find the bad events (about ``2·k·log2(n)`` for ``k``
-            bad events in ``n``); events still unresolved then are REJECTED.
+            event, sending halves of it to find the bad events. ``k`` bad events among ``n``
+            take at most ``1 + 2·k·⌈log2 n⌉`` requests, the first included: 221 for 10 in
+            2,000, within the default 250. Events still unresolved then are REJECTED, blaming
+            none; 0 turns isolation off. Once a batch's isolation found no event Snap
+            accepts, the refusal is about the request, and the send's later refused batches
+            are rejected whole.
         backoff_base, backoff_max: Backoff of the first retry and the cap, in seconds.
         retry_after_max: The longest ``Retry-After`` honoured, in seconds.
         sleep, clock, now, rng: Injectable ``time.sleep``, ``time.monotonic``, ``time.time``
@@ -125,7 +131,7 @@ class Client:
         require_consent: bool = False,
         session: requests.Session | None = None,
         max_resends: int = 50,
-        max_isolation_requests: int = 100,
+        max_isolation_requests: int = 250,
         backoff_base: float = 0.5,
         backoff_max: float = 30.0,
         retry_after_max: float = 60.0,
@@ -138,11 +144,7 @@ class Client:
         self.pixel_id = read_asset_id(pixel_id, "pixel_id")
         self.snap_app_id = read_asset_id(snap_app_id, "snap_app_id")
         if not self.pixel_id and not self.snap_app_id:
-            raise ValidationError(
-                "pixel_id",
-                "is missing; pass Client(pixel_id=...) (WEB/OFFLINE events) or snap_app_id= "
-                "(MOBILE_APP events), or set SNAP_PIXEL_ID / SNAP_APP_ID",
-            )
+            raise missing_asset_ids()
         self.base_url = read_base_url(base_url)
         self.auth = read_auth(auth)
         self.timeout = read_seconds("timeout", timeout)
@@ -153,8 +155,9 @@ class Client:
         self.max_isolation_requests = read_whole(
             "max_isolation_requests", max_isolation_requests, 0
         )
-        self.max_retries, self.backoff_base = max_retries, backoff_base
-        self.backoff_max, self.retry_after_max = backoff_max, retry_after_max
+        self.max_retries = read_whole("max_retries", max_retries, 0)
+        self.backoff_base, self.backoff_max = backoff_base, backoff_max
+        self.retry_after_max = retry_after_max
         self._sleep, self._clock, self._now = sleep, clock, now
         self._rng = rng if rng is not None else random.Random()
         self._policy()  # checks the retry settings, naming the one that is wrong
@@ -165,8 +168,9 @@ class Client:
                 "session", "has TLS verification turned off; snapcapi refuses that"
             )
         install_log_filter()
+        agent, workers = self.user_agent, self.max_workers
         self._http = HttpTransport(
-            token, auth=auth, user_agent=self.user_agent, session=session, pool_size=max_workers
+            token, auth=self.auth, user_agent=agent, session=session, pool_size=workers
         )
 
     # ------------------------------------------------------------------ lifecycle
@@ -187,6 +191,7 @@ class Client:
         self._http.close()
 
     def __enter__(self) -> Client:
+        self._check_open()
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -208,7 +213,7 @@ class Client:
 
     def _check_open(self) -> None:
         if self._http.closed:
-            raise ClientClosedError("the client is closed; make a new Client to send")
+            raise ClientClosedError()
 
     # ------------------------------------------------------------------ public calls
 
@@ -227,15 +232,19 @@ class Client:
         Events unfit to send are reported ``INVALID`` (with ``require_consent``, events without
         consent ``SKIPPED``) and not sent. When Snap refuses a batch without naming the bad
         event, halves of it are sent (``max_isolation_requests``) so that only the bad events
-        end ``REJECTED``.
+        end ``REJECTED``; once a batch's isolation found no event Snap accepts, later refused
+        batches of the send are rejected whole.
 
         Args:
             events: Any iterable of :class:`~snapcapi.Event`.
             test_event_code: Put at the body root: Snap shows the events in its test tool and
                 does not record them as conversions.
-            on_result: Called with each event's result as soon as it is final, in the calling
-                thread, in the order results become final (not input order): for progress
-                displays and reports written as the send goes. Its exceptions propagate.
+            on_result: Called once with each event's result as soon as it is final, in the
+                calling thread, in the order results become final (not input order): for
+                progress displays and reports written as the send goes. Its first exception
+                propagates (with ``.snapcapi_result``) once the results of the batch at hand
+                are recorded; it is still called for the results settled while stopping, and
+                what it raises then is ignored.
             keep_results: With ``False``, the returned result keeps only the counts per
                 status (a byte per event), and the per-event results reach you through
                 ``on_result`` alone: for endless streams.
@@ -281,6 +290,8 @@ class Client:
             APIError: Snap answered with an error (its request id in ``request_id``);
                 ``AuthenticationError`` for 401/403, ``RateLimitError`` for 429.
             TransportError: Snap could not be reached.
+            ValidationError: The token callable failed (raised, or gave no token).
+            ClientClosedError: The client was closed.
         """
         return read_logs(self._get(asset_id, "events/validate/logs"))
 
@@ -290,6 +301,8 @@ class Client:
         Raises:
             APIError: As for :meth:`validation_logs`.
             TransportError: Snap could not be reached.
+            ValidationError: The token callable failed (raised, or gave no token).
+            ClientClosedError: The client was closed.
         """
         return read_stats(self._get(asset_id, "events/validate/stats"))
 
@@ -327,12 +340,16 @@ class Client:
         keep_results: bool,
     ) -> SendResult:
         self._check_open()
+        self._http.token.start_call()
         policy = self._policy()
         post = self._poster(endpoint, policy)
         settings = DeliverySettings(self.max_resends, self.max_isolation_requests, root)
+        stopping, brake = threading.Event(), Brake()  # shared by the batches of this send
 
-        def deliver(batch: Batch) -> Delivered:
-            return BatchDelivery(batch, post, settings, policy.clock).run()
+        def start(batch: Batch) -> BatchDelivery:
+            return BatchDelivery(
+                batch, post, settings, policy.clock, stopping=stopping, brake=brake
+            )
 
         preparer = Preparer(
             self.pixel_id, self.snap_app_id, self.require_consent, self.default_region
@@ -340,11 +357,12 @@ class Client:
         limits = PipelineSettings(
             self.batch_size, self.max_batch_bytes, self.max_workers, len(root)
         )
-        pipeline = SendPipeline(preparer.prepare, deliver, limits, self._now)
+        pipeline = SendPipeline(preparer.prepare, start, limits, self._now, stopping)
         return pipeline.run(events, on_result, keep_results)
 
     def _get(self, asset_id: str | None, endpoint: str) -> Any:
         self._check_open()
+        self._http.token.start_call()
         asset = asset_id or self.pixel_id or self.snap_app_id
         url = f"{self.base_url}/v3/{asset}/{endpoint}"
         response = self._http.request("GET", url, None, policy=self._policy(), timeout=self.timeout)

@@ -132,6 +132,9 @@ def _rebuild(
 class ClientClosedError(SnapCapiError, RuntimeError):
     """The client was closed (:meth:`snapcapi.Client.close`); make a new one to send."""
 
+    def __init__(self, message: str = "the client is closed; make a new Client to send") -> None:
+        super().__init__(message)
+
 
 class TransportError(SnapCapiError):
     """Snap could not be reached (connection refused or reset, DNS, TLS, timeout)."""

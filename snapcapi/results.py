@@ -140,18 +140,42 @@ class ResultStore:
         return len(self._status) - 1
 
     def put(self, result: EventResult) -> None:
-        """Record the final result of one event.
+        """Record the final result of one event, then hand it to the listener.
 
         Raises:
             RuntimeError: The event already has a result (each event is reported exactly once).
+            Exception: Whatever the listener raised (the result is recorded all the same).
         """
+        self._record(result)
+        if self._listener is not None:
+            self._listener(result)
+
+    def put_all(self, results: Iterable[EventResult]) -> Exception | None:
+        """Record every result, handing each to the listener once, whatever the listener does.
+
+        A listener that raises does not stop the recording: the results after it are recorded
+        and handed to it too, so that a broken progress bar never loses what Snap decided.
+
+        Returns:
+            The first exception the listener raised, for the caller to raise; None if none.
+        """
+        listener, first = self._listener, None
+        for result in results:
+            self._record(result)
+            if listener is None:
+                continue
+            try:
+                listener(result)
+            except Exception as exc:
+                first = first or exc
+        return first
+
+    def _record(self, result: EventResult) -> None:
         index = result.index
         if self._status[index] != _PENDING:
             raise RuntimeError(f"event {index} was reported twice")
         self._status[index] = _CODE[result.status]
         if not self._keep:
-            if self._listener is not None:
-                self._listener(result)
             return
         self._ids[index] = result.event_id
         self._http[index] = min(result.http_status or 0, 65535)
@@ -169,8 +193,6 @@ class ResultStore:
                 number = self._detail_numbers[details] = len(self._details)
                 self._details.append(details)
             self._detail[index] = number
-        if self._listener is not None:
-            self._listener(result)
 
     @property
     def keeps_results(self) -> bool:
@@ -341,7 +363,8 @@ class SendResult:
 
     def __repr__(self) -> str:
         counts = ", ".join(f"{name.lower()}={n}" for name, n in self.counts.items() if n)
-        return f"SendResult({len(self.events)} events: {counts or 'none'})"
+        n = len(self.events)
+        return f"SendResult({n} event{'' if n == 1 else 's'}: {counts or 'none'})"
 
     def to_records(self) -> list[dict[str, Any]]:
         """Return one flat dict per event (:meth:`EventResult.to_dict`), in input order."""

@@ -59,3 +59,30 @@ def test_store_reports_each_event_once_and_shares_details():
     )
     with pytest.raises(RuntimeError, match="reported twice"):
         store.put(EventResult(3, "e3", EventStatus.FAILED, "again"))
+
+
+def test_the_repr_counts_one_event_in_the_singular():
+    """One event is "1 event", not "1 events"."""
+    one = SendResult((EventResult(0, "a", EventStatus.ACCEPTED),))
+    assert repr(one) == "SendResult(1 event: accepted=1)"
+
+
+def test_put_all_records_every_result_past_a_raising_listener():
+    """A listener that raises: every result is recorded and heard once; the first error returned."""
+    from snapcapi.results import ResultStore
+
+    heard = []
+
+    def listener(result):
+        heard.append(result.index)
+        if result.index >= 1:
+            raise RuntimeError(f"sink broke at {result.index}")
+
+    store = ResultStore(listener)
+    for _ in range(4):
+        store.reserve()
+    error = store.put_all(EventResult(i, f"e{i}", EventStatus.ACCEPTED) for i in range(4))
+    assert str(error) == "sink broke at 1"
+    assert heard == [0, 1, 2, 3]
+    assert store.pending() == []
+    assert store.put_all([]) is None

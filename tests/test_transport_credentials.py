@@ -5,11 +5,20 @@ from __future__ import annotations
 import logging
 import random
 import threading
+import traceback
 
 import pytest
+import requests
 from conftest import make_event
 
-from snapcapi import AuthenticationError, Client, EventStatus, ValidationError
+from snapcapi import (
+    APIError,
+    AuthenticationError,
+    Client,
+    EventStatus,
+    TransportError,
+    ValidationError,
+)
 from snapcapi._transport._auth import TokenSource
 
 
@@ -36,7 +45,8 @@ class Tokens:
 
 def client_for(server, token, sleeps, **options):
     options.setdefault("rng", random.Random(0))
-    return Client(server.pixel_id, token, base_url=server.url, sleep=sleeps, **options)
+    options.setdefault("base_url", server.url)
+    return Client(server.pixel_id, token, sleep=sleeps, **options)
 
 
 # --------------------------------------------------------------------------- ids and blanks
@@ -216,8 +226,8 @@ def test_workers_refused_together_ask_the_callable_once(snap_server, sleeps):
 @pytest.mark.parametrize(
     ("provider", "says"),
     [
-        (lambda: "", "empty"),
-        (lambda: "   ", "empty"),
+        (lambda: "", "returned an empty string"),
+        (lambda: "   ", "returned a blank string"),
         (lambda: None, "returned NoneType"),
         (lambda: b"bytes-token", "returned bytes"),
     ],
@@ -342,3 +352,172 @@ def test_an_error_answer_quoting_the_token_is_scrubbed(snap_server, sleeps, answ
     assert rejected.messages == ("token *** lacks access",)
     assert snap_server.token not in rejected.reason
     assert snap_server.token not in str(info.value)
+
+
+def _frames_holding(exc: BaseException, secrets: tuple[str, ...]) -> list[str]:
+    """Where a traceback of ``exc`` shown with its locals would show a secret (this file aside)."""
+    found, stack, seen = (
+        [],
+        [traceback.TracebackException.from_exception(exc, capture_locals=True)],
+        set(),
+    )
+    while stack:
+        shown = stack.pop()
+        if id(shown) in seen:
+            continue
+        seen.add(id(shown))
+        for frame in shown.stack:
+            if frame.filename == __file__:
+                continue  # the test's own frames hold the token it gave, of course
+            for name, value in (frame.locals or {}).items():
+                if any(secret in value for secret in secrets):
+                    found.append(f"{frame.filename}:{frame.name}: {name}")
+        stack.extend(linked for linked in (shown.__cause__, shown.__context__) if linked)
+        found.extend(
+            f"message of {type(exc).__name__}"
+            for secret in secrets
+            if secret in "".join(shown.format_exception_only())
+        )
+    return found
+
+
+@pytest.mark.parametrize("auth", ["query", "bearer"])
+@pytest.mark.parametrize("kind", ["string", "callable"])
+def test_no_error_carries_a_frame_holding_the_token(snap_server, sleeps, auth, kind):
+    """Every error path: a traceback printed with capture_locals=True never shows the token."""
+    secrets = ("tok-A-s3cr3t", "tok-B-s3cr3t")
+    snap_server.token = secrets[1]  # the client's token is refused
+    token = Tokens(secrets[0]) if kind == "callable" else secrets[0]
+    errors: list[BaseException] = []
+    with client_for(snap_server, token, sleeps, auth=auth) as client:
+        with pytest.raises(AuthenticationError) as refused:
+            client.send([make_event(1), make_event(2)])
+        errors.append(refused.value)
+        with pytest.raises(AuthenticationError) as refused_get:
+            client.validation_logs()
+        errors.append(refused_get.value)
+        snap_server.script(418)
+        snap_server.token = secrets[0]
+        with pytest.raises(APIError) as other:
+            client.validation_stats()
+        errors.append(other.value)
+    with client_for(
+        snap_server, token, sleeps, auth=auth, base_url="http://127.0.0.1:9", max_retries=0
+    ) as dead:
+        with pytest.raises(TransportError) as unreachable:
+            dead.validation_stats()
+        errors.append(unreachable.value)
+        down = dead.send([make_event(3)])  # from send, a transport error is a FAILED result
+    assert down.events[0].status is EventStatus.FAILED
+    assert not any(secret in str(down.events[0].to_dict()) for secret in secrets)
+    assert isinstance(unreachable.value.__cause__, requests.ConnectionError)  # chained, bare
+    for error in errors:
+        assert _frames_holding(error, secrets) == [], type(error).__name__
+
+
+def test_a_failing_refresh_carries_no_frame_holding_the_token(snap_server, sleeps):
+    """The token callable failing after a 401, from send and from a GET: no frame shows it."""
+    given = ["tok-A-s3cr3t"]
+
+    def provider():
+        if not given:
+            raise RuntimeError("vault sealed")
+        return given.pop()
+
+    snap_server.token = "tok-B-s3cr3t"
+    with client_for(snap_server, provider, sleeps) as client:
+        with pytest.raises(ValidationError) as from_send:
+            client.send([make_event(0)])
+        with pytest.raises(ValidationError) as from_get:
+            client.validation_logs()
+    for error in (from_send.value, from_get.value):
+        assert "RuntimeError" in str(error)
+        assert isinstance(error.__cause__, RuntimeError)
+        assert _frames_holding(error, ("tok-A-s3cr3t", "tok-B-s3cr3t")) == []
+
+
+# --------------------------------------------------------------------------- refreshing together
+
+
+def test_concurrent_refreshes_of_a_refused_token_ask_once():
+    """Eight threads refused with one token, the callable giving it back: one call between them."""
+    calls = Tokens("T1")
+    source = TokenSource(calls)
+    source.start_call()
+    assert source.current() == "T1"
+    barrier = threading.Barrier(8)
+    answers = []
+
+    def refused() -> None:
+        barrier.wait()
+        answers.append(source.refresh("T1"))
+
+    threads = [threading.Thread(target=refused) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert answers == [None] * 8
+    assert calls.calls == 2  # the first token, then one refresh
+    assert source.refresh("T1") is None
+    assert calls.calls == 2  # a later request of the same call: nothing new to ask
+    source.start_call()
+    assert source.refresh("T1") is None
+    assert calls.calls == 3  # the next call asks again: the token may have been renewed
+
+
+def test_workers_refused_with_a_token_the_callable_keeps_returning_ask_once(snap_server, sleeps):
+    """8 workers, 8 requests refused together, the callable stuck on the old token: 1 refresh."""
+    tokens = Tokens("T1")
+    snap_server.token = "T1"
+    with client_for(snap_server, tokens, sleeps, batch_size=10, max_workers=8) as client:
+        assert client.send([make_event(0)]).ok
+        snap_server.token = "T2"
+        with pytest.raises(AuthenticationError):
+            client.send(make_event(i) for i in range(80))
+    assert tokens.calls == 2
+    assert all(received.status == 401 for received in snap_server.received[1:])
+
+
+# --------------------------------------------------------------------------- blank environment
+
+
+def test_a_blank_environment_variable_is_named_with_flag_advice(monkeypatch):
+    """SNAP_PIXEL_ID='  ' alone: the error says it is blank, and names --pixel-id for the CLI."""
+    monkeypatch.setenv("SNAP_PIXEL_ID", "  ")
+    monkeypatch.delenv("SNAP_APP_ID", raising=False)
+    with pytest.raises(ValidationError) as info:
+        Client(access_token="t")
+    error = info.value
+    assert error.field == "pixel_id"
+    assert "SNAP_PIXEL_ID is set but blank" in error.problem
+    assert "give pixel_id='YOUR_PIXEL_ID'" in str(error)
+    assert "pass --pixel-id ID" in error.explain("cli")
+    assert "Client(" not in error.explain("cli")
+
+    monkeypatch.setenv("SNAP_ACCESS_TOKEN", " \t")
+    with pytest.raises(ValidationError) as info:
+        Client("pixel")
+    error = info.value
+    assert error.field == "access_token"
+    assert "SNAP_ACCESS_TOKEN is set but blank" in error.problem
+    assert "give access_token='YOUR_ACCESS_TOKEN'" in str(error)
+    assert "pass --token-file PATH" in error.explain("cli")
+
+
+def test_the_command_line_words_a_blank_pixel_id_as_flags(monkeypatch, tmp_path, capsys):
+    """snapcapi send with SNAP_PIXEL_ID='  ': --pixel-id advice, no Python words."""
+    from snapcapi import cli
+
+    rows = tmp_path / "orders.csv"
+    rows.write_text("email,value,currency,order_id\na@example.com,10,USD,o1\n", encoding="utf-8")
+    monkeypatch.setenv("SNAP_PIXEL_ID", "  ")
+    monkeypatch.setenv("SNAP_ACCESS_TOKEN", "t")
+    monkeypatch.delenv("SNAP_APP_ID", raising=False)
+    argv = ["send", str(rows), "--action-source", "OFFLINE", "--event-name", "PURCHASE"]
+    assert cli.main(argv) == 2
+    said = capsys.readouterr().err
+    assert "--pixel-id: is missing" in said
+    assert "SNAP_PIXEL_ID is set but blank" in said
+    assert "pass --pixel-id ID" in said
+    assert "Client(" not in said

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import threading
 from collections import Counter
 
 import pytest
@@ -12,7 +13,7 @@ from hypothesis import strategies as st
 
 from snapcapi import AuthenticationError, EventStatus
 from snapcapi._transport._batching import Batch, Item
-from snapcapi._transport._delivery import BatchDelivery, DeliverySettings
+from snapcapi._transport._delivery import BatchDelivery, Brake, DeliverySettings
 from snapcapi._transport._http import Response
 
 
@@ -32,12 +33,13 @@ def carried(server):
     return counts
 
 
-def bound(bad: int, events: int) -> float:
-    return 2 * bad * math.log2(events) + 1
+def bound(bad: int, events: int) -> int:
+    """The most requests isolating ``bad`` events among ``events`` takes: 1 + 2·k·⌈log2 n⌉."""
+    return 1 + 2 * bad * math.ceil(math.log2(events))
 
 
 def test_three_poisoned_events_in_2000_are_found_within_the_bound(snap_server, make_client):
-    """Live shape: 1,997 ACCEPTED, 3 REJECTED with Snap's messages, in <= 2·k·log2(n)+1 requests."""
+    """Live shape: 1,997 ACCEPTED, 3 REJECTED with Snap's messages, in <= 1+2·k·⌈log2 n⌉."""
     snap_server.answers = "live"
     poisoned = {137: "bad currency", 1024: "bad timestamp", 1999: "bad email hash"}
     for index, message in poisoned.items():
@@ -86,7 +88,7 @@ def test_one_bad_event_among_five_in_either_shape(snap_server, make_client, answ
 
 
 def test_the_isolation_budget_bounds_the_requests(snap_server, make_client):
-    """Beyond max_isolation_requests the unresolved events are REJECTED, saying so."""
+    """Beyond max_isolation_requests the unresolved events are REJECTED, blaming none."""
     snap_server.answers = "live"
     for index in (1, 6, 9, 14):
         snap_server.reject(f"e{index}", message=f"bad {index}")
@@ -97,11 +99,32 @@ def test_the_isolation_budget_bounds_the_requests(snap_server, make_client):
     assert {r.event_id for r in result.accepted} == snap_server.event_ids()
     assert {1, 6, 9, 14} <= {r.index for r in result.rejected}
     stopped = [r for r in result.rejected if "max_isolation_requests" in r.reason]
-    assert stopped
+    # [0-7] and [8-15] refused, then [0-3] and [4-7]: the budget is spent; [8-11] and
+    # [12-15] (of the refused group [8-15]) and the halves of [0-3] and [4-7] stay unresolved.
+    assert [r.index for r in stopped] == list(range(16))
     for rejected in stopped:
         assert "stopped after 4 requests" in rejected.reason
         assert "event_id deduplicates" in rejected.reason
-        assert rejected.messages  # Snap's messages about the group it was in
+        # Snap's codes and messages are some other event's: quoted as context, not given.
+        assert (rejected.codes, rejected.messages) == ((), ())
+        assert "its first message: 'bad " in rejected.reason
+    assert "Snap refused a group of 8 events holding this one" in stopped[9].reason
+    assert "its first message: 'bad 9'" in stopped[9].reason
+    assert "Snap refused a group of 4 events holding this one" in stopped[0].reason
+
+
+def test_ten_bad_events_in_2000_resolve_within_the_default_budget(snap_server, make_client):
+    """The default budget (250) covers 10 bad events in 2,000 (bound 221): none blamed wrongly."""
+    snap_server.answers = "live"
+    bad = {37 + 199 * k for k in range(10)}
+    for index in bad:
+        snap_server.reject(f"e{index}", message=f"bad field in event {index}")
+    result = make_client().send(make_event(i) for i in range(2000))
+    assert result.counts["ACCEPTED"] == 1990
+    assert {r.index for r in result.rejected} == bad
+    for rejected in result.rejected:
+        assert rejected.messages == (f"bad field in event {rejected.index}",)
+    assert snap_server.request_count <= bound(10, 2000) == 221
 
 
 def test_a_spent_budget_leaves_the_good_parts_found_accepted(snap_server, make_client):
@@ -123,6 +146,10 @@ def test_no_isolation_budget_rejects_the_batch_as_a_whole(snap_server, make_clie
     assert [r.status for r in result.events] == [EventStatus.REJECTED] * 4
     assert all(r.messages == ("bad 2",) for r in result.events)
     assert snap_server.request_count == 1
+    reason = result.events[0].reason
+    assert reason.startswith("bad 2; Snap refused this request of 4 events")
+    assert "isolation is off (max_isolation_requests=0)" in reason
+    assert "stopped after" not in reason
 
 
 def test_a_refusal_every_part_gets_rejects_each_event_individually(snap_server, make_client):
@@ -234,3 +261,125 @@ def test_isolation_finds_every_bad_event_within_the_bound(data, events):
         assert result.attempts == sum(result.index in sent for sent in posts)
     depth = math.ceil(math.log2(events)) if events > 1 else 0
     assert len(posts) <= 2 * len(bad) * depth + 1
+
+
+# --------------------------------------------------------------------------- the send-wide brake
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"status": "INVALID", "error_msgs": ["Param data is invalid"]},
+        {"status": "INVALID", "reason": "test_event_code is invalid"},
+    ],
+    ids=["live", "documented"],
+)
+def test_a_refusal_of_the_request_itself_is_isolated_once_per_send(snap_server, make_client, body):
+    """Every event refused: the first batch is isolated, the later ones rejected whole."""
+    snap_server.script(400, body, times=10_000)
+    result = make_client(batch_size=20).send(make_event(i) for i in range(200))
+    assert [r.status for r in result.events] == [EventStatus.REJECTED] * 200
+    assert snap_server.request_count == (2 * 20 - 1) + 9  # the first batch's tree, then 1 each
+    said = result.events[0].messages[0]
+    assert [r.reason for r in result.events[:20]] == [said] * 20  # each refused on its own
+    for later in result.events[20:]:
+        assert later.reason.startswith(f"{said}; Snap refused this request of 20 events")
+        assert "isolated event by event" in later.reason
+        assert "not split" in later.reason
+        assert later.messages == (said,)
+
+
+def test_the_brake_applies_when_the_budget_runs_out_with_none_accepted(snap_server, make_client):
+    """A budget spent without one event accepted applies the brake too."""
+    snap_server.script(400, {"status": "INVALID", "error_msgs": ["Malformed"]}, times=100)
+    result = make_client(batch_size=8, max_isolation_requests=2).send(
+        make_event(i) for i in range(16)
+    )
+    assert snap_server.request_count == (1 + 2) + 1
+    assert all("max_isolation_requests" in r.reason for r in result.events[:8])
+    assert all("not split" in r.reason for r in result.events[8:])
+
+
+def test_batches_whose_isolation_found_good_events_keep_the_next_ones_isolated(
+    snap_server, make_client
+):
+    """One bad event per batch: each batch is isolated, and only the bad events REJECTED."""
+    snap_server.answers = "live"
+    for index in (1, 5, 9):
+        snap_server.reject(f"e{index}", message=f"bad {index}")
+    result = make_client(batch_size=4).send(make_event(i) for i in range(12))
+    assert [r.index for r in result.rejected] == [1, 5, 9]
+    assert result.counts["ACCEPTED"] == 9
+
+
+def test_parts_that_only_failed_do_not_apply_the_brake():
+    """Refused once, then unreachable: nothing proves the refusal is the request's."""
+    answers = iter([Response(400, {}, {"status": "INVALID", "error_msgs": ["bad"]})])
+
+    def post(asset_id: str, body: bytes) -> Response:
+        return next(answers, Response(503, {}, None))
+
+    brake = Brake()
+    items = tuple(Item(i, f"e{i}", b'{"i":%d}' % i) for i in range(4))
+    delivered = BatchDelivery(Batch("pixel", items), post, DeliverySettings(), brake=brake).run()
+    assert {r.status for r in delivered.results} == {EventStatus.FAILED}
+    assert not brake.applied
+
+
+# --------------------------------------------------------------------------- stopping early
+
+
+def test_ctrl_c_mid_isolation_keeps_the_half_snap_accepted(snap_server, make_client):
+    """Ctrl-C during a retry while isolating: the accepted half stays ACCEPTED."""
+    snap_server.answers = "live"
+    snap_server.reject("e12")
+    snap_server.script("process")  # the batch: refused (e12)
+    snap_server.script("process")  # [0-7]: accepted
+    snap_server.script(503)  # [8-15]: a retry, which Ctrl-C interrupts
+
+    def sleep(seconds: float) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt) as info:
+        make_client(sleep=sleep).send(make_event(i) for i in range(16))
+    results = info.value.snapcapi_result.events
+    assert {f"e{i}" for i in range(8)} == snap_server.event_ids()
+    assert [r.status for r in results] == [EventStatus.ACCEPTED] * 8 + [EventStatus.FAILED] * 8
+    assert [r.event_id for r in results] == [f"e{i}" for i in range(16)]
+    for interrupted in results[8:]:
+        assert interrupted.reason.startswith("interrupted while being sent")
+        assert "may have reached Snap; safe to resend" in interrupted.reason
+
+
+def test_ctrl_c_stops_a_worker_s_isolation(snap_server, make_client):
+    """Ctrl-C while a worker isolates: it starts no new request; every event keeps its id."""
+    snap_server.answers = "live"
+    snap_server.reject("e7")
+    snap_server.script("process")  # the batch: refused (e7)
+    snap_server.script("process")  # [0-99]: refused (e7)
+    snap_server.script(503)  # [100-199]: retried after a sleep the test holds
+    retrying, release = threading.Event(), threading.Event()
+
+    def sleep(seconds: float) -> None:
+        retrying.set()
+        release.wait(30)
+
+    def events():
+        yield from (make_event(i) for i in range(200))
+        retrying.wait(30)
+        raise KeyboardInterrupt
+
+    client = make_client(sleep=sleep, max_workers=2, batch_size=200)
+    with pytest.raises(KeyboardInterrupt) as info:
+        client.send(events())
+    release.set()
+    for thread in threading.enumerate():
+        if thread.name.startswith("ThreadPoolExecutor"):
+            thread.join(30)
+    # The batch, [0-99], [100-199] and its retry; [0-99]'s halves are never sent.
+    assert snap_server.request_count == 4
+    results = info.value.snapcapi_result.events
+    assert [r.event_id for r in results] == [f"e{i}" for i in range(200)]
+    assert {r.status for r in results} == {EventStatus.FAILED}
+    assert all(r.reason.startswith("not sent again: Snap refused") for r in results[:100])
+    assert all(r.reason.startswith("interrupted while being sent") for r in results[100:])

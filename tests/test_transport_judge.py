@@ -80,6 +80,18 @@ def test_a_reason_wins_over_joined_messages():
     assert read_answer({"status": "INVALID"}).reason is None
 
 
+def test_a_reason_alone_is_snap_s_message_too():
+    """The documented shape without error_msgs: the reason is in ``messages`` as well."""
+    assert read_answer({"status": "INVALID", "reason": "test_event_code is invalid"}).messages == (
+        "test_event_code is invalid",
+    )
+    assert read_answer({"reason": 7}).messages == ("7",)
+    assert read_answer({"reason": "R", "error_msgs": ["a"]}).messages == ("a",)
+    assert read_answer({"status": "INVALID", "reason": ""}).messages == ()
+    error = api_error("events/validate/stats", answer(400, {"reason": "Unknown asset"}))
+    assert error.messages == ("Unknown asset",)
+
+
 @pytest.mark.parametrize(
     ("body", "headers", "expected"),
     [

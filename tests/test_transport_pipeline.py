@@ -1,68 +1,76 @@
-"""The send pipeline on its own: handed a prepare and a deliver, it reaches back into nothing."""
+"""The send pipeline on its own: handed a prepare and a start, it reaches back into nothing."""
 
 from __future__ import annotations
 
+import json
 import threading
 
 import pytest
 
 from snapcapi import AuthenticationError, EventStatus
 from snapcapi._transport._batching import Batch, Item
-from snapcapi._transport._delivery import Delivered
+from snapcapi._transport._delivery import BatchDelivery, DeliverySettings
+from snapcapi._transport._http import Response
 from snapcapi._transport._pipeline import PipelineSettings, SendPipeline
-from snapcapi.results import EventResult
 
 
 def prepare(index, event, now):
     return "pixel", Item(index, f"e{index}", b'{"n":%d}' % index)
 
 
-def accept(batch: Batch) -> Delivered:
-    return Delivered(
-        tuple(EventResult(i.index, i.event_id, EventStatus.ACCEPTED) for i in batch.items)
-    )
+def indexes(body: bytes) -> list[int]:
+    return [event["n"] for event in json.loads(body)["data"]]
 
 
-def pipeline(deliver, batch_size=2, workers=1):
-    settings = PipelineSettings(batch_size, 10_000, workers)
-    return SendPipeline(prepare, deliver, settings, now=lambda: 0.0)
+def pipeline(post, batch_size=2, workers=1, **delivery):
+    """A pipeline whose batches are delivered by real BatchDeliveries through ``post``."""
+    stopping = threading.Event()
+    settings = DeliverySettings(**delivery)
+
+    def start(batch: Batch) -> BatchDelivery:
+        return BatchDelivery(batch, post, settings, stopping=stopping)
+
+    limits = PipelineSettings(batch_size, 10_000, workers)
+    return SendPipeline(prepare, start, limits, now=lambda: 0.0, stopping=stopping)
 
 
-def test_batches_flow_to_deliver_and_results_keep_input_order():
-    """Events go to deliver in batches of batch_size; one result per event, in order."""
+def accept(asset_id: str, body: bytes) -> Response:
+    return Response(200, {}, {"status": "VALID"})
+
+
+def test_batches_flow_to_deliveries_and_results_keep_input_order():
+    """Events go out in batches of batch_size; one result per event, in order."""
     seen = []
 
-    def deliver(batch):
-        seen.append([item.index for item in batch.items])
-        return accept(batch)
+    def post(asset_id, body):
+        seen.append(indexes(body))
+        return accept(asset_id, body)
 
-    result = pipeline(deliver, batch_size=2).run(range(5))
+    result = pipeline(post, batch_size=2).run(range(5))
     assert seen == [[0, 1], [2, 3], [4]]
     assert [r.index for r in result.events] == [0, 1, 2, 3, 4]
     assert result.ok
 
 
+def test_the_pipeline_s_parts_are_public_to_the_package():
+    """What a runner needs of a pipeline is read from public attributes, not private ones."""
+    sending = pipeline(accept, batch_size=3, workers=2)
+    assert (sending.settings.batch_size, sending.settings.max_workers) == (3, 2)
+    assert not sending.stopping.is_set()
+    assert sending.prepare(0, None, 0.0)[1].event_id == "e0"
+
+
 @pytest.mark.parametrize("workers", [1, 3])
 def test_a_delivery_stop_is_raised_once_with_every_result(workers):
     """A Delivered carrying a stop is raised once, as is, with .result for every event read."""
-    refusals = []
-    lock = threading.Lock()
 
-    def deliver(batch):
-        if batch.items[0].index < 2:
-            return accept(batch)
-        error = AuthenticationError("refused", status_code=401)
-        with lock:
-            refusals.append(error)
-        failed = tuple(
-            EventResult(i.index, i.event_id, EventStatus.FAILED, "authentication failed")
-            for i in batch.items
-        )
-        return Delivered(failed, error)
+    def post(asset_id, body):
+        if indexes(body)[0] < 2:
+            return accept(asset_id, body)
+        return Response(401, {}, {"reason": "refused"})
 
     with pytest.raises(AuthenticationError) as info:
-        pipeline(deliver, batch_size=2, workers=workers).run(range(10))
-    assert info.value in refusals
+        pipeline(post, batch_size=2, workers=workers).run(range(10))
     results = info.value.result.events
     assert [r.index for r in results] == list(range(len(results)))
     assert [r.status for r in results[:2]] == [EventStatus.ACCEPTED] * 2
@@ -72,13 +80,62 @@ def test_a_delivery_stop_is_raised_once_with_every_result(workers):
 
 
 def test_a_delivery_that_breaks_leaves_its_events_interrupted():
-    """Should deliver itself raise, its batch's events are FAILED as maybe sent, not lost."""
+    """Should a delivery raise, its batch's events are FAILED as maybe sent, not lost."""
 
-    def deliver(batch):
+    def post(asset_id, body):
         raise OSError("socket gone")
 
     with pytest.raises(OSError, match="socket gone") as info:
-        pipeline(deliver, batch_size=2).run(range(3))
+        pipeline(post, batch_size=2).run(range(3))
     results = info.value.snapcapi_result.events
-    assert [r.event_id for r in results[:2]] == ["e0", "e1"]
-    assert results[0].reason.startswith("interrupted while being sent")
+    assert [r.event_id for r in results] == ["e0", "e1"]  # the third was never read
+    assert all(r.reason.startswith("interrupted while being sent") for r in results)
+
+
+def test_a_broken_delivery_keeps_the_halves_snap_accepted():
+    """A delivery breaking mid-isolation: the half Snap accepted stays ACCEPTED."""
+    posts = []
+
+    def post(asset_id, body):
+        sent = indexes(body)
+        posts.append(sent)
+        if len(posts) == 4:
+            raise OSError("socket gone")
+        if 1 in sent:
+            return Response(400, {}, {"status": "INVALID", "error_msgs": ["bad 1"]})
+        return accept(asset_id, body)
+
+    with pytest.raises(OSError, match="socket gone") as info:
+        pipeline(post, batch_size=8).run(range(8))
+    results = info.value.snapcapi_result.events
+    # The batch, its first half [0-3] (refused), its second half [4-7] (accepted), then the
+    # first quarter [0, 1] breaks on the wire while [2, 3] waits.
+    assert posts == [list(range(8)), [0, 1, 2, 3], [4, 5, 6, 7], [0, 1]]
+    assert [r.status for r in results[4:]] == [EventStatus.ACCEPTED] * 4
+    assert all(r.reason.startswith("interrupted while being sent") for r in results[:2])
+    assert all(r.reason.startswith("not sent again: Snap refused") for r in results[2:4])
+    assert [r.event_id for r in results] == [f"e{i}" for i in range(8)]
+
+
+def test_a_stopping_send_starts_no_request_and_keeps_what_was_settled():
+    """With stopping set between requests, the delivery ends; abandon keeps the known results."""
+    stopping = threading.Event()
+    posts = []
+
+    def post(asset_id, body):
+        posts.append(indexes(body))
+        if len(posts) == 3:
+            stopping.set()  # the pipeline stopping while this request is on the wire
+        if 0 in indexes(body):
+            return Response(400, {}, {"status": "INVALID", "error_msgs": ["bad 0"]})
+        return accept(asset_id, body)
+
+    items = tuple(Item(i, f"e{i}", b'{"n":%d}' % i) for i in range(8))
+    delivery = BatchDelivery(Batch("pixel", items), post, DeliverySettings(), stopping=stopping)
+    delivered = delivery.run()
+    assert len(posts) == 3  # the batch, [0-3], [4-7]: then no more
+    assert sorted(r.index for r in delivered.results) == [4, 5, 6, 7]
+    results = sorted(delivery.abandon("the send stopped early (X)"), key=lambda r: r.index)
+    assert [r.status for r in results] == [EventStatus.FAILED] * 4 + [EventStatus.ACCEPTED] * 4
+    assert all("not sent again" in r.reason for r in results[:4])
+    assert all("the send stopped early (X)" in r.reason for r in results[:4])

@@ -69,7 +69,8 @@ class Answer:
         reason: The body's ``reason``, or else its messages joined; None if it gave neither.
         codes: Snap's error codes (``errors.codes``, ``codes``).
         messages: Snap's error messages (top-level ``error_msgs``, ``errors.error_msgs``,
-            ``message``, ``error``), in that order, without repeats.
+            ``message``, ``error``), in that order, without repeats; when Snap gave none of
+            those but a ``reason``, the reason: whenever Snap said anything, it is here.
         event: The index of the event the answer names, if it names one.
         request_id: The id Snap gave the request, from the body or the headers.
     """
@@ -105,9 +106,12 @@ def read_answer(body: Any, headers: Mapping[str, str] | None = None) -> Answer:
             codes.extend(strings(value.get("code")))
         else:
             messages.extend(strings(value))
-    unique = tuple(dict.fromkeys(messages))
     reason = body.get("reason")
-    said = str(reason) if reason not in (None, "", False) else ("; ".join(unique) or None)
+    said = str(reason) if reason not in (None, "", False) else None
+    if not messages and said is not None:  # Snap's only words: they are its message too
+        messages.append(said)
+    unique = tuple(dict.fromkeys(messages))
+    said = said or "; ".join(unique) or None
     status = body.get("status")
     index = body.get("event")
     return Answer(

@@ -2,7 +2,9 @@
 
 A callable (an OAuth token that expires) is asked lazily, on the first request, and its answer
 is cached; after a 401 it is asked once more (:meth:`TokenSource.refresh`). Every value it ever
-returned is remembered, only so that redaction can remove each of them from any text.
+returned is remembered, only so that redaction can remove each of them from any text; and so is
+each token Snap refused, so that the requests of one call refused together ask the callable once
+between them.
 """
 
 from __future__ import annotations
@@ -33,15 +35,13 @@ class TokenSource:
         self._provider: Callable[[], str] | None = None
         self._current: str | None = None
         self._seen: list[str] = []
+        # For each token Snap refused: the call in which the callable was asked after it.
+        self._asked_after: dict[str, int] = {}
+        self._call = 0
         if callable(token):
             self._provider = token
         else:
             self._remember(token)
-
-    @property
-    def refreshable(self) -> bool:
-        """Whether a fresh token can be asked for (the token was given as a callable)."""
-        return self._provider is not None
 
     @property
     def secrets(self) -> tuple[str, ...]:
@@ -63,14 +63,26 @@ class TokenSource:
             assert self._current is not None
             return self._current
 
+    def start_call(self) -> None:
+        """Begin a call of the client (a send, a GET): refusals of earlier calls are forgotten.
+
+        Within one call, the callable is asked once per refused token, however many requests
+        Snap refused with it; the next call asks again after a refusal (the token may have
+        been renewed meanwhile).
+        """
+        with self._lock:
+            self._call += 1
+
     def refresh(self, stale: str) -> str | None:
-        """Ask the callable again after ``stale`` was refused; return the new token.
+        """Ask the callable again after Snap refused ``stale``; return the token to retry with.
 
         Threads refused with the same stale token ask once between them: the second finds
-        the token already replaced and gets the new one.
+        the token already replaced and gets the new one, or finds that the callable was
+        already asked after this token was refused in this call (and gave it back), and gets
+        None without asking again.
 
         Returns:
-            The token to retry with, or None when there is no callable to ask or it returned
+            The token to retry with, or None when there is no callable to ask or it gave back
             the very token that was refused.
 
         Raises:
@@ -79,10 +91,15 @@ class TokenSource:
         if self._provider is None:
             return None
         with self._lock:
-            if self._current == stale:
-                self._ask()
+            current = self._current
+            if current is not None and current != stale:
+                return current  # another thread refreshed it already
+            if self._asked_after.get(stale) == self._call:
+                return None  # asked already after this refusal, and given it back
+            self._ask()  # should it raise, nothing is remembered: the next refusal asks again
+            self._asked_after[stale] = self._call
             fresh = self._current
-        return None if fresh == stale else fresh
+            return None if fresh == stale else fresh
 
     def _ask(self) -> None:
         assert self._provider is not None
@@ -106,12 +123,13 @@ class TokenSource:
     def _remember(self, value: str) -> None:
         token = value.strip()
         if not token:
+            kind = "an empty" if not value else "a blank"
             raise ValidationError(
                 "access_token",
                 "is empty"
                 if self._provider is None
-                else "the token callable returned an empty "
-                "string; it must return the current access token",
+                else f"the token callable returned {kind} string; it must return the current "
+                "access token",
             )
         self._seen.extend(t for t in {value, token} if t not in self._seen)
         self._current = token

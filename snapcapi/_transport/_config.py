@@ -16,10 +16,14 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from snapcapi._transport._auth import AUTH_MODES, AuthMode, TokenSource
-from snapcapi.errors import ValidationError
+from snapcapi.errors import Remedy, ValidationError
 
 __all__ = [
+    "APP_REMEDY",
     "DEFAULT_BASE_URL",
+    "PIXEL_REMEDY",
+    "TOKEN_REMEDY",
+    "missing_asset_ids",
     "read_asset_id",
     "read_auth",
     "read_base_url",
@@ -37,6 +41,29 @@ _ENVIRONMENT = {
     "access_token": "SNAP_ACCESS_TOKEN",
     "base_url": "SNAP_CAPI_BASE_URL",
 }
+
+#: The settings that fix a missing credential, for Python and for the command line.
+PIXEL_REMEDY = Remedy(
+    "pixel_id",
+    "--pixel-id",
+    "ID",
+    "the Pixel ID WEB and OFFLINE events go to; or set SNAP_PIXEL_ID",
+    python_example="'YOUR_PIXEL_ID'",
+)
+APP_REMEDY = Remedy(
+    "snap_app_id",
+    "--snap-app-id",
+    "ID",
+    "the Snap App ID MOBILE_APP events go to; or set SNAP_APP_ID",
+    python_example="'YOUR_SNAP_APP_ID'",
+)
+TOKEN_REMEDY = Remedy(
+    "access_token",
+    "--token-file",
+    "PATH",
+    "the Conversions API access token; or set SNAP_ACCESS_TOKEN",
+    python_example="'YOUR_ACCESS_TOKEN'",
+)
 
 
 def _is_loopback(host: str) -> bool:
@@ -61,6 +88,28 @@ def _setting(value: str | None, name: str) -> str | None:
     return value.strip()
 
 
+def _blank_in_environment(*names: str) -> str:
+    """Say which of the options' environment variables are set but blank ("" if none)."""
+    blank = [
+        _ENVIRONMENT[name]
+        for name in names
+        if _ENVIRONMENT[name] in os.environ and not os.environ[_ENVIRONMENT[name]].strip()
+    ]
+    if not blank:
+        return ""
+    return f" ({' and '.join(blank)} {'is' if len(blank) == 1 else 'are'} set but blank)"
+
+
+def missing_asset_ids() -> ValidationError:
+    """Build the error of a client given neither a Pixel ID nor a Snap App ID, anywhere."""
+    return ValidationError(
+        "pixel_id",
+        "is missing: WEB and OFFLINE events go to a Pixel ID and MOBILE_APP events to a Snap "
+        f"App ID, and neither was given{_blank_in_environment('pixel_id', 'snap_app_id')}",
+        remedy=PIXEL_REMEDY,
+    )
+
+
 def read_asset_id(value: str | None, name: str) -> str | None:
     """Read a Pixel ID or Snap App ID (``name``): it becomes a segment of the URL path."""
     found = _setting(value, name)
@@ -78,7 +127,9 @@ def read_token(value: str | Callable[[], str] | None) -> TokenSource:
     token = _setting(value, "access_token")
     if token is None:
         raise ValidationError(
-            "access_token", "is missing; pass Client(access_token=...) or set SNAP_ACCESS_TOKEN"
+            "access_token",
+            f"is missing{_blank_in_environment('access_token')}",
+            remedy=TOKEN_REMEDY,
         )
     return TokenSource(token)
 
@@ -97,8 +148,10 @@ def read_base_url(value: str | None) -> str:
 
 
 def read_whole(name: str, value: Any, low: int, high: int | None = None) -> int:
-    """Check an integer option, naming it when it is wrong."""
+    """Check an integer option, naming it when it is wrong; ``500.0`` is taken as ``500``."""
     span = f"between {low} and {high}" if high is not None else f">= {low}"
+    if isinstance(value, float) and value.is_integer():  # 1e6, or a number read from a config
+        value = int(value)
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValidationError(name, f"must be a whole number {span}, got {value!r}")
     if value < low or (high is not None and value > high):

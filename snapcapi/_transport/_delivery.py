@@ -7,12 +7,18 @@ large, or, when Snap refused several events without naming one, send halves of h
 (breadth first) to isolate the bad events, within a budget of requests. It returns a
 :class:`Delivered` value: the results, and the error that must stop the send (a refused
 token), if any. It never raises for Snap's answers.
+
+The deliveries of one send share two signals: ``stopping`` (a :class:`threading.Event` the
+pipeline sets when the send stops early; a delivery checks it between requests) and a
+:class:`Brake`, applied once a batch's isolation found not one event Snap accepts: the refusal
+is about the request, so the send's later refused batches are rejected whole, not split.
 """
 
 from __future__ import annotations
 
 import collections
 import logging
+import threading
 import time
 from collections.abc import Callable, Sequence
 
@@ -24,7 +30,7 @@ from snapcapi._transport._judge import Kind, Verdict, attempts_text, judge
 from snapcapi.errors import AuthenticationError, SnapCapiError
 from snapcapi.results import EventResult, EventStatus
 
-__all__ = ["BatchDelivery", "Delivered", "DeliverySettings", "Post"]
+__all__ = ["BatchDelivery", "Brake", "Delivered", "DeliverySettings", "Post"]
 
 logger = logging.getLogger("snapcapi")
 
@@ -39,12 +45,14 @@ class DeliverySettings:
     Attributes:
         max_resends: Re-sends of a batch after Snap named (and so removed) a bad event.
         max_isolation_requests: Requests spent isolating the bad events of one batch Snap
-            refused without naming them; events still unresolved then are ``REJECTED``.
+            refused without naming them, after that first request (``k`` bad events among
+            ``n`` take at most ``1 + 2·k·⌈log2 n⌉`` requests in all); events still unresolved
+            then are ``REJECTED``. 0: isolation is off, such a batch is rejected whole.
         root: Root fields of every body (``,"test_event_code":...``).
     """
 
     max_resends: int = 50
-    max_isolation_requests: int = 100
+    max_isolation_requests: int = 250
     root: bytes = b""
 
 
@@ -53,13 +61,36 @@ class Delivered:
     """What became of one batch.
 
     Attributes:
-        results: One final result per event of the batch.
+        results: One final result per event of the batch (fewer only when the send was
+            stopping: :meth:`BatchDelivery.abandon` gives the rest).
         stop: The error the send must raise (Snap refused the token; the token callable
             failed; the client was closed), or None.
     """
 
     results: tuple[EventResult, ...]
     stop: SnapCapiError | None = None
+
+
+class Brake:
+    """Whether a refusal of a whole request proved to be about the request (one per send).
+
+    Applied when a batch's isolation ended without one event Snap accepts (every event
+    refused on its own, or the budget spent with none accepted): Snap refuses the request,
+    not its events (a bad ``test_event_code``, an asset that takes nothing), and splitting
+    the send's later batches would only multiply the refused requests.
+    """
+
+    def __init__(self) -> None:
+        self._applied = threading.Event()
+
+    @property
+    def applied(self) -> bool:
+        """Whether an earlier batch of the send was isolated without any event accepted."""
+        return self._applied.is_set()
+
+    def apply(self) -> None:
+        """Say that a batch's isolation found no event Snap accepts."""
+        self._applied.set()
 
 
 @attrs.frozen
@@ -70,16 +101,18 @@ class _Task:
         items: The events.
         refusal: While isolating: Snap's verdict on the larger request these events were
             split from (what their results say should the isolation budget run out).
+        group: The number of events of that larger request.
         resends: How often these events were re-sent after Snap named a culprit.
     """
 
     items: tuple[Item, ...]
     refusal: Verdict | None = None
+    group: int = 0
     resends: int = 0
 
-    def halves(self, refusal: Verdict | None) -> list[_Task]:
+    def halves(self, refusal: Verdict | None, group: int) -> list[_Task]:
         half = len(self.items) // 2
-        return [_Task(self.items[:half], refusal), _Task(self.items[half:], refusal)]
+        return [_Task(self.items[:half], refusal, group), _Task(self.items[half:], refusal, group)]
 
 
 class BatchDelivery:
@@ -89,11 +122,17 @@ class BatchDelivery:
     breadth first: with its budget spent, the parts left unresolved are the smallest ones
     holding bad events, and every part found good on the way has been accepted.
 
+    :meth:`run` works in one thread; :meth:`abandon` may be called from another while it does
+    (the pipeline stopping the send), and finds every event somewhere: settled, on the wire,
+    or waiting for a request.
+
     Args:
         batch: The events and the asset id they go to.
         post: Sends a body to the asset (retries included) and returns the answer.
         settings: Re-send and isolation bounds, root fields.
         clock: A monotonic clock, for the log line of each request.
+        stopping: Set when the send stops early: no request is started after it is.
+        brake: Shared by the batches of one send (see :class:`Brake`).
     """
 
     def __init__(
@@ -102,35 +141,103 @@ class BatchDelivery:
         post: Post,
         settings: DeliverySettings,
         clock: Callable[[], float] = time.monotonic,
+        *,
+        stopping: threading.Event | None = None,
+        brake: Brake | None = None,
     ) -> None:
         self._batch = batch
         self._post = post
         self._settings = settings
         self._clock = clock
+        self._stopping = stopping if stopping is not None else threading.Event()
+        self._brake = brake if brake is not None else Brake()
         self._attempts = dict.fromkeys((item.index for item in batch.items), 0)
         self._results: list[EventResult] = []
         self._budget = settings.max_isolation_requests  # isolation requests left
+        self._accepted = 0  # events of the batch Snap accepted so far
+        self._isolated = False  # whether the batch was split to find unnamed bad events
         self._stop: SnapCapiError | None = None
         self._stop_reason = ""
         self._stop_verdict: Verdict | None = None  # Snap's answer that stopped the batch
+        # What abandon() reads: guarded, so that it never sees an event in no place at all.
+        self._lock = threading.Lock()
+        self._queue = collections.deque([_Task(batch.items)])
+        self._on_the_wire: _Task | None = None
 
     def run(self) -> Delivered:
-        """Deliver the batch; return every event's result and the stop, if any."""
-        queue = collections.deque([_Task(self._batch.items)])
-        while queue and self._stop is None:
-            task = queue.popleft()
-            if task.refusal is not None and self._budget <= 0:
-                self._give_up_isolating(task.items, task.refusal)
-                continue
-            queue.extend(self._work(task))
+        """Deliver the batch; return every event's result and the stop, if any.
+
+        When the send is stopping, the requests not yet started are not made, and the results
+        cover only the events settled (:meth:`abandon` gives the others theirs).
+        """
+        while (task := self._next()) is not None:
+            follow = self._work(task)
+            with self._lock:
+                self._queue.extend(follow)
+                self._on_the_wire = None
         if self._stop is not None:
             settled = {result.index for result in self._results}
             for item in self._batch.items:
                 if item.index not in settled:
                     self._settle(item, EventStatus.FAILED, self._stop_reason, self._stop_verdict)
+        elif self._refused_throughout():
+            self._brake.apply()
         return Delivered(tuple(self._results), self._stop)
 
+    def abandon(self, why: str) -> tuple[EventResult, ...]:
+        """Give every event of the batch a result when the send stops before the batch ends.
+
+        The results known stay as they are (events Snap accepted stay ``ACCEPTED``). Events
+        on the wire are ``FAILED`` as interrupted (they may have reached Snap), events waiting
+        for a request ``FAILED`` as not sent (again); every one keeps its ``event_id``.
+
+        Args:
+            why: Why the send stopped, as in ``"the send stopped early (KeyboardInterrupt)"``.
+        """
+        with self._lock:
+            results = list(self._results)
+            on_the_wire = self._on_the_wire.items if self._on_the_wire is not None else ()
+            waiting = [item for task in self._queue for item in task.items]
+        settled = {result.index for result in results}
+        interrupted = (
+            f"interrupted while being sent, {why}: it may have reached Snap; safe to resend "
+            "(the event_id deduplicates)"
+        )
+        refused = (
+            "not sent again: Snap refused the request that carried this event with others, "
+            f"and {why} before it was sent again; safe to resend (the event_id deduplicates)"
+        )
+        for item in on_the_wire:
+            if item.index not in settled:
+                settled.add(item.index)
+                results.append(self._result(item, EventStatus.FAILED, interrupted, None))
+        for item in waiting:
+            if item.index not in settled:
+                settled.add(item.index)
+                reason = refused if self._attempts[item.index] else f"not sent: {why}"
+                results.append(self._result(item, EventStatus.FAILED, reason, None))
+        return tuple(results)
+
+    def _refused_throughout(self) -> bool:
+        """Tell whether the batch was isolated to its end and Snap accepted none of it."""
+        if not self._isolated or self._accepted or self._stopping.is_set():
+            return False
+        # Refused, not merely unreachable (parts that FAILED prove nothing).
+        return any(result.status is EventStatus.REJECTED for result in self._results)
+
     # ------------------------------------------------------------------ the loop
+
+    def _next(self) -> _Task | None:
+        """Take the next request to make; None when done, stopped or stopping."""
+        with self._lock:
+            while self._queue and self._stop is None and not self._stopping.is_set():
+                task = self._queue.popleft()
+                if task.refusal is not None and self._budget <= 0:
+                    self._give_up_isolating(task)
+                    continue
+                self._on_the_wire = task
+                return task
+            return None
 
     def _work(self, task: _Task) -> list[_Task]:
         """Post one task's events, act on the verdict; return the requests it leads to."""
@@ -159,9 +266,9 @@ class BatchDelivery:
         """Settle what ``verdict`` decides; return the requests still to make."""
         kind, items = verdict.kind, task.items
         if kind is Kind.TOO_LARGE:
-            return task.halves(task.refusal)
+            return task.halves(task.refusal, task.group)
         if kind is Kind.ISOLATE:
-            return task.halves(verdict)
+            return self._isolate(task, verdict)
         if kind is Kind.CULPRIT:
             return self._past_culprit(task, verdict)
         if kind is Kind.LOGS:
@@ -178,6 +285,31 @@ class BatchDelivery:
                 self._refused(verdict)
         return []
 
+    def _isolate(self, task: _Task, verdict: Verdict) -> list[_Task]:
+        """Split a request Snap refused without naming a bad event, unless that is useless."""
+        n = len(task.items)
+        if self._settings.max_isolation_requests == 0:
+            why = (
+                "isolation is off (max_isolation_requests=0), so this event may be fine: fix "
+                "the bad events and resend"
+            )
+        elif self._brake.applied and not self._accepted:
+            why = (
+                "an earlier batch of this send was isolated event by event and Snap accepted "
+                "none of its events: the refusal is about the request, not its events, so "
+                "this batch was not split; fix what Snap says and resend"
+            )
+        else:
+            self._isolated = True
+            return task.halves(verdict, n)
+        reason = (
+            f"{verdict.reason}; Snap refused this request of {n} events without naming a bad "
+            f"one, and {why} (safe: the event_id deduplicates)"
+        )
+        for item in task.items:
+            self._reject(item, verdict, reason)
+        return []
+
     def _past_culprit(self, task: _Task, verdict: Verdict) -> list[_Task]:
         """Reject the event Snap named; re-send the others, within ``max_resends``."""
         index = verdict.answer.event
@@ -187,7 +319,7 @@ class BatchDelivery:
         if not rest:
             return []
         if task.resends < self._settings.max_resends:
-            return [_Task(rest, task.refusal, task.resends + 1)]
+            return [_Task(rest, task.refusal, task.group, task.resends + 1)]
         reason = (
             f"Snap rejected other events of this batch {task.resends + 1} times; gave up "
             f"re-sending the rest after {task.resends} re-sends (max_resends); safe to resend"
@@ -197,6 +329,30 @@ class BatchDelivery:
         return []
 
     # ------------------------------------------------------------------ results
+
+    def _result(
+        self,
+        item: Item,
+        status: EventStatus,
+        reason: str | None,
+        verdict: Verdict | None,
+        *,
+        codes: tuple[str, ...] = (),
+        messages: tuple[str, ...] = (),
+        warnings: tuple[str, ...] = (),
+    ) -> EventResult:
+        return EventResult(
+            item.index,
+            item.event_id,
+            status,
+            reason,
+            codes=codes,
+            messages=messages,
+            warnings=item.warnings + warnings,
+            http_status=None if verdict is None else verdict.status,
+            attempts=self._attempts[item.index],
+            request_id=None if verdict is None else verdict.answer.request_id,
+        )
 
     def _settle(
         self,
@@ -209,18 +365,11 @@ class BatchDelivery:
         messages: tuple[str, ...] = (),
         warnings: tuple[str, ...] = (),
     ) -> None:
+        if status is EventStatus.ACCEPTED:
+            self._accepted += 1
         self._results.append(
-            EventResult(
-                item.index,
-                item.event_id,
-                status,
-                reason,
-                codes=codes,
-                messages=messages,
-                warnings=item.warnings + warnings,
-                http_status=None if verdict is None else verdict.status,
-                attempts=self._attempts[item.index],
-                request_id=None if verdict is None else verdict.answer.request_id,
+            self._result(
+                item, status, reason, verdict, codes=codes, messages=messages, warnings=warnings
             )
         )
 
@@ -228,6 +377,7 @@ class BatchDelivery:
         # The common case, built in one pass: it runs for every event of a good upload.
         status, request_id, attempts = verdict.status, verdict.answer.request_id, self._attempts
         accepted = EventStatus.ACCEPTED
+        self._accepted += len(items)
         self._results.extend(
             EventResult(
                 item.index, item.event_id, accepted, None, (), (), item.warnings, status,
@@ -264,16 +414,25 @@ class BatchDelivery:
                 warnings=log.warnings,
             )
 
-    def _give_up_isolating(self, items: Sequence[Item], refusal: Verdict) -> None:
-        budget = self._settings.max_isolation_requests
+    def _give_up_isolating(self, task: _Task) -> None:
+        """Reject the events of a part left unresolved by a spent budget, blaming none.
+
+        Snap's codes and messages are left out: they are about some other event of the group
+        this one was refused in. The reason quotes the first message, as context.
+        """
+        refusal = task.refusal
+        assert refusal is not None
+        messages = refusal.answer.messages
+        said = f"its first message: {messages[0]!r}" if messages else f"it said {refusal.reason}"
         reason = (
-            f"{refusal.reason}; Snap refused a request holding this event without naming the "
-            f"bad events, and isolating them stopped after {budget} requests "
-            "(max_isolation_requests): this event may be fine; fix the bad ones and resend "
-            "(safe: the event_id deduplicates)"
+            f"not isolated: Snap refused a group of {task.group} events holding this one "
+            f"without naming the bad ones ({said}), and isolating them stopped after "
+            f"{self._settings.max_isolation_requests} requests (max_isolation_requests): "
+            "this event may be fine; fix the bad events and resend them all (safe: the "
+            "event_id deduplicates)"
         )
-        for item in items:
-            self._reject(item, refusal, reason)
+        for item in task.items:
+            self._settle(item, EventStatus.REJECTED, reason, refusal)
 
     def _refused(self, verdict: Verdict) -> None:
         """Snap refused the token: stop this batch (and the send) with the error to raise."""

@@ -21,7 +21,7 @@ from requests.adapters import HTTPAdapter
 from snapcapi._transport._auth import AuthMode, TokenSource, apply_auth
 from snapcapi._transport._redact import redact, redact_json, scrub
 from snapcapi._transport._retry import RetryPolicy, retryable
-from snapcapi.errors import ClientClosedError, TransportError
+from snapcapi.errors import ClientClosedError, SnapCapiError, TransportError
 
 __all__ = ["HttpTransport", "Response", "new_session", "transport_error"]
 
@@ -47,12 +47,14 @@ class Response:
     error: TransportError | None = None
 
 
-def transport_error(
-    exc: requests.RequestException, secrets: str | tuple[str, ...]
-) -> TransportError:
-    """Translate a ``requests`` exception into a :class:`TransportError`, tokens scrubbed."""
-    tokens = (secrets,) if isinstance(secrets, str) else secrets
-    scrub(exc, tokens)
+def transport_error(exc: requests.RequestException, secrets: tuple[str, ...]) -> TransportError:
+    """Translate a ``requests`` exception into a :class:`TransportError`, tokens scrubbed.
+
+    The ``requests`` exception stays chained as ``__cause__``, with its messages redacted and
+    no traceback (:func:`~snapcapi._transport._redact.scrub`): the frames it came through hold
+    the token in their locals.
+    """
+    scrub(exc, secrets)
     if isinstance(exc, requests.Timeout):
         kind = "timed out"
     elif isinstance(exc, requests.exceptions.SSLError):
@@ -61,7 +63,7 @@ def transport_error(
         kind = "could not connect"
     else:
         kind = "request failed"
-    error = TransportError(f"{kind}: {redact(str(exc), tokens)}")
+    error = TransportError(f"{kind}: {redact(str(exc), secrets)}")
     error.__cause__ = exc
     return error
 
@@ -150,11 +152,21 @@ class HttpTransport:
             ClientClosedError: The client was closed.
             ValidationError: The token callable failed (raised, or gave no token).
         """
+        try:
+            return self._request(method, url, body, policy, timeout)
+        except (SnapCapiError, KeyboardInterrupt) as exc:
+            # The frames below hold the token in their locals: raise from here without them,
+            # so that a traceback shown with its locals cannot show the token.
+            raise exc.with_traceback(None)  # noqa: B904 (the same exception, not a new one)
+
+    def _request(
+        self, method: str, url: str, body: bytes | None, policy: RetryPolicy, timeout: float
+    ) -> Response:
         attempts = retries = 0
         refreshed = False
         while True:
             if self._closed.is_set():
-                raise ClientClosedError("the client is closed; make a new Client to send")
+                raise ClientClosedError()
             attempts += 1
             token = self.token.current()
             try:

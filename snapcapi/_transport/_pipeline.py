@@ -1,11 +1,17 @@
 """The send pipeline: read events lazily, batch them, keep requests in flight, record results.
 
 :class:`SendPipeline` is handed its collaborators and reaches back into nothing: ``prepare``
-checks and encodes one event (:class:`~snapcapi._transport._prepare.Preparer`), ``deliver``
-works one batch to the end (:class:`~snapcapi._transport._delivery.BatchDelivery`) and returns
-a :class:`~snapcapi._transport._delivery.Delivered` value. A delivery that must stop the send
-(a refused token) says so in that value, and the pipeline raises its error once, with
-``.result`` holding a result for every event read.
+checks and encodes one event (:class:`~snapcapi._transport._prepare.Preparer`), ``start``
+makes the :class:`Delivery` of one batch (a
+:class:`~snapcapi._transport._delivery.BatchDelivery`), whose ``run`` works the batch to the end
+and returns a :class:`~snapcapi._transport._delivery.Delivered` value. A delivery that must
+stop the send (a refused token) says so in that value, and the pipeline raises its error once,
+with ``.result`` holding a result for every event read.
+
+When the send stops early (that error, a missing asset id, the input raising, ``on_result``
+raising, Ctrl-C), the pipeline sets ``stopping``, which the deliveries check between requests,
+and asks each unfinished delivery to :meth:`~Delivery.abandon`: what Snap decided stays, only
+events whose fate is unknown are reported as interrupted.
 """
 
 from __future__ import annotations
@@ -13,9 +19,11 @@ from __future__ import annotations
 import collections
 import contextlib
 import logging
-from collections.abc import Callable, Iterable, Iterator
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any
+from concurrent.futures import wait as wait_for
+from typing import Any, Protocol
 
 import attrs
 
@@ -25,12 +33,22 @@ from snapcapi._transport._prepare import MissingAsset, Prepared
 from snapcapi.errors import SnapCapiError
 from snapcapi.results import EventResult, EventStatus, ResultStore, SendResult
 
-__all__ = ["PipelineSettings", "SendPipeline"]
+__all__ = ["Delivery", "PipelineSettings", "SendPipeline"]
 
 logger = logging.getLogger("snapcapi")
 
 #: Where the result of a send that stopped early goes on exceptions that are not snapcapi's.
 RESULT_ATTRIBUTE = "snapcapi_result"
+
+
+class Delivery(Protocol):
+    """The work on one batch, as the pipeline sees it."""
+
+    def run(self) -> Delivered:
+        """Deliver the batch to the end (or until the send is stopping)."""
+
+    def abandon(self, why: str) -> Sequence[EventResult]:
+        """Give every event of the batch a result, the known ones as they are."""
 
 
 @attrs.frozen
@@ -50,27 +68,25 @@ class PipelineSettings:
     root_bytes: int = 0
 
 
+@attrs.frozen
 class SendPipeline:
     """Stream events through preparation, batching and delivery into one result per event.
 
-    Args:
+    One pipeline serves one send.
+
+    Attributes:
         prepare: Judges one event at a moment: ``(index, event, now) -> Prepared``.
-        deliver: Delivers one batch to the end.
+        start: Makes the delivery of one batch.
         settings: Batch limits and concurrency.
         now: The wall clock each event is judged against, as it is about to be sent.
+        stopping: Set when the send stops early; the deliveries ``start`` makes must watch it.
     """
 
-    def __init__(
-        self,
-        prepare: Callable[[int, Any, float], Prepared],
-        deliver: Callable[[Batch], Delivered],
-        settings: PipelineSettings,
-        now: Callable[[], float],
-    ) -> None:
-        self._prepare = prepare
-        self._deliver = deliver
-        self._settings = settings
-        self._now = now
+    prepare: Callable[[int, Any, float], Prepared]
+    start: Callable[[Batch], Delivery]
+    settings: PipelineSettings
+    now: Callable[[], float]
+    stopping: threading.Event = attrs.field(factory=threading.Event)
 
     def run(
         self,
@@ -83,6 +99,7 @@ class SendPipeline:
         Raises:
             SnapCapiError: A delivery stopped the send (a refused token) or an event needs an
                 asset id the client lacks; ``.result`` holds the statuses reached.
+            Exception: What ``on_result`` or the input raised, with ``.snapcapi_result``.
         """
         run = _Run(self, ResultStore(on_result, keep=keep_results))
         try:
@@ -99,17 +116,14 @@ class _Run:
     """The state of one :meth:`SendPipeline.run`: batches filling, sending and in flight."""
 
     def __init__(self, pipeline: SendPipeline, store: ResultStore) -> None:
-        settings = pipeline._settings
-        self.prepare = pipeline._prepare
-        self.deliver = pipeline._deliver
-        self.now = pipeline._now
-        self.settings = settings
+        settings = pipeline.settings
+        self.pipeline = pipeline
         self.store = store
         self.batcher = Batcher(settings.batch_size, settings.max_batch_bytes, settings.root_bytes)
         self.workers = settings.max_workers
         self.pool = ThreadPoolExecutor(self.workers) if self.workers > 1 else None
-        self.in_flight: collections.deque[tuple[Batch, Future[Delivered]]] = collections.deque()
-        self.sending: list[Batch] = []  # the batch being posted from this thread, if any
+        self.in_flight: collections.deque[tuple[Delivery, Future[Delivered]]] = collections.deque()
+        self.here: list[Delivery] = []  # the delivery run (or recorded) in this thread, if any
         self.waiting: list[Batch] = []  # the batch waiting for a free worker, if any
 
     # ------------------------------------------------------------------ the way through
@@ -117,7 +131,8 @@ class _Run:
     def read(self, iterator: Iterator[Any]) -> None:
         """Read, prepare and batch every event; dispatch the batches that fill up."""
         index = -1
-        reserve, prepare, now, add = self.store.reserve, self.prepare, self.now, self.add
+        reserve, add = self.store.reserve, self.add
+        prepare, now = self.pipeline.prepare, self.pipeline.now
         while True:
             try:
                 event = next(iterator)
@@ -156,21 +171,29 @@ class _Run:
     def dispatch(self, batch: Batch) -> None:
         """Deliver a batch here, or hand it to a worker once one is free."""
         if self.pool is None:
-            self.sending.append(batch)
-            delivered = self.deliver(batch)
-            self.sending.clear()
-            self.settle(delivered)
+            delivery = self.pipeline.start(batch)
+            self.here.append(delivery)
+            self.record(delivery.run())
+            self.here.clear()
             return
         self.waiting.append(batch)
         while len(self.in_flight) >= self.workers:
-            self.settle(self.in_flight.popleft()[1].result())
-        self.in_flight.append((batch, self.pool.submit(self.deliver, batch)))
+            self.collect()
+        delivery = self.pipeline.start(batch)
+        self.in_flight.append((delivery, self.pool.submit(delivery.run)))
         self.waiting.clear()
 
-    def settle(self, delivered: Delivered) -> None:
-        """Record a batch's results; raise its stop, if it has one."""
-        for result in delivered.results:
-            self.store.put(result)
+    def collect(self) -> None:
+        """Wait for the oldest batch in flight and record it (it stays listed until then)."""
+        _, future = self.in_flight[0]
+        self.record(future.result())
+        self.in_flight.popleft()
+
+    def record(self, delivered: Delivered) -> None:
+        """Record a batch's results, all of them; then raise on_result's error, or the stop."""
+        error = self.store.put_all(delivered.results)
+        if error is not None:
+            raise error
         if delivered.stop is not None:
             raise delivered.stop
 
@@ -179,7 +202,7 @@ class _Run:
         for batch in self.batcher.flush():
             self.dispatch(batch)
         while self.in_flight:
-            self.settle(self.in_flight.popleft()[1].result())
+            self.collect()
 
     def close(self, *, wait: bool) -> None:
         """Shut the worker pool down (not waiting for requests on the wire unless ``wait``)."""
@@ -191,27 +214,48 @@ class _Run:
     def stop_early(self, exc: BaseException) -> None:
         """Give every event read a result when the send stops early; attach them to ``exc``.
 
-        Requests already on the wire finish (unless the stop is a ``KeyboardInterrupt`` or
-        ``SystemExit``); batches not yet posted are not posted, and their events are
-        ``FAILED`` (safe to resend). The result is ``exc.result`` for snapcapi's own errors and
-        ``exc.snapcapi_result`` for any other exception.
+        No request starts from now on. Requests already on the wire finish and their batches
+        keep what Snap decided (unless the stop is a ``KeyboardInterrupt`` or ``SystemExit``,
+        which waits for nothing: events on the wire are then interrupted, safe to resend).
+        Batches not yet posted are not posted, and their events are ``FAILED`` (safe to
+        resend). ``on_result`` hears of every result once, and what it raises now is ignored.
+        The result is ``exc.result`` for snapcapi's own errors and ``exc.snapcapi_result``
+        for any other exception.
         """
-        unsent, interrupted = self._collect_in_flight(exc)
-        unsent.extend(item for batch in self.batcher.flush() for item in batch.items)
+        self.pipeline.stopping.set()
+        wait = isinstance(exc, Exception)
+        why = f"the send stopped early ({type(exc).__name__})"
+        for _, future in self.in_flight:
+            future.cancel()
+        if wait:
+            wait_for([future for _, future in self.in_flight])
+        for delivery in [delivery for delivery, _ in self.in_flight] + self.here:
+            self.put_quietly(delivery.abandon(why))
+        self.in_flight.clear()
+        unsent = [item for batch in self.batcher.flush() for item in batch.items]
         unsent.extend(item for batch in self.waiting for item in batch.items)
-        interrupted.extend(item for batch in self.sending for item in batch.items)
-        stopped = f"the send stopped early ({type(exc).__name__})"
-        self._fail(
-            interrupted,
-            f"interrupted while being sent, {stopped}: it may have reached Snap; safe to "
-            "resend (the event_id deduplicates)",
-        )
-        self._fail(unsent, f"not sent: {stopped}")
-        for index in self.store.pending():  # a safety net: no event read goes unreported
-            self.store.put(EventResult(index, None, EventStatus.FAILED, f"not sent: {stopped}"))
-        # On Ctrl-C, do not wait for requests on the wire: their events are reported.
-        self.close(wait=isinstance(exc, Exception))
-        result = SendResult.from_store(self.store)
+        self.put_quietly(self._failed(unsent, f"not sent: {why}"))
+        # A safety net: no event read goes unreported (one read but not yet batched).
+        lost = self.store.pending()
+        self.put_quietly(EventResult(i, None, EventStatus.FAILED, f"not sent: {why}") for i in lost)
+        self.close(wait=wait)
+        self._attach(exc, SendResult.from_store(self.store))
+
+    def put_quietly(self, results: Iterable[EventResult]) -> None:
+        """Record the results of events still pending; on_result's errors are not raised now."""
+        error = self.store.put_all(r for r in results if self.store.is_pending(r.index))
+        if error is not None:
+            logger.debug("on_result raised %s again while stopping", type(error).__name__)
+
+    @staticmethod
+    def _failed(items: Iterable[Item], reason: str) -> Iterator[EventResult]:
+        for item in items:
+            yield EventResult(
+                item.index, item.event_id, EventStatus.FAILED, reason, warnings=item.warnings
+            )
+
+    @staticmethod
+    def _attach(exc: BaseException, result: SendResult) -> None:
         if isinstance(exc, SnapCapiError):
             exc.result = result
         else:
@@ -222,40 +266,3 @@ class _Run:
             type(exc).__name__,
             ", ".join(f"{name.lower()}={n}" for name, n in result.counts.items() if n),
         )
-
-    def _collect_in_flight(self, exc: BaseException) -> tuple[list[Item], list[Item]]:
-        """Record what the batches in flight settled; return their unsent and cut-off items."""
-        for _, future in self.in_flight:
-            future.cancel()
-        unsent: list[Item] = []
-        interrupted: list[Item] = []
-        for batch, future in self.in_flight:
-            if future.cancelled():
-                unsent.extend(batch.items)
-                continue
-            if not isinstance(exc, Exception) and not future.done():
-                interrupted.extend(batch.items)
-                continue
-            try:
-                delivered = future.result()
-            except BaseException:  # a delivery that broke: its events may have gone
-                interrupted.extend(batch.items)
-                continue
-            for result in delivered.results:  # its own stop, if any, is not raised again
-                if self.store.is_pending(result.index):
-                    self.store.put(result)
-        self.in_flight.clear()
-        return unsent, interrupted
-
-    def _fail(self, items: list[Item], reason: str) -> None:
-        for item in items:
-            if self.store.is_pending(item.index):
-                self.store.put(
-                    EventResult(
-                        item.index,
-                        item.event_id,
-                        EventStatus.FAILED,
-                        reason,
-                        warnings=item.warnings,
-                    )
-                )

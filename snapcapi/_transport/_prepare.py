@@ -13,27 +13,13 @@ import attrs
 
 from snapcapi._transport import _wire
 from snapcapi._transport._batching import Item
+from snapcapi._transport._config import APP_REMEDY, PIXEL_REMEDY
 from snapcapi.enums import ActionSource
-from snapcapi.errors import Remedy, ValidationError
+from snapcapi.errors import ValidationError
 from snapcapi.events import Event
 from snapcapi.results import EventResult, EventStatus
 
 __all__ = ["MissingAsset", "Prepared", "Preparer"]
-
-_PIXEL_REMEDY = Remedy(
-    "pixel_id",
-    "--pixel-id",
-    "ID",
-    "the Pixel ID WEB and OFFLINE events go to; or set SNAP_PIXEL_ID",
-    python_example="'YOUR_PIXEL_ID'",
-)
-_APP_REMEDY = Remedy(
-    "snap_app_id",
-    "--snap-app-id",
-    "ID",
-    "the Snap App ID MOBILE_APP events go to; or set SNAP_APP_ID",
-    python_example="'YOUR_SNAP_APP_ID'",
-)
 
 
 @attrs.frozen
@@ -56,14 +42,14 @@ Prepared = tuple[str, Item] | EventResult | MissingAsset
 def _missing_asset(index: int, event: Event) -> MissingAsset:
     app = event.action_source is ActionSource.MOBILE_APP
     remedy, field, target = (
-        (_APP_REMEDY, "snap_app_id", "Snap App ID")
+        (APP_REMEDY, "snap_app_id", "Snap App ID")
         if app
-        else (_PIXEL_REMEDY, "pixel_id", "Pixel ID")
+        else (PIXEL_REMEDY, "pixel_id", "Pixel ID")
     )
     source = event.action_source.value
     problem = (
-        f"the {event.event_name.value} event {event.event_id!r} is {source}, and {source} "
-        f"events go to a {target}, but none was given"
+        f"the {event.event_name.value} event {event.event_id!r} (input index {index}) is "
+        f"{source}, and {source} events go to a {target}, but none was given"
     )
     error = ValidationError(field, problem, remedy=remedy)
     return MissingAsset(EventResult(index, event.event_id, EventStatus.INVALID, problem), error)

@@ -81,12 +81,20 @@ def install_log_filter() -> None:
 
 
 def scrub(exc: BaseException, secrets: Iterable[str], seen: set[int] | None = None) -> None:
-    """Remove tokens from an exception chain's messages in place (they quote the URL)."""
+    """Remove tokens from an exception chain in place: its messages, requests, frames.
+
+    Messages quote the URL; a request or response object holds it and the headers; and the
+    frames of a traceback hold the token in their locals (the query parameters, the headers,
+    the URL), where a traceback printed with its locals (``capture_locals``, error trackers)
+    would show it. So each exception of the chain loses its traceback: its type and (redacted)
+    message stay.
+    """
     secrets = tuple(secrets)
     seen = seen if seen is not None else set()
     if id(exc) in seen:
         return
     seen.add(id(exc))
+    exc.__traceback__ = None
     exc.args = tuple(_scrubbed(arg, secrets, seen) for arg in exc.args)
     for attribute in ("url", "reason"):
         value = getattr(exc, attribute, None)
