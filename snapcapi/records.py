@@ -1019,11 +1019,16 @@ class Conversion:
 
     def __repr__(self) -> str:
         return (
-            f"Conversion({len(self.events)} events, {len(self.problems)} problems"
+            f"Conversion({_count(len(self.events), 'event')}, "
+            f"{_count(len(self.problems), 'problem')}"
             + (f", {len(self.skipped)} skipped" if self.skipped else "")
             + (f", ignored columns {list(self.ignored_columns)}" if self.ignored_columns else "")
             + ")"
         )
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def _collect(

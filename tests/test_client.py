@@ -30,9 +30,9 @@ def bodies(server, endpoint="events"):
     return [r.body for r in server.received if r.endpoint == endpoint]
 
 
-@pytest.fixture(params=["documented", "live"])
+@pytest.fixture(params=["documented", "live"], autouse=True)
 def answers(request, snap_server):
-    """Run the test against both answer shapes of the fake server."""
+    """Every test of this file runs against both answer shapes of the fake server."""
     snap_server.answers = request.param
     return request.param
 
@@ -254,6 +254,7 @@ def test_a_rejected_event_is_isolated_and_the_rest_resent(snap_server, make_clie
         assert [len(b["data"]) for b in bodies(snap_server)] == [5, 2, 3, 1, 2]
 
 
+@pytest.mark.parametrize("answers", ["documented"], indirect=True)  # Snap names the culprit
 def test_resends_are_bounded(snap_server, make_client):
     """After max_resends rejections in one batch, the rest is FAILED instead of looping."""
     for i in range(4):
@@ -708,6 +709,7 @@ def test_owned_session_pools_a_connection_per_worker(snap_server, make_client):
     assert adapter._pool_maxsize == 16
 
 
+@pytest.mark.parametrize("answers", ["documented"], indirect=True)  # Snap names the culprit
 def test_the_info_line_counts_events_given_up(snap_server, make_client, caplog):
     """When re-sending stops at max_resends, the INFO line counts the FAILED ones too."""
     caplog.set_level(logging.INFO, logger="snapcapi")

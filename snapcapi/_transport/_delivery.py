@@ -471,9 +471,10 @@ class BatchDelivery:
             how = "isolating" if verdict.kind is Kind.ISOLATE else "splitting"
             parts.append(f"{how} {len(items)} in halves")
         logger.info(
-            "batch to %s: %d events, HTTP %s, %s, %.3fs: %s",
+            "batch to %s: %d %s, HTTP %s, %s, %.3fs: %s",
             self._batch.asset_id,
             len(items),
+            "event" if len(items) == 1 else "events",
             verdict.status if verdict.status is not None else "none (transport error)",
             attempts_text(verdict.attempts),
             seconds,
