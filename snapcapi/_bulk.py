@@ -517,15 +517,18 @@ class _Run:
     ) -> None:
         rows: dict[int, tuple[Hashable, str]] = {}  # event index -> row and event name, unsettled
         no_default_region = client.default_region is None
+        consent = client.require_consent
 
         def events() -> Iterator[Event]:
             index = 0
             for row, item in pairs:
                 self.handed += 1
                 event = self.settled_early(row, item)
-                # Phones still without a country are the client's to read in its region.
+                # The client's own order stands: consent first (SKIPPED, not INVALID), and
+                # phones still without a country are its to read in its region.
                 if (
                     event is not None
+                    and (not consent or event.consent is True)
                     and (no_default_region or not event.user_data.unresolved_phones)
                     and self.settled_unfit(row, event)
                 ):

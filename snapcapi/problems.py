@@ -138,7 +138,7 @@ def title(code: str, field: str | None, label: str) -> str:
 def _default_label(problem: Problem) -> str:
     if problem.code in _WHOLE_EVENT:
         return problem.message
-    return LABELS.get(problem.code) or _category(problem.message)
+    return LABELS.get(problem.code) or _category(problem._reason or problem.message)
 
 
 @attrs.frozen(slots=True)
@@ -153,15 +153,20 @@ class Problem:
         message: The public string, identifiers masked: what people read.
         label: What is wrong in a few words, without any value (``"has no country code"``):
             :data:`LABELS` for the code, the message itself when it carries no value, else
-            derived from the message when the problem is made.
+            derived from the message when it is first asked for (only counting asks).
     """
 
     code: str
     field: str | None
     message: str
-    label: str = attrs.field(
-        default=attrs.Factory(_default_label, takes_self=True), eq=False, repr=False
-    )
+    _label: str | None = attrs.field(default=None, eq=False, repr=False, alias="label")
+    # What the label is cut from when it is asked for, if not the message (a drop's reason).
+    _reason: str | None = attrs.field(default=None, eq=False, repr=False, alias="reason")
+
+    @property
+    def label(self) -> str:
+        """What is wrong in a few words, without any value."""
+        return self._label if self._label is not None else _default_label(self)
 
     @property
     def title(self) -> str:
@@ -184,4 +189,4 @@ class Problem:
     @classmethod
     def dropped(cls, code: str, field: str, reason: str) -> Problem:
         """Make the problem of an identifier left out: message ``"<field> dropped: <reason>"``."""
-        return cls(code, field, f"{field} dropped: {reason}", LABELS.get(code) or _category(reason))
+        return cls(code, field, f"{field} dropped: {reason}", LABELS.get(code), reason=reason)

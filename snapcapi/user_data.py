@@ -14,7 +14,7 @@ from snapcapi._convert import is_blank, none_defaults, one_of, text, text_list
 from snapcapi._masking import mask, mask_email
 from snapcapi.errors import ValidationError
 from snapcapi.normalize import ZERO_MADID, ZERO_MADID_REASON, sha256_hex
-from snapcapi.problems import INVALID_VALUE, MADID_ZERO, PHONE_NO_COUNTRY_CODE, Problem
+from snapcapi.problems import MADID_ZERO, PHONE_NO_COUNTRY_CODE, Problem
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -432,7 +432,6 @@ def _reject(
     exc: ValidationError,
     on_invalid: OnInvalid,
     drops: list[Problem],
-    code: str | None = None,
 ) -> None:
     """Raise the error under the field's own name, or record it as dropped in drop mode.
 
@@ -441,8 +440,8 @@ def _reject(
     remedy, so each interface can word it).
     """
     if on_invalid == "raise":
-        raise ValidationError(key, exc.problem, remedy=exc.remedy, code=code or exc.code) from None
-    drops.append(Problem.dropped(code or exc.code, key, exc.problem))
+        raise ValidationError(key, exc.problem, remedy=exc.remedy, code=exc.code) from None
+    drops.append(Problem.dropped(exc.code, key, exc.problem))
 
 
 def _store(
@@ -513,11 +512,7 @@ def _prepare_phones(
             if region is None and _national_number(stripped):
                 unresolved.append(stripped)
             else:
-                # Without a region, a number not written +<code> (or 00<code>) fails for want
-                # of its country code, whatever else may be wrong with it.
-                national = region is None and not stripped.startswith(("+", "00"))
-                code = PHONE_NO_COUNTRY_CODE if national else INVALID_VALUE
-                _reject("phone", exc, on_invalid, drops, code)
+                _reject("phone", exc, on_invalid, drops)
         else:
             resolved.append(((number,), (sha256_hex(number),)))
     return _dedupe_prepared(resolved), tuple(unresolved)

@@ -105,5 +105,5 @@ class Preparer:
         )
         if asset is None:
             return _missing_asset(index, event)
-        warnings = tuple(notice.message for notice in notices)
+        warnings = tuple([notice.message for notice in notices]) if notices else ()
         return asset, Item(index, event.event_id, _wire.encode(event.to_payload()), warnings)
