@@ -287,8 +287,15 @@ def _token(args: argparse.Namespace) -> str:
         return token
     token = os.environ.get("SNAP_ACCESS_TOKEN", "").strip()
     if not token:
-        raise _Usage("no access token: set SNAP_ACCESS_TOKEN or pass --token-file PATH")
+        raise _Usage(
+            f"no access token: {_unset('SNAP_ACCESS_TOKEN')}; set it or pass --token-file PATH"
+        )
     return token
+
+
+def _unset(name: str) -> str:
+    """Say that an environment variable is unset, or set but blank (a common slip)."""
+    return f"{name} is set but blank" if name in os.environ else f"{name} is not set"
 
 
 def _add_file_options(command: argparse.ArgumentParser, *, sending: bool) -> None:
@@ -620,14 +627,15 @@ def _check_input(path: str) -> None:
 
 def _client(args: argparse.Namespace, options: BulkOptions) -> Client:
     token = _token(args)
-    pixel = args.pixel_id or os.environ.get("SNAP_PIXEL_ID")
-    app = args.snap_app_id or os.environ.get("SNAP_APP_ID")
+    pixel = args.pixel_id or os.environ.get("SNAP_PIXEL_ID", "").strip()
+    app = args.snap_app_id or os.environ.get("SNAP_APP_ID", "").strip()
     source = str(options.recipe.defaults.get("action_source") or "")
     app_only = source.strip().upper().replace("-", "_") in ("MOBILE_APP", "APP")
     if not pixel and not (app and app_only):
         raise _Usage(
-            "no Pixel ID: WEB and OFFLINE events go to --pixel-id ID (or SNAP_PIXEL_ID); "
-            "--snap-app-id ID takes MOBILE_APP events (with --action-source MOBILE_APP)"
+            "no Pixel ID: WEB and OFFLINE events go to --pixel-id ID (or SNAP_PIXEL_ID; "
+            f"{_unset('SNAP_PIXEL_ID')}); --snap-app-id ID takes MOBILE_APP events (with "
+            "--action-source MOBILE_APP)"
         )
     return Client(
         args.pixel_id,

@@ -124,3 +124,29 @@ def test_fake_server_help_names_answers_and_show(capsys):
     with pytest.raises(SystemExit):
         cli.main(["fake-server", "--answers", "guessed"])
     assert "invalid choice: 'guessed'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("variables", "expected"),
+    [
+        ({"SNAP_ACCESS_TOKEN": "  "}, "no access token: SNAP_ACCESS_TOKEN is set but blank"),
+        ({}, "no access token: SNAP_ACCESS_TOKEN is not set"),
+        (
+            {"SNAP_ACCESS_TOKEN": "t", "SNAP_PIXEL_ID": "  "},
+            "(or SNAP_PIXEL_ID; SNAP_PIXEL_ID is set but blank)",
+        ),
+    ],
+)
+def test_blank_credentials_are_called_blank(tmp_path, monkeypatch, capsys, variables, expected):
+    """A variable set to spaces is told apart from one not set, in the command line's words."""
+    for name in ("SNAP_ACCESS_TOKEN", "SNAP_PIXEL_ID", "SNAP_APP_ID"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+    source = tmp_path / "o.csv"
+    source.write_text("email,event_time\na@example.com,2026-11-30T10:00:00Z\n")
+    argv = ["send", str(source), "--event-name", "PURCHASE", "--action-source", "OFFLINE"]
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert expected in err
+    assert "Client(" not in err
