@@ -381,7 +381,13 @@ class _Run:
         """
         codes = result.codes if result is not None else tuple(p.code for p in problems)
         if self.report is not None:
-            self.report.write(row, event_id, status, reason, codes, event_name)
+            # What Snap answered about the event (none for a row settled here, unsent).
+            self.report.write(
+                row, event_id, status, reason, codes, event_name,
+                messages=result.messages if result is not None else (),
+                http_status=result.http_status if result is not None else None,
+                request_id=result.request_id if result is not None else None,
+            )  # fmt: skip
         if self.invalid is not None:
             group = self.groups.pop(row, None)
             if status in _BAD and group is not None:

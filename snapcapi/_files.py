@@ -41,7 +41,15 @@ _SUFFIXES: dict[str, Format] = {
     ".ndjson": "jsonl",
     ".json": "jsonl",
 }
-REPORT_COLUMNS = ("row", "event_id", "event_name", "status", "reason", "codes")
+#: The report's columns, in order. New ones go at the end: ``--resume`` reads by name, so
+#: reports of earlier versions (fewer columns) and of this one read alike.
+REPORT_COLUMNS = (
+    "row", "event_id", "event_name", "status", "reason", "codes",
+    "messages", "http_status", "request_id",
+)  # fmt: skip
+#: Joins ``messages`` in a CSV or TSV report (JSONL has a list). Not ``;`` as ``codes`` has:
+#: Snap's messages are sentences, and a sentence may hold a ``;`` or a ``,``.
+MESSAGE_SEPARATOR = " | "
 
 
 def file_format(path: str, given: str | None = None) -> Format:
@@ -339,12 +347,26 @@ class ReportWriter:
         reason: str | None,
         codes: tuple[str, ...] = (),
         event_name: str | None = None,
+        *,
+        messages: tuple[str, ...] = (),
+        http_status: int | None = None,
+        request_id: str | None = None,
     ) -> None:
-        """Write the line of one row."""
+        """Write the line of one row.
+
+        ``messages``, ``http_status`` and ``request_id`` are Snap's answer about the row's
+        event (its error messages, the HTTP status, the id to quote to Snap's support); a row
+        settled here, without asking Snap, has none. In CSV and TSV ``codes`` are joined with
+        ``;`` and ``messages`` with :data:`MESSAGE_SEPARATOR`; in JSONL both are lists.
+        """
         if self._csv is not None:
             self._csv.writerow(
-                (row, event_id or "", event_name or "", status, reason or "", ";".join(codes))
-            )
+                (
+                    row, event_id or "", event_name or "", status, reason or "", ";".join(codes),
+                    MESSAGE_SEPARATOR.join(messages),
+                    "" if http_status is None else http_status, request_id or "",
+                )
+            )  # fmt: skip
         else:
             line = {
                 "row": row,
@@ -353,6 +375,9 @@ class ReportWriter:
                 "status": status,
                 "reason": reason,
                 "codes": list(codes),
+                "messages": list(messages),
+                "http_status": http_status,
+                "request_id": request_id,
             }
             self._stream.write(json.dumps(line, ensure_ascii=False) + "\n")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import gzip
 import json
 import random
@@ -379,6 +380,62 @@ def test_gzip_report_and_plain_report_agree(tmp_path):
     packed = AcceptedIds.from_report(str(path))
     assert len(plain) == len(packed) == 2
     assert plain.unidentified == packed.unidentified == 1
+
+
+# Snap's messages as they may come: commas, semicolons, quotes, a tab and a line break.
+SNAP_SAYS = ("Currency not enabled; check 'currency', then \"resend\"", "Bad\tfield\nevent_time")
+
+
+@pytest.mark.parametrize("name", ["report.csv", "report.tsv", "report.jsonl.gz"])
+def test_snaps_answer_is_at_the_end_and_the_report_still_resumes(tmp_path, name):
+    """messages, http_status and request_id follow codes; --resume reads such reports."""
+    path = str(tmp_path / name)
+    with ReportWriter(path) as report:
+        report.write(1, "ord-1", "REJECTED", "Snap refused it", ("C1", "C2"), "PURCHASE",
+                     messages=SNAP_SAYS, http_status=400, request_id="req-1")  # fmt: skip
+        report.write(2, "ord-2", "ACCEPTED", None, (), "PURCHASE",
+                     http_status=200, request_id="req-2")  # fmt: skip
+        report.write(3, "ord-3", "INVALID", "email: not an email address", ("bad_email",))
+    accepted = AcceptedIds.from_report(path)
+    assert len(accepted) == 1
+    assert accepted.accepted("ord-2", "PURCHASE")
+    assert accepted.unreadable == accepted.unidentified == 0  # a line break in a cell is fine
+    with (gzip.open if name.endswith(".gz") else open)(path, "rt", newline="") as stream:
+        if name.endswith((".jsonl", ".jsonl.gz")):
+            lines = [json.loads(line) for line in stream]
+            assert list(lines[0])[-4:] == ["codes", "messages", "http_status", "request_id"]
+            assert lines[0]["messages"] == list(SNAP_SAYS)
+            assert (lines[0]["http_status"], lines[0]["request_id"]) == (400, "req-1")
+            unsent = lines[2]
+            assert (unsent["messages"], unsent["http_status"], unsent["request_id"]) == (
+                [],
+                None,
+                None,
+            )
+            return
+        rows = list(csv.reader(stream, delimiter="\t" if name.endswith(".tsv") else ","))
+    assert rows[0][-4:] == ["codes", "messages", "http_status", "request_id"]
+    assert rows[1][-4:] == ["C1;C2", " | ".join(SNAP_SAYS), "400", "req-1"]
+    assert rows[1][-3].split(" | ") == list(SNAP_SAYS)  # the separator splits them back
+    assert rows[2][-3:] == ["", "200", "req-2"]
+    assert rows[3][-4:] == ["bad_email", "", "", ""]
+
+
+def test_a_jsonl_report_of_the_earlier_layout_still_resumes(tmp_path):
+    """A JSONL report written before messages, http_status and request_id reads as before."""
+    older = tmp_path / "older.jsonl"
+    lines = [
+        {"row": 1, "event_id": "o1", "event_name": "PURCHASE", "status": "ACCEPTED",
+         "reason": None, "codes": []},
+        {"row": 2, "event_id": "o2", "event_name": "PURCHASE", "status": "REJECTED",
+         "reason": "Snap refused the event", "codes": ["C1"]},
+    ]  # fmt: skip
+    older.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+    accepted = AcceptedIds.from_report(str(older))
+    assert len(accepted) == 1
+    assert accepted.accepted("o1", "PURCHASE")
+    assert not accepted.accepted("o2", "PURCHASE")
+    assert accepted.unreadable == accepted.unidentified == 0
 
 
 def test_reports_that_name_events_match_an_id_under_its_name(tmp_path):
