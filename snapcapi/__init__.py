@@ -21,6 +21,7 @@ from snapcapi.errors import (
     RateLimitError,
     SnapCapiError,
     TransportError,
+    UnknownAssetError,
     ValidationError,
 )
 from snapcapi.events import Event
@@ -51,6 +52,7 @@ __all__ = [
     "SendResult",
     "SnapCapiError",
     "TransportError",
+    "UnknownAssetError",
     "UserData",
     "ValidationError",
     "__version__",

@@ -35,7 +35,12 @@ from snapcapi._version import __version__
 from snapcapi.client import Client
 from snapcapi.custom_data import CustomData
 from snapcapi.enums import EventName
-from snapcapi.errors import AuthenticationError, SnapCapiError, ValidationError
+from snapcapi.errors import (
+    AuthenticationError,
+    SnapCapiError,
+    UnknownAssetError,
+    ValidationError,
+)
 from snapcapi.events import Event, resolve_timezone
 from snapcapi.records import ColumnMap, Filter, Recipe
 from snapcapi.results import SendResult
@@ -683,7 +688,7 @@ def _run_file(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         progress.close()
         (exc.summary or BulkSummary()).write(out)
         return 1
-    except (KeyboardInterrupt, AuthenticationError) as exc:
+    except (KeyboardInterrupt, AuthenticationError, UnknownAssetError) as exc:
         progress.close()  # the summary counts every row read, then main says what stopped
         interrupted: BulkSummary | None = getattr(exc, "snapcapi_summary", None)
         if interrupted is not None:
@@ -906,6 +911,9 @@ def main(
         return 2
     except AuthenticationError as exc:  # the report covers every row read, as FAILED
         err.write(f"snapcapi: {exc}\n")
+        return 2
+    except UnknownAssetError as exc:  # as a refused token: the report covers every row read
+        err.write(f"snapcapi: error: {exc.explain('cli')}\n")
         return 2
     except SnapCapiError as exc:
         err.write(f"snapcapi: error: {exc}\n")

@@ -343,7 +343,13 @@ class Client:
         self._http.token.start_call()
         policy = self._policy()
         post = self._poster(endpoint, policy)
-        settings = DeliverySettings(self.max_resends, self.max_isolation_requests, root)
+        assets = {self.snap_app_id: "snap_app_id", self.pixel_id: "pixel_id"}
+        settings = DeliverySettings(
+            self.max_resends,
+            self.max_isolation_requests,
+            root,
+            {asset: name for asset, name in assets.items() if asset},
+        )
         stopping, brake = threading.Event(), Brake()  # shared by the batches of this send
 
         def start(batch: Batch) -> BatchDelivery:

@@ -8,6 +8,7 @@ Every exception derives from :class:`SnapCapiError`, so one ``except`` clause ca
     ├── TransportError           Snap could not be reached: connection, TLS, timeout
     └── APIError                 Snap answered with an error status
         ├── AuthenticationError  401/403: the access token is wrong or lacks access
+        ├── UnknownAssetError    404: Snap does not know the Pixel ID or Snap App ID
         └── RateLimitError       429: too many requests, even after retrying
 
 Messages name the field and say what to do. They never contain an access token or a raw
@@ -31,6 +32,7 @@ __all__ = [
     "Remedy",
     "SnapCapiError",
     "TransportError",
+    "UnknownAssetError",
     "ValidationError",
 ]
 
@@ -189,3 +191,98 @@ class AuthenticationError(APIError):
 
 class RateLimitError(APIError):
     """Snap kept answering 429 Too Many Requests after every retry."""
+
+
+#: The settings that give an asset id, by the library's name for them.
+_ASSET_REMEDIES = {
+    "pixel_id": Remedy(
+        "pixel_id",
+        "--pixel-id",
+        "ID",
+        "the Pixel ID, where WEB and OFFLINE events go; or set SNAP_PIXEL_ID",
+        python_example="'<Pixel ID>'",
+    ),
+    "snap_app_id": Remedy(
+        "snap_app_id",
+        "--snap-app-id",
+        "ID",
+        "the Snap App ID, where MOBILE_APP events go; or set SNAP_APP_ID",
+        python_example="'<Snap App ID>'",
+    ),
+}
+
+
+class UnknownAssetError(APIError):
+    """Snap does not know the asset id the events went to (HTTP 404).
+
+    The Pixel ID or Snap App ID is wrong: no event of the send can succeed, so the send stops
+    as for a refused token, and ``.result`` says what became of every event read (those not
+    accepted are ``FAILED``: safe to resend once the asset id is fixed).
+
+    Attributes:
+        asset_id: The asset id Snap does not know.
+        setting: The setting that gave it (``"pixel_id"`` or ``"snap_app_id"``), or None when
+            unknown (the advice then names both).
+        reason: What Snap said, as in ``"Unknown asset id"``.
+    """
+
+    def __init__(
+        self,
+        asset_id: str,
+        *,
+        setting: str | None = None,
+        reason: str | None = None,
+        status_code: int = 404,
+        codes: tuple[str, ...] = (),
+        messages: tuple[str, ...] = (),
+        request_id: str | None = None,
+    ) -> None:
+        self.asset_id = asset_id
+        self.setting = setting
+        self.reason = reason
+        self.status_code = status_code
+        super().__init__(
+            self._text("python"),
+            status_code=status_code,
+            codes=codes,
+            messages=messages,
+            request_id=request_id,
+        )
+
+    @property
+    def remedies(self) -> tuple[Remedy, ...]:
+        """The settings that may fix it: the one that gave the asset id, else both."""
+        if self.setting in _ASSET_REMEDIES:
+            return (_ASSET_REMEDIES[self.setting],)
+        return tuple(_ASSET_REMEDIES.values())
+
+    def explain(self, interface: Interface = "python") -> str:
+        """Return the message with its advice in the words of ``interface``."""
+        text = self._text(interface)
+        return text if self.request_id is None else f"{text} (Snap request id {self.request_id})"
+
+    def _text(self, interface: Interface) -> str:
+        said = f": {self.reason}" if self.reason else ""
+        advice = ", or ".join(remedy.advice(interface) for remedy in self.remedies)
+        return (
+            f"Snap does not know asset id {self.asset_id!r} (HTTP {self.status_code}{said}); "
+            f"check it: {advice}. The events not accepted are FAILED, safe to resend once it "
+            "is fixed"
+        )
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        options = {
+            "setting": self.setting,
+            "reason": self.reason,
+            "status_code": self.status_code,
+            "codes": self.codes,
+            "messages": self.messages,
+            "request_id": self.request_id,
+        }
+        return (_rebuild_unknown_asset, (type(self), self.asset_id, options))
+
+
+def _rebuild_unknown_asset(
+    cls: type[UnknownAssetError], asset_id: str, options: dict[str, Any]
+) -> UnknownAssetError:
+    return cls(asset_id, **options)

@@ -6,6 +6,7 @@ import csv
 import gzip
 import io
 import json
+import os
 import pathlib
 import subprocess
 import sys
@@ -240,6 +241,42 @@ def test_configuration_errors_exit_2_and_send_nothing(server, tmp_path, monkeypa
     with pytest.raises(SystemExit) as info:
         cli.main(["send"])
     assert info.value.code == 2
+
+
+def test_a_wrong_pixel_id_stops_the_send_naming_the_flag_and_env_var(server, tmp_path):
+    """SNAP_PIXEL_ID=wrong-pixel: exit 2 naming --pixel-id, every row read FAILED, not REJECTED."""
+    source = write_csv(tmp_path / "orders.csv", rows(30))
+    report = tmp_path / "report.csv"
+    env = {**os.environ, "SNAP_PIXEL_ID": "wrong-pixel", "SNAP_ACCESS_TOKEN": server.token}
+    completed = subprocess.run(
+        [sys.executable, "-m", "snapcapi", "send", source, *DEFAULTS, "--base-url", server.url,
+         "--max-retries", "0", "--batch-size", "10", "--report", str(report)],
+        capture_output=True, text=True, timeout=120, check=False, env=env,
+    )  # fmt: skip
+    assert completed.returncode == 2, completed.stderr
+    err = completed.stderr
+    assert "snapcapi: error: Snap does not know asset id 'wrong-pixel' (HTTP 404" in err
+    assert "pass --pixel-id ID" in err
+    assert "SNAP_PIXEL_ID" in err
+    assert "pixel_id=" not in err  # the command line's words, not Python's
+    assert f"Snap request id {server.received[0].request_id}" in err
+    assert "Traceback" not in err
+    assert server.token not in completed.stdout + err
+    assert server.request_count == 1
+    written = read_report(report)
+    assert written, "the report covers the rows read"
+    assert {row["status"] for row in written} == {"FAILED"}
+    assert all("Snap does not know asset id 'wrong-pixel'" in row["reason"] for row in written)
+
+
+def test_validate_with_a_wrong_pixel_id_exits_2_too(server, tmp_path):
+    """The validate endpoint's 404 stops the run in the same words."""
+    source = write_csv(tmp_path / "orders.csv", rows(3))
+    code, _, err = run("validate", source, *DEFAULTS, "--pixel-id", "wrong-pixel",
+                       "--base-url", server.url, "--max-retries", 0)  # fmt: skip
+    assert code == 2
+    assert "Snap does not know asset id 'wrong-pixel'" in err
+    assert "pass --pixel-id ID" in err
 
 
 def test_help_is_complete(capsys):

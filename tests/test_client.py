@@ -18,6 +18,7 @@ from snapcapi import (
     EventStatus,
     SnapCapiError,
     TransportError,
+    UnknownAssetError,
     UserData,
     ValidationError,
     normalize,
@@ -186,14 +187,70 @@ def test_retries_run_out_into_failed_not_an_exception(snap_server, make_client, 
 
 
 def test_other_client_errors_are_not_retried(snap_server, make_client, sleeps, answers):
-    """A 404 (unknown asset) is final at once: REJECTED with Snap's reason, no retry."""
-    client = make_client()
-    client.pixel_id = "00000000-0000-4000-8000-000000000000"
-    result = client.send([make_event(0)])
+    """A 409 is final at once: REJECTED with Snap's reason, no retry."""
+    snap_server.script(409)
+    result = make_client().send([make_event(0)])
     assert result.events[0].status is EventStatus.REJECTED
-    assert result.events[0].http_status == 404
-    assert result.events[0].reason == "Unknown asset id"
+    assert result.events[0].http_status == 409
+    assert result.events[0].reason == "Injected HTTP 409"
+    assert snap_server.request_count == 1
     assert sleeps == []
+
+
+@pytest.mark.parametrize("method", ["send", "validate"])
+def test_an_unknown_asset_id_stops_the_send_naming_its_setting(
+    snap_server, make_client, sleeps, answers, method
+):
+    """A 404 stops the send like a refused token: no retry, no isolation, every event FAILED."""
+    client = make_client(batch_size=2)
+    client.pixel_id = "wrong-pixel"
+    with pytest.raises(UnknownAssetError) as info:
+        getattr(client, method)([make_event(i) for i in range(5)])
+    error = info.value
+    assert error.status_code == 404
+    assert error.asset_id == "wrong-pixel"
+    assert error.messages == ("Unknown asset id",)
+    assert error.request_id == snap_server.received[0].request_id
+    text = str(error)
+    assert "Snap does not know asset id 'wrong-pixel' (HTTP 404: Unknown asset id)" in text
+    assert "pixel_id=" in text
+    assert "SNAP_PIXEL_ID" in text
+    assert "snap_app_id" not in text  # the setting that gave this asset id, not every one
+    assert f"Snap request id {error.request_id}" in text
+    assert snap_server.token not in text
+    events = error.result.events
+    assert [r.status for r in events] == [EventStatus.FAILED] * 2
+    for result in events:
+        assert result.reason.startswith("not sent: Snap does not know asset id 'wrong-pixel'")
+        assert "safe to resend" in result.reason
+        assert result.http_status == 404
+    assert snap_server.request_count == 1
+    assert sleeps == []
+
+
+def test_an_unknown_app_id_stops_the_send_after_the_accepted_events(snap_server, make_client):
+    """The events Snap accepted stay ACCEPTED; the ones sent to the unknown app id FAILED."""
+    client = make_client(snap_app_id="wrong-app", batch_size=2)
+    events = [make_event(0), make_event(1), make_app_event(2), make_app_event(3)]
+    with pytest.raises(UnknownAssetError) as info:
+        client.send(events)
+    assert info.value.asset_id == "wrong-app"
+    assert "SNAP_APP_ID" in str(info.value)
+    statuses = [r.status for r in info.value.result.events]
+    assert statuses == [EventStatus.ACCEPTED] * 2 + [EventStatus.FAILED] * 2
+    assert snap_server.event_ids() == {"e0", "e1"}
+
+
+def test_an_unknown_asset_id_with_workers_reports_every_event_read(snap_server, make_client):
+    """With several workers, a 404 still leaves one result per event read, none twice."""
+    client = make_client(batch_size=2, max_workers=3)
+    client.pixel_id = "wrong-pixel"
+    with pytest.raises(UnknownAssetError) as info:
+        client.send(make_event(i) for i in range(40))
+    results = info.value.result.events
+    assert [r.index for r in results] == list(range(len(results)))
+    assert {r.status for r in results} == {EventStatus.FAILED}
+    assert all(r.event_id for r in results)
 
 
 def test_connection_reset_and_timeout_are_retried(snap_server, make_client):

@@ -8,7 +8,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from snapcapi import APIError, AuthenticationError, RateLimitError, TransportError
+from snapcapi import (
+    APIError,
+    AuthenticationError,
+    RateLimitError,
+    TransportError,
+    UnknownAssetError,
+)
 from snapcapi._transport._answers import read_answer, request_id
 from snapcapi._transport._http import Response
 from snapcapi._transport._judge import Kind, api_error, judge
@@ -120,7 +126,8 @@ def test_verdicts_for_each_kind_of_answer():
     assert judge(answer(413), 1).kind is Kind.REJECTED
     assert judge(answer(400, LIVE_400), 2).kind is Kind.ISOLATE
     assert judge(answer(400, LIVE_400), 1).kind is Kind.REJECTED
-    assert judge(answer(404, {"reason": "Unknown asset id"}), 5).kind is Kind.REJECTED
+    assert judge(answer(404, {"reason": "Unknown asset id"}), 5).kind is Kind.UNKNOWN_ASSET
+    assert judge(answer(404, {"status": "INVALID", "event": 0}), 1).kind is Kind.UNKNOWN_ASSET
     assert judge(answer(302), 2).kind is Kind.REJECTED
     assert "redirect" in judge(answer(302), 2).reason
     one = judge(answer(500, attempts=1), 1)
@@ -203,3 +210,29 @@ def test_the_judge_never_raises_on_any_body(body, status, events):
     assert all(isinstance(c, str) for c in verdict.answer.codes)
     if verdict.kind is Kind.CULPRIT:
         assert 0 <= verdict.answer.event < events
+
+
+def test_an_unknown_asset_error_names_the_setting_in_each_interface_and_pickles():
+    """The advice names the setting that gave the asset id (both when unknown), per interface."""
+    error = UnknownAssetError("wrong-pixel", setting="pixel_id", reason="Unknown asset id",
+                              request_id="req-1")  # fmt: skip
+    assert isinstance(error, APIError)
+    assert error.status_code == 404
+    text = str(error)
+    assert "Snap does not know asset id 'wrong-pixel' (HTTP 404: Unknown asset id)" in text
+    assert "give pixel_id=" in text
+    assert "SNAP_PIXEL_ID" in text
+    assert "snap_app_id" not in text
+    assert text.endswith("(Snap request id req-1)")
+    cli = error.explain("cli")
+    assert "pass --pixel-id ID" in cli
+    assert "SNAP_PIXEL_ID" in cli
+    assert "pixel_id=" not in cli
+    assert cli.endswith("(Snap request id req-1)")
+    both = UnknownAssetError("x").explain("cli")
+    assert "--pixel-id" in both
+    assert "--snap-app-id" in both
+    assert "SNAP_APP_ID" in both
+    copy = pickle.loads(pickle.dumps(error))
+    assert (type(copy), str(copy), copy.explain("cli")) == (type(error), text, cli)
+    assert (copy.asset_id, copy.setting, copy.request_id) == ("wrong-pixel", "pixel_id", "req-1")

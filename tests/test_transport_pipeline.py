@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from snapcapi import AuthenticationError, EventStatus
+from snapcapi import AuthenticationError, EventStatus, UnknownAssetError
 from snapcapi._transport._batching import Batch, Item
 from snapcapi._transport._delivery import BatchDelivery, DeliverySettings
 from snapcapi._transport._http import Response
@@ -77,6 +77,40 @@ def test_a_delivery_stop_is_raised_once_with_every_result(workers):
     assert {r.status for r in results[2:]} == {EventStatus.FAILED}
     assert all(r.event_id for r in results)
     assert not hasattr(info.value, "partial")
+
+
+@pytest.mark.parametrize("workers", [1, 3])
+def test_a_404_stops_the_send_naming_the_setting_that_gave_the_asset(workers):
+    """A 404 is not a rejection: the send stops once, the events FAILED, never isolated."""
+    posts = []
+
+    def post(asset_id, body):
+        posts.append(indexes(body))
+        if indexes(body)[0] < 2:
+            return accept(asset_id, body)
+        return Response(404, {"X-Request-Id": "req-9"}, {"reason": "Unknown asset id"})
+
+    sending = pipeline(post, batch_size=2, workers=workers, asset_settings={"pixel": "pixel_id"})
+    with pytest.raises(UnknownAssetError) as info:
+        sending.run(range(10))
+    error = info.value
+    assert (error.asset_id, error.setting, error.status_code) == ("pixel", "pixel_id", 404)
+    assert error.request_id == "req-9"
+    assert "give pixel_id=" in str(error)
+    assert "snap_app_id" not in str(error)
+    results = error.result.events
+    assert [r.index for r in results] == list(range(len(results)))
+    assert [r.status for r in results[:2]] == [EventStatus.ACCEPTED] * 2
+    assert {r.status for r in results[2:]} == {EventStatus.FAILED}
+    refused = [r for r in results if r.http_status == 404]
+    assert refused
+    for result in refused:
+        assert result.reason == (
+            "not sent: Snap does not know asset id 'pixel' (HTTP 404); safe to resend once "
+            "pixel_id is fixed"
+        )
+        assert result.request_id == "req-9"
+    assert all(len(sent) == 2 for sent in posts)  # no batch was split to isolate
 
 
 def test_a_delivery_that_breaks_leaves_its_events_interrupted():

@@ -6,7 +6,7 @@ settle the events, re-send the rest without a culprit Snap named, split a batch 
 large, or, when Snap refused several events without naming one, send halves of halves
 (breadth first) to isolate the bad events, within a budget of requests. It returns a
 :class:`Delivered` value: the results, and the error that must stop the send (a refused
-token), if any. It never raises for Snap's answers.
+token, an asset id Snap does not know), if any. It never raises for Snap's answers.
 
 The deliveries of one send share two signals: ``stopping`` (a :class:`threading.Event` the
 pipeline sets when the send stops early; a delivery checks it between requests) and a
@@ -20,14 +20,14 @@ import collections
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import attrs
 
 from snapcapi._transport._batching import Batch, Item, join_body
 from snapcapi._transport._http import Response
 from snapcapi._transport._judge import Kind, Verdict, attempts_text, judge
-from snapcapi.errors import AuthenticationError, SnapCapiError
+from snapcapi.errors import AuthenticationError, SnapCapiError, UnknownAssetError
 from snapcapi.results import EventResult, EventStatus
 
 __all__ = ["BatchDelivery", "Brake", "Delivered", "DeliverySettings", "Post"]
@@ -49,11 +49,14 @@ class DeliverySettings:
             ``n`` take at most ``1 + 2·k·⌈log2 n⌉`` requests in all); events still unresolved
             then are ``REJECTED``. 0: isolation is off, such a batch is rejected whole.
         root: Root fields of every body (``,"test_event_code":...``).
+        asset_settings: The setting that gave each asset id (``{"...": "pixel_id"}``), for
+            the advice of an :class:`~snapcapi.errors.UnknownAssetError`.
     """
 
     max_resends: int = 50
     max_isolation_requests: int = 250
     root: bytes = b""
+    asset_settings: Mapping[str, str] = attrs.field(factory=dict)
 
 
 @attrs.frozen
@@ -63,8 +66,8 @@ class Delivered:
     Attributes:
         results: One final result per event of the batch (fewer only when the send was
             stopping: :meth:`BatchDelivery.abandon` gives the rest).
-        stop: The error the send must raise (Snap refused the token; the token callable
-            failed; the client was closed), or None.
+        stop: The error the send must raise (Snap refused the token or does not know the
+            asset id; the token callable failed; the client was closed), or None.
     """
 
     results: tuple[EventResult, ...]
@@ -278,6 +281,8 @@ class BatchDelivery:
         elif kind is Kind.REJECTED:
             for item in items:
                 self._reject(item, verdict)
+        elif kind is Kind.UNKNOWN_ASSET:
+            self._unknown_asset(verdict)  # run() settles the events with the stop's reason
         else:  # FAILED, REFUSED
             for item in items:
                 self._settle(item, EventStatus.FAILED, verdict.reason, verdict)
@@ -448,6 +453,27 @@ class BatchDelivery:
             request_id=answer.request_id,
         )
         self._stop_reason = f"not sent: Snap refused the access token (HTTP {status})"
+        self._stop_verdict = verdict
+
+    def _unknown_asset(self, verdict: Verdict) -> None:
+        """Snap does not know the asset id: stop this batch (and the send) with the error."""
+        asset = self._batch.asset_id
+        setting = self._settings.asset_settings.get(asset)
+        answer = verdict.answer
+        self._stop = UnknownAssetError(
+            asset,
+            setting=setting,
+            reason=answer.reason,
+            status_code=verdict.status or 404,
+            codes=answer.codes,
+            messages=answer.messages,
+            request_id=answer.request_id,
+        )
+        fix = setting or "the asset id"
+        self._stop_reason = (
+            f"not sent: Snap does not know asset id {asset!r} (HTTP {verdict.status}); "
+            f"safe to resend once {fix} is fixed"
+        )
         self._stop_verdict = verdict
 
     # ------------------------------------------------------------------ the log

@@ -35,6 +35,8 @@ class Kind(enum.Enum):
     FAILED = "failed"
     #: Snap refused the access token (401/403): the send stops.
     REFUSED = "refused"
+    #: Snap does not know the asset id (404): the send stops.
+    UNKNOWN_ASSET = "unknown_asset"
     #: Too large for Snap (413) with more than one event: send each half on its own.
     TOO_LARGE = "too_large"
     #: Snap refused the request naming one event (:attr:`Answer.event`): reject it, re-send
@@ -98,6 +100,8 @@ def judge(response: Response, events: int) -> Verdict:
 
     if status in (401, 403):
         return verdict(Kind.REFUSED, f"authentication failed (HTTP {status})")
+    if status == 404:
+        return verdict(Kind.UNKNOWN_ASSET, f"Snap does not know the asset id (HTTP {status})")
     if isinstance(body, Mapping) and isinstance(body.get("event_logs"), list):
         return verdict(Kind.LOGS, logs=judge_logs(body["event_logs"], events))
     if 200 <= status < 300 and answer.status != "INVALID":

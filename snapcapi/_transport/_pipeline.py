@@ -5,8 +5,8 @@ checks and encodes one event (:class:`~snapcapi._transport._prepare.Preparer`), 
 makes the :class:`Delivery` of one batch (a
 :class:`~snapcapi._transport._delivery.BatchDelivery`), whose ``run`` works the batch to the end
 and returns a :class:`~snapcapi._transport._delivery.Delivered` value. A delivery that must
-stop the send (a refused token) says so in that value, and the pipeline raises its error once,
-with ``.result`` holding a result for every event read.
+stop the send (a refused token, an unknown asset id) says so in that value, and the pipeline
+raises its error once, with ``.result`` holding a result for every event read.
 
 When the send stops early (that error, a missing asset id, the input raising, ``on_result``
 raising, Ctrl-C), the pipeline sets ``stopping``, which the deliveries check between requests,
@@ -97,8 +97,9 @@ class SendPipeline:
         """Send every event; return one result per input event, in input order.
 
         Raises:
-            SnapCapiError: A delivery stopped the send (a refused token) or an event needs an
-                asset id the client lacks; ``.result`` holds the statuses reached.
+            SnapCapiError: A delivery stopped the send (a refused token, an asset id Snap does
+                not know) or an event needs an asset id the client lacks; ``.result`` holds
+                the statuses reached.
             Exception: What ``on_result`` or the input raised, with ``.snapcapi_result``.
         """
         run = _Run(self, ResultStore(on_result, keep=keep_results))
