@@ -15,6 +15,8 @@ from conftest import make_event
 
 from snapcapi import BackgroundSender, Client, EventStatus, ValidationError
 
+RESEND = "; safe to resend (the event_id deduplicates)"
+
 
 @pytest.fixture
 def client(snap_server):
@@ -68,7 +70,7 @@ def test_a_failing_server_reports_failed_never_raises(snap_server, client):
         sender.enqueue(make_event(i))
     assert sender.flush(timeout=10)
     assert [r.status for r in results] == [EventStatus.FAILED] * 4
-    assert results[0].reason == "HTTP 503 after 2 attempts"
+    assert results[0].reason == "HTTP 503 after 2 attempts" + RESEND
     sender.close()
     failing.close()
 

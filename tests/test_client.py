@@ -26,6 +26,8 @@ from snapcapi import (
 from snapcapi._transport._http import transport_error
 from snapcapi._transport._retry import RetryPolicy
 
+RESEND = "; safe to resend (the event_id deduplicates)"
+
 
 def bodies(server, endpoint="events"):
     return [r.body for r in server.received if r.endpoint == endpoint]
@@ -181,7 +183,7 @@ def test_retries_run_out_into_failed_not_an_exception(snap_server, make_client, 
     snap_server.script(500, times=4)
     result = make_client(max_retries=3).send([make_event(0), make_event(1)])
     assert [r.status for r in result.events] == [EventStatus.FAILED] * 2
-    assert result.events[0].reason == "HTTP 500 after 4 attempts"
+    assert result.events[0].reason == "HTTP 500 after 4 attempts" + RESEND
     assert result.events[0].attempts == 4
     assert len(sleeps) == 3
 
@@ -919,10 +921,10 @@ def test_reasons_count_attempts_in_the_singular(snap_server, make_client, sleeps
     """One attempt is "1 attempt", in the reason of HTTP and transport failures alike."""
     snap_server.script(500)
     result = make_client(max_retries=0).send([make_event(0)])
-    assert result.events[0].reason == "HTTP 500 after 1 attempt"
+    assert result.events[0].reason == "HTTP 500 after 1 attempt" + RESEND
     snap_server.script("reset")
     result = make_client(max_retries=0).send([make_event(1)])
-    assert result.events[0].reason.endswith("(after 1 attempt)")
+    assert result.events[0].reason.endswith("(after 1 attempt)" + RESEND)
 
 
 def test_the_live_400_for_one_event_keeps_snap_s_message(snap_server, make_client):

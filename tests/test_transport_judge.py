@@ -30,6 +30,8 @@ DOCUMENTED_400 = {
     "errors": {"codes": ["INVALID_CURRENCY"], "error_msgs": ["Currency not enabled"]},
 }
 
+RESEND = "; safe to resend (the event_id deduplicates)"
+
 
 def answer(status, body=None, headers=None, attempts=1):
     return Response(status, headers or {}, body, attempts)
@@ -131,10 +133,10 @@ def test_verdicts_for_each_kind_of_answer():
     assert judge(answer(302), 2).kind is Kind.REJECTED
     assert "redirect" in judge(answer(302), 2).reason
     one = judge(answer(500, attempts=1), 1)
-    assert (one.kind, one.reason) == (Kind.FAILED, "HTTP 500 after 1 attempt")
-    assert judge(answer(503, attempts=4), 1).reason == "HTTP 503 after 4 attempts"
+    assert (one.kind, one.reason) == (Kind.FAILED, "HTTP 500 after 1 attempt" + RESEND)
+    assert judge(answer(503, attempts=4), 1).reason == "HTTP 503 after 4 attempts" + RESEND
     broken = Response(None, {}, None, 1, TransportError("could not connect: refused"))
-    assert judge(broken, 1).reason == "could not connect: refused (after 1 attempt)"
+    assert judge(broken, 1).reason == "could not connect: refused (after 1 attempt)" + RESEND
 
 
 def test_a_named_index_out_of_range_is_not_a_culprit():

@@ -81,6 +81,10 @@ class Verdict:
     attempts: int = 1
 
 
+#: What a FAILED event's reason ends with: Snap gave no usable answer, so nothing is known.
+_RESEND = "; safe to resend (the event_id deduplicates)"
+
+
 def attempts_text(attempts: int) -> str:
     """Say ``"1 attempt"`` or ``"N attempts"``."""
     return f"{attempts} attempt{'' if attempts == 1 else 's'}"
@@ -90,7 +94,8 @@ def judge(response: Response, events: int) -> Verdict:
     """Say what ``response`` means for the ``events`` events its request carried."""
     tried = attempts_text(response.attempts)
     if response.error is not None:
-        return Verdict(Kind.FAILED, f"{response.error} (after {tried})", attempts=response.attempts)
+        reason = f"{response.error} (after {tried}){_RESEND}"
+        return Verdict(Kind.FAILED, reason, attempts=response.attempts)
     status = response.status or 0
     body = response.body
     answer = read_answer(body, response.headers)
@@ -107,7 +112,7 @@ def judge(response: Response, events: int) -> Verdict:
     if 200 <= status < 300 and answer.status != "INVALID":
         return verdict(Kind.ACCEPTED)
     if retryable(status):
-        return verdict(Kind.FAILED, f"HTTP {status} after {tried}")
+        return verdict(Kind.FAILED, f"HTTP {status} after {tried}{_RESEND}")
     if status == 413 and events > 1:
         return verdict(Kind.TOO_LARGE)
     if 300 <= status < 400:
