@@ -473,7 +473,7 @@ def test_a_real_send_counts_unfit_rows_by_code_as_a_dry_run_does(tmp_path, serve
 def test_an_unconsented_row_is_skipped_before_it_is_judged(tmp_path, server):
     """With --require-consent, a row without consent is SKIPPED even if it is also unfit."""
     old = (datetime.now(timezone.utc) - timedelta(days=40)).isoformat()
-    data = [row + [consent] for row, consent in zip(rows(3), ["no", "yes", "yes"], strict=True)]
+    data = [[*row, consent] for row, consent in zip(rows(3), ["no", "yes", "yes"], strict=True)]
     data[0][7] = data[1][7] = old  # too old, the first also without consent
     source = write_csv(tmp_path / "orders.csv", data, columns=[*COLUMNS, "consent"])
     argv = ("--base-url", server.url, "--pixel-id", server.pixel_id, "--report", tmp_path / "r.csv")
