@@ -22,7 +22,7 @@ from typing import IO, Any, TextIO
 import attrs
 
 from snapcapi._files import ReportWriter, RowSource, file_format, legacy_characters, open_text
-from snapcapi._masking import echo
+from snapcapi._masking import echo, plural
 from snapcapi._progress import Progress
 from snapcapi._resume import AcceptedIds, ReportMeta
 from snapcapi._transport import _wire
@@ -179,7 +179,7 @@ class BulkSummary:
         counts = ", ".join(f"{n:,} {status.lower()}" for status, n in self.counts.most_common())
         rate = self.rows / self.seconds if self.seconds > 0 else 0.0
         verb = "checked" if self.dry_run else "processed"
-        rows = f"{self.rows:,} row" + ("" if self.rows == 1 else "s")
+        rows = plural(self.rows, "row")
         out.write(
             f"{rows} {verb} in {self.seconds:.1f}s ({rate:,.0f} rows/s): {counts or 'nothing'}\n"
         )

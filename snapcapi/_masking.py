@@ -1,4 +1,4 @@
-"""Masked forms of identifiers, for messages, warnings and reprs.
+"""Masked forms of identifiers, for messages, warnings and reprs (and their counts).
 
 A masked value keeps just enough to recognise a record while debugging (``p*****@e******.com``,
 ``*********53``) and never enough to recover the identifier.
@@ -8,7 +8,12 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["echo", "echo_amount", "echo_time", "mask", "mask_email"]
+__all__ = ["echo", "echo_amount", "echo_time", "mask", "mask_email", "plural"]
+
+
+def plural(count: int, noun: str) -> str:
+    """Count a noun for a message: ``"1 event"``, ``"2,000 events"``."""
+    return f"{count:,} {noun}" + ("" if count == 1 else "s")
 
 
 def _mask_word(word: str) -> str:

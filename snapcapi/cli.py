@@ -29,6 +29,7 @@ from snapcapi._bulk import (
     explain,
     run_bulk,
 )
+from snapcapi._masking import plural
 from snapcapi._presets import load_preset, preset_names
 from snapcapi._progress import Progress
 from snapcapi._version import __version__
@@ -840,7 +841,7 @@ def _printable(value: object) -> str:
 
 
 def _events(count: int) -> str:
-    return f"{count:,} event" + ("" if count == 1 else "s")
+    return plural(count, "event")
 
 
 class _QuietPipe:

@@ -26,6 +26,7 @@ import attrs
 
 from snapcapi import problems as _problems
 from snapcapi._html import table
+from snapcapi._masking import plural
 from snapcapi.enums import ActionSource, EventName
 from snapcapi.errors import ValidationError
 from snapcapi.events import MAX_AGE, Event
@@ -262,8 +263,8 @@ class MatchReport:
         rows = self.events + self.problem_rows
         strong = self.usable_events - self.partial_key_events
         return (
-            f"match score: {self.score:.1f} / 100 (of {_plural(rows, 'row')}, "
-            f"{_plural(strong, 'usable event')} with email, phone or mobile ad id, weight 1; "
+            f"match score: {self.score:.1f} / 100 (of {plural(rows, 'row')}, "
+            f"{plural(strong, 'usable event')} with email, phone or mobile ad id, weight 1; "
             f"{self.partial_key_events:,} with IP + user agent only, weight "
             f"{PARTIAL_KEY_WEIGHT:g})"
         )
@@ -339,9 +340,9 @@ def _percent_of(share: float) -> str:
 def _rows_note(problem_rows: int, skipped_rows: int = 0) -> str:
     notes = []
     if problem_rows:
-        notes.append(f"{_plural(problem_rows, 'row')} could not be used")
+        notes.append(f"{plural(problem_rows, 'row')} could not be used")
     if skipped_rows:
-        notes.append(f"{_plural(skipped_rows, 'row')} skipped as filtered out or duplicates")
+        notes.append(f"{plural(skipped_rows, 'row')} skipped as filtered out or duplicates")
     return f" ({', '.join(notes)})" if notes else ""
 
 
@@ -513,10 +514,6 @@ def _titled(counter: collections.Counter[_Kind]) -> dict[str, int]:
     return dict(titled.most_common())
 
 
-def _plural(count: int, noun: str) -> str:
-    return f"{count:,} {noun}" + ("" if count == 1 else "s")
-
-
 def _recommend(t: _Tally) -> tuple[Recommendation, ...]:
     """Turn the counts into advice, weighted by how much each issue costs matching."""
     n = t.events
@@ -550,13 +547,13 @@ def _recommend(t: _Tally) -> tuple[Recommendation, ...]:
         lost(
             t.problem_rows,
             n + t.problem_rows,
-            f"{_plural(t.problem_rows, 'row')} could not become events (most often: "
+            f"{plural(t.problem_rows, 'row')} could not become events (most often: "
             f"{_title(top)}); fix them, or run `snapcapi send --dry-run --report` to list them.",
         )
     kinds = t.invalid.most_common()
     for field, count in t.invalid_values.most_common():
         code, label = next(((k[0], k[2]) for k, _ in kinds if k[1] == field), ("", ""))
-        values = f"{_plural(count, f'{field} value')} {'was' if count == 1 else 'were'}"
+        values = f"{plural(count, f'{field} value')} {'was' if count == 1 else 'were'}"
         if code == _problems.PHONE_NO_COUNTRY_CODE:
             text = (
                 f"{values} dropped for want of a country code; write numbers as "
@@ -613,7 +610,7 @@ def _recommend(t: _Tally) -> tuple[Recommendation, ...]:
     advise(
         t.duplicates,
         0.3,
-        f"{_plural(t.duplicates, 'event')} share an event_id with an earlier one; Snap counts "
+        f"{plural(t.duplicates, 'event')} share an event_id with an earlier one; Snap counts "
         "them once. If they are different conversions, give each its own event_id.",
         whole=n + t.skipped_duplicates,  # the rows skipped as duplicates are not events
     )

@@ -60,7 +60,7 @@ from snapcapi._mapping import (
     is_field,
     unknown_field,
 )
-from snapcapi._masking import echo, mask
+from snapcapi._masking import echo, mask, plural
 from snapcapi.enums import ActionSource, EventName
 from snapcapi.errors import Remedy, ValidationError
 from snapcapi.events import Event
@@ -1019,16 +1019,12 @@ class Conversion:
 
     def __repr__(self) -> str:
         return (
-            f"Conversion({_count(len(self.events), 'event')}, "
-            f"{_count(len(self.problems), 'problem')}"
+            f"Conversion({plural(len(self.events), 'event')}, "
+            f"{plural(len(self.problems), 'problem')}"
             + (f", {len(self.skipped)} skipped" if self.skipped else "")
             + (f", ignored columns {list(self.ignored_columns)}" if self.ignored_columns else "")
             + ")"
         )
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def _collect(

@@ -9,6 +9,8 @@ from typing import Any, overload
 
 import attrs
 
+from snapcapi._masking import plural
+
 __all__ = [
     "EventResult",
     "EventStatus",
@@ -364,7 +366,7 @@ class SendResult:
     def __repr__(self) -> str:
         counts = ", ".join(f"{name.lower()}={n}" for name, n in self.counts.items() if n)
         n = len(self.events)
-        return f"SendResult({n} event{'' if n == 1 else 's'}: {counts or 'none'})"
+        return f"SendResult({plural(n, 'event')}: {counts or 'none'})"
 
     def to_records(self) -> list[dict[str, Any]]:
         """Return one flat dict per event (:meth:`EventResult.to_dict`), in input order."""

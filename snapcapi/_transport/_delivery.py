@@ -24,6 +24,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 import attrs
 
+from snapcapi._masking import plural
 from snapcapi._transport._batching import Batch, Item, join_body
 from snapcapi._transport._http import Response
 from snapcapi._transport._judge import Kind, Verdict, attempts_text, judge
@@ -365,18 +366,12 @@ class BatchDelivery:
         status: EventStatus,
         reason: str | None,
         verdict: Verdict | None,
-        *,
-        codes: tuple[str, ...] = (),
-        messages: tuple[str, ...] = (),
-        warnings: tuple[str, ...] = (),
+        **details: tuple[str, ...],
     ) -> None:
+        """Record an event's final result (``details``: its codes, messages, warnings)."""
         if status is EventStatus.ACCEPTED:
             self._accepted += 1
-        self._results.append(
-            self._result(
-                item, status, reason, verdict, codes=codes, messages=messages, warnings=warnings
-            )
-        )
+        self._results.append(self._result(item, status, reason, verdict, **details))
 
     def _accept(self, items: Sequence[Item], verdict: Verdict) -> None:
         # The common case, built in one pass: it runs for every event of a good upload.
@@ -497,10 +492,9 @@ class BatchDelivery:
             how = "isolating" if verdict.kind is Kind.ISOLATE else "splitting"
             parts.append(f"{how} {len(items)} in halves")
         logger.info(
-            "batch to %s: %d %s, HTTP %s, %s, %.3fs: %s",
+            "batch to %s: %s, HTTP %s, %s, %.3fs: %s",
             self._batch.asset_id,
-            len(items),
-            "event" if len(items) == 1 else "events",
+            plural(len(items), "event"),
             verdict.status if verdict.status is not None else "none (transport error)",
             attempts_text(verdict.attempts),
             seconds,

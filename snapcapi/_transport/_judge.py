@@ -13,6 +13,7 @@ from typing import Any
 
 import attrs
 
+from snapcapi._masking import plural
 from snapcapi._transport._answers import Answer, read_answer, strings
 from snapcapi._transport._http import Response
 from snapcapi._transport._retry import retryable
@@ -87,7 +88,7 @@ _RESEND = "; safe to resend (the event_id deduplicates)"
 
 def attempts_text(attempts: int) -> str:
     """Say ``"1 attempt"`` or ``"N attempts"``."""
-    return f"{attempts} attempt{'' if attempts == 1 else 's'}"
+    return plural(attempts, "attempt")
 
 
 def judge(response: Response, events: int) -> Verdict:
