@@ -210,6 +210,12 @@ _ASSET_REMEDIES = {
         python_example="'<Snap App ID>'",
     ),
 }
+_BASE_URL_REMEDY = Remedy(
+    "base_url",
+    "--base-url",
+    "https://tr.snapchat.com",
+    "Snap's host, without a path; or set SNAP_CAPI_BASE_URL",
+)
 
 
 class UnknownAssetError(APIError):
@@ -224,6 +230,9 @@ class UnknownAssetError(APIError):
         setting: The setting that gave it (``"pixel_id"`` or ``"snap_app_id"``), or None when
             unknown (the advice then names both).
         reason: What Snap said, as in ``"Unknown asset id"``.
+        from_snap: Whether the 404 carried an answer of Snap's shape. Without one (an HTML or
+            empty "Not Found"), the URL may be what is wrong, and the advice names
+            ``base_url`` first.
     """
 
     def __init__(
@@ -236,10 +245,12 @@ class UnknownAssetError(APIError):
         codes: tuple[str, ...] = (),
         messages: tuple[str, ...] = (),
         request_id: str | None = None,
+        from_snap: bool = True,
     ) -> None:
         self.asset_id = asset_id
         self.setting = setting
         self.reason = reason
+        self.from_snap = from_snap
         self.status_code = status_code
         super().__init__(
             self._text("python"),
@@ -252,9 +263,10 @@ class UnknownAssetError(APIError):
     @property
     def remedies(self) -> tuple[Remedy, ...]:
         """The settings that may fix it: the one that gave the asset id, else both."""
+        url = () if self.from_snap else (_BASE_URL_REMEDY,)
         if self.setting in _ASSET_REMEDIES:
-            return (_ASSET_REMEDIES[self.setting],)
-        return tuple(_ASSET_REMEDIES.values())
+            return (*url, _ASSET_REMEDIES[self.setting])
+        return (*url, *_ASSET_REMEDIES.values())
 
     def explain(self, interface: Interface = "python") -> str:
         """Return the message with its advice in the words of ``interface``."""
@@ -264,10 +276,16 @@ class UnknownAssetError(APIError):
     def _text(self, interface: Interface) -> str:
         said = f": {self.reason}" if self.reason else ""
         advice = ", or ".join(remedy.advice(interface) for remedy in self.remedies)
+        if self.from_snap:
+            what = f"Snap does not know asset id {self.asset_id!r} (HTTP {self.status_code}{said})"
+        else:
+            what = (
+                f"the events URL of asset id {self.asset_id!r} was not found (HTTP "
+                f"{self.status_code}, not an answer of Snap's): the base URL may be wrong"
+            )
         return (
-            f"Snap does not know asset id {self.asset_id!r} (HTTP {self.status_code}{said}); "
-            f"check it: {advice}. The events not accepted are FAILED, safe to resend once it "
-            "is fixed"
+            f"{what}; check it: {advice}. The events not accepted are FAILED, safe to resend "
+            "once it is fixed"
         )
 
     def __reduce__(self) -> tuple[Any, ...]:
@@ -278,6 +296,7 @@ class UnknownAssetError(APIError):
             "codes": self.codes,
             "messages": self.messages,
             "request_id": self.request_id,
+            "from_snap": self.from_snap,
         }
         return (_rebuild_unknown_asset, (type(self), self.asset_id, options))
 

@@ -1032,3 +1032,40 @@ def test_the_missing_asset_error_gives_the_event_s_position(snap_server):
         client.send([make_event(0), make_event(1), make_event(2), make_app_event(3)])
     assert "the APP_OPEN event 'app3' (input index 3)" in info.value.problem
     assert info.value.result.events[3].reason == info.value.problem
+
+
+def test_a_404_without_snap_s_answer_points_at_the_base_url(sleeps):
+    """A host that is not Snap's (an HTML Not Found) says the URL may be wrong, not just the id."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class NotSnap(BaseHTTPRequestHandler):
+        def do_POST(self):
+            self.rfile.read(int(self.headers["Content-Length"]))
+            page = b"<html><body>Not Found</body></html>"
+            self.send_response(404)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(page)))
+            self.end_headers()
+            self.wfile.write(page)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), NotSnap)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        client = Client(pixel_id="p1", access_token="t", base_url=url, sleep=sleeps.append)
+        with client, pytest.raises(UnknownAssetError) as info:
+            client.send([make_event(0)])
+    finally:
+        server.shutdown()
+        server.server_close()
+    error = info.value
+    assert error.from_snap is False
+    assert "the base URL may be wrong" in str(error)
+    assert "base_url=" in str(error)
+    assert "pixel_id=" in str(error)
+    assert "pass --base-url https://tr.snapchat.com" in error.explain("cli")
+    assert "Snap does not know" not in str(error)
+    assert info.value.result.events[0].status is EventStatus.FAILED

@@ -463,6 +463,7 @@ class BatchDelivery:
             codes=answer.codes,
             messages=answer.messages,
             request_id=answer.request_id,
+            from_snap=answer.status is not None or answer.reason is not None,
         )
         fix = setting or "the asset id"
         self._stop_reason = (
