@@ -38,6 +38,8 @@ class Response:
         body: The body parsed as JSON, None when it was not JSON.
         attempts: HTTP requests made for it (retries and a token refresh included).
         error: The transport error after the last attempt, if no answer came.
+        unreadable: Why the body could not be read (not JSON, cut short, too large), or None
+            when it was read or empty. A 2xx whose body is unreadable is no proof of success.
     """
 
     status: int | None
@@ -45,6 +47,7 @@ class Response:
     body: Any = None
     attempts: int = 1
     error: TransportError | None = None
+    unreadable: str | None = None
 
 
 def transport_error(exc: requests.RequestException, secrets: tuple[str, ...]) -> TransportError:
@@ -77,11 +80,16 @@ def _transient(exc: requests.RequestException) -> bool:
     )
 
 
-def _json(response: requests.Response) -> Any:
+def _json(response: requests.Response) -> tuple[Any, str | None]:
+    """Parse the body as JSON: ``(value, None)``, ``(None, None)`` if empty, else why not."""
+    if not response.content.strip():
+        return None, None
     try:
-        return response.json()
-    except (ValueError, RecursionError):  # not JSON, or nested beyond the parser's depth
-        return None
+        return response.json(), None
+    except RecursionError:
+        return None, "the body is JSON nested beyond the parser's depth"
+    except ValueError:
+        return None, "the body is not JSON"
 
 
 def new_session(pool_size: int) -> requests.Session:
@@ -190,10 +198,11 @@ class HttpTransport:
                 response.close()
                 self._wait(policy, retries, wait, f"HTTP {status}", attempts)
                 continue
-            body = _json(response)
-            if status >= 300:  # an error answer may quote the request, token and all
-                body = redact_json(body, self.token.secrets)
-            return Response(status, response.headers, body, attempts)
+            body, unreadable = _json(response)
+            # Any answer (a 2xx refusal, a proxy's error page) may quote the request, token
+            # and all: nothing the server said goes further unredacted.
+            body = redact_json(body, self.token.secrets)
+            return Response(status, response.headers, body, attempts, unreadable=unreadable)
 
     def _send(
         self, method: str, url: str, body: bytes | None, token: str, timeout: float
