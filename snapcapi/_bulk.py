@@ -21,7 +21,14 @@ from typing import IO, Any, TextIO
 
 import attrs
 
-from snapcapi._files import ReportWriter, RowSource, file_format, legacy_characters, open_text
+from snapcapi._files import (
+    ReportWriter,
+    RowSource,
+    cap_text,
+    file_format,
+    legacy_characters,
+    open_text,
+)
 from snapcapi._masking import echo, plural
 from snapcapi._progress import Progress
 from snapcapi._resume import AcceptedIds, ReportMeta
@@ -48,8 +55,10 @@ __all__ = ["BulkOptions", "BulkSummary", "ErrorRateExceeded", "describe_map", "r
 # from the client (Snap's refusals, transport failures, the client's own INVALID) are text,
 # so those alone are grouped by their wording with the masked values (j***@e******.com) and
 # a leading quoted value ("event_time: '11/01/2026' is ...") cut out: 30 rows with one
-# mistake are one line.
-_MASKED = re.compile(r"\S*\*\S*")
+# mistake are one line. Only the first _GROUPED characters count (a server's text may be long,
+# and what follows them rarely tells two mistakes apart), and nothing here backtracks.
+_GROUPED = 500
+_WORDS = re.compile(r"(\s+)")
 _LEADING_VALUE = re.compile(r"^((?:[\w.]+: )?)'[^']*'")
 _TOP_REASONS_KEPT = 10_000
 _BAD = ("INVALID", "REJECTED")
@@ -129,6 +138,7 @@ class BulkSummary:
     resume_truncated: bool = False
     unterminated: bool = False
     kept_report: tuple[str, str] | None = None
+    truncated_after: int | None = None
 
     def add(self, status: str, reason: str | None, kind: str | None = None) -> None:
         """Count one row's final status (and why, when it went wrong).
@@ -146,7 +156,7 @@ class BulkSummary:
         if kind is None:
             if not reason:
                 return
-            kind = _MASKED.sub("…", _LEADING_VALUE.sub(r"\1…", reason))
+            kind = _grouping_key(reason)
         key = f"{status}: {kind}"
         if key in self.reasons or len(self.reasons) < _TOP_REASONS_KEPT:
             self.reasons[key] += 1
@@ -170,6 +180,8 @@ class BulkSummary:
     @property
     def ok(self) -> bool:
         """Every row ended well: accepted or valid, or skipped on purpose (not all of them)."""
+        if self.truncated_after is not None:
+            return False  # the rows after the damage were not read
         if not sum(self.counts.values()) or self.stopped is not None or self.all_skipped:
             return False
         return self.bad == 0
@@ -249,6 +261,16 @@ class BulkSummary:
             out.write(f"{self.stopped}\n")
 
 
+def _grouping_key(reason: str) -> str:
+    """Return the line a reason of the client's is counted under, its values cut out.
+
+    In time linear in the text's first :data:`_GROUPED` characters, whatever the text.
+    """
+    text = _LEADING_VALUE.sub(r"\1…", reason[:_GROUPED])
+    # Each run of non-space characters holding a masked value (*) becomes one "…".
+    return "".join("…" if "*" in part else part for part in _WORDS.split(text))
+
+
 def _rows(count: int) -> str:
     return f"{count:,} row was" if count == 1 else f"{count:,} rows were"
 
@@ -326,6 +348,7 @@ class _InvalidRows:
 
     def write(self, group: Sequence[Mapping[str, Any]], status: str, reason: str | None) -> None:
         """Write the row (every row of a line-item group) with its status and reason."""
+        reason = cap_text(reason)
         for record in group:
             if self._csv is not None and self._columns is not None:
                 values = [record.get(c, "") for c in self._columns]
@@ -638,6 +661,7 @@ def run_bulk(
         finally:
             run.summary.rows = source.rows_read
             run.summary.unterminated = source.unterminated
+            run.summary.truncated_after = source.last_row if source.truncated else None
             run.summary.seconds = time.monotonic() - started
             run.summary.legacy_characters = legacy_characters() - legacy_before
             if run.report is not None:

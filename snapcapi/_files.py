@@ -3,30 +3,50 @@
 Everything streams: a reader holds one row at a time, a writer writes each line as it comes,
 and ``.gz`` files are read and written through :mod:`gzip` transparently.
 
-Row numbers: for CSV the data row (the header is not counted: the first record is row 1), for
-JSONL the line number (blank lines are skipped but counted, so row N is line N of the file).
+Row numbers: for CSV the data row (the header is not counted: the first record is row 1, and
+a quoted value written over several lines is one row), for JSONL the line number (blank lines
+are skipped but counted, so row N is line N of the file).
+
+A CSV quote that is never closed (or closes many lines later) would make one row of every line
+after it. Such a row is reported by the lines it spans, as one unreadable row for its first
+line, and reading goes on at the line after that one: the rows after it keep the numbers a
+well-quoted file gives them, and none vanishes. A ``.gz`` file cut short or damaged ends the
+rows where it can no longer be read: :attr:`RowSource.truncated` tells, and the rows before
+are read as usual.
 """
 
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import gzip
 import io
 import json
 import sys
+import zlib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import IO, Any, Literal
+from typing import IO, Any, Literal, TextIO, cast
+
+import attrs
 
 from snapcapi.errors import ValidationError
 from snapcapi.problems import NOT_A_RECORD, NOT_JSON, UNREADABLE_CSV, WRONG_WIDTH
 from snapcapi.records import RowProblem
 
 __all__ = [
+    "CUT_MARK",
+    "MAX_DEPTH",
+    "MAX_QUOTED_LINES",
+    "REPORT_TEXT_LIMIT",
+    "DamagedFile",
+    "EscapingText",
     "ReportWriter",
     "RowSource",
+    "cap_text",
     "check_encoding",
+    "encodable",
     "file_format",
     "legacy_characters",
     "open_text",
@@ -50,6 +70,19 @@ REPORT_COLUMNS = (
 #: Joins ``messages`` in a CSV or TSV report (JSONL has a list). Not ``;`` as ``codes`` has:
 #: Snap's messages are sentences, and a sentence may hold a ``;`` or a ``,``.
 MESSAGE_SEPARATOR = " | "
+#: Characters of a report line's ``reason``, and of its ``messages`` together, at most: text
+#: from a server is capped where it is received, and a report never holds more than this of
+#: it per line (what is cut ends with :data:`CUT_MARK`).
+REPORT_TEXT_LIMIT = 8192
+CUT_MARK = "… (cut)"
+#: Physical lines one CSV row may span (a quoted value written over several lines): past
+#: this, its opening quote is taken for one that was never closed.
+MAX_QUOTED_LINES = 1000
+#: Levels of nesting a JSON lines record may have (``{"a": [{"b": ...}]}`` has 3); a deeper
+#: one is refused as its row's problem, before anything reads it recursively.
+MAX_DEPTH = 100
+#: What reading a damaged or cut ``.gz`` raises once the readable part has been read.
+_GZIP_ERRORS = (EOFError, zlib.error, gzip.BadGzipFile)
 
 
 def file_format(path: str, given: str | None = None) -> Format:
@@ -140,7 +173,7 @@ def open_text(path: str, mode: Literal["r", "w"], encoding: str | None = None) -
         errors = "replace"  # these codecs cannot keep bad bytes aside (a cut file's last byte)
     if path == "-":
         if mode == "w":
-            return sys.stdout
+            return cast("IO[str]", EscapingText(sys.stdout))
         return io.TextIOWrapper(sys.stdin.buffer, encoding=codec, errors=errors, newline="")
     if mode == "r":
         with open(path, "rb") as probe:
@@ -156,49 +189,118 @@ def open_text(path: str, mode: Literal["r", "w"], encoding: str | None = None) -
     return open(path, "w", encoding="utf-8", errors="backslashreplace", newline="")
 
 
+def encodable(text: str, encoding: str | None) -> str:
+    r"""Return ``text`` with what ``encoding`` cannot write escaped (``\udce9``, ``\U0001f600``).
+
+    A byte that was not text in the input (kept as a lone surrogate) or a character a console's
+    code page lacks would otherwise stop the writer, after the events were sent.
+    """
+    codec = encoding or "utf-8"
+    return text.encode(codec, "backslashreplace").decode(codec, "replace")
+
+
+class EscapingText:
+    """A text stream (standard output) that writes any string, escaping what it cannot encode.
+
+    ``close`` only flushes: the stream is not this object's to close.
+    """
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        """Write ``text``; what the stream's encoding cannot hold is written escaped."""
+        try:
+            return self._stream.write(text)
+        except UnicodeEncodeError:  # rare: a misread byte, an emoji on a cp1252 console
+            return self._stream.write(encodable(text, getattr(self._stream, "encoding", None)))
+
+    def flush(self) -> None:
+        """Flush the stream."""
+        self._stream.flush()
+
+    def close(self) -> None:
+        """Flush the stream, leaving it open."""
+        self._stream.flush()
+
+    def isatty(self) -> bool:
+        """Tell whether the stream is a terminal."""
+        return self._stream.isatty()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
 class RowSource:
     """The records of a CSV, TSV or JSONL file, one at a time, numbered.
 
     Iterating yields ``(row, record)`` pairs; a row that cannot be read (a CSV line with the
-    wrong number of values, a JSONL line that is not a JSON object) comes as a
-    :class:`~snapcapi.RowProblem` instead, and reading goes on. Use it as a context manager.
+    wrong number of values or a quote never closed, a JSONL line that is not a JSON object)
+    comes as a :class:`~snapcapi.RowProblem` instead, and reading goes on. A ``.gz`` file cut
+    short or damaged ends the rows where it can no longer be read (:attr:`truncated`). Use it
+    as a context manager.
 
     Attributes:
         columns: The CSV header, or None for JSONL (whose keys may vary by line).
         rows_read: Rows yielded so far.
+        last_row: The number of the last row yielded (0 before the first).
+        truncated: The file is a ``.gz`` that is cut short or damaged: the rows after
+            :attr:`last_row` could not be read.
+        recover: A CSV quote left open fails its row alone and reading goes on at the next
+            line (see the module's docstring); False for the files snapcapi writes, whose
+            quotes are whole, so a value over several lines is always one row.
     """
 
-    def __init__(self, path: str, format: str | None = None, encoding: str | None = None) -> None:
+    def __init__(
+        self,
+        path: str,
+        format: str | None = None,
+        encoding: str | None = None,
+        *,
+        recover: bool = True,
+    ) -> None:
         self.path = path
+        self.recover = recover
         self.format = file_format(path, format) if path != "-" or format else "csv"
-        self._stream = open_text(path, "r", encoding)
+        try:
+            self._stream = open_text(path, "r", encoding)
+        except _GZIP_ERRORS as exc:
+            raise _damaged(path, exc) from None
         self.columns: list[str] | None = None
         self.repeated: frozenset[str] = frozenset()
         self.rows_read = 0
+        self.last_row = 0
+        self.truncated = False
         self._last = "\n"  # the last line read (does the file end with a line break?)
-        self._reader: Any = None
+        self._delimiter = ","
         if self.format in ("csv", "tsv"):
+            self._read_header()
+
+    def _read_header(self) -> None:
+        """Read the CSV header: the columns, named by place where blank, repeats numbered."""
+        try:
             header_line = self._stream.readline()
-            delimiter = "\t" if self.format == "tsv" else _delimiter(header_line)
-            header = next(csv.reader([header_line], delimiter=delimiter), [])
-            self.columns = [column.strip() for column in header]
-            if not any(self.columns):
-                self.close()
-                raise ValidationError("file", f"{path} has no header row")
-            # Excel leaves unnamed columns (a trailing ",,"): name them by place; they feed
-            # nothing and are listed as not read.
-            self.columns = [c or f"(column {i} without a name)" for i, c in
-                            enumerate(self.columns, start=1)]  # fmt: skip
-            # A name given twice is an error only where it is read (see check_repeated): an
-            # export's two "Note" columns should not stop an upload that reads neither.
-            self.repeated = frozenset(c for c in self.columns if self.columns.count(c) > 1)
-            counts: dict[str, int] = {}
-            named = []
-            for column in self.columns:
-                counts[column] = counts.get(column, 0) + 1
-                named.append(column if counts[column] == 1 else f"{column} ({counts[column]})")
-            self.columns = named
-            self._reader = csv.reader(self._lines(), delimiter=delimiter)
+        except _GZIP_ERRORS as exc:
+            self.close()
+            raise _damaged(self.path, exc) from None
+        self._delimiter = "\t" if self.format == "tsv" else _delimiter(header_line)
+        header = next(csv.reader([header_line], delimiter=self._delimiter), [])
+        columns = [column.strip() for column in header]
+        if not any(columns):
+            self.close()
+            raise ValidationError("file", f"{self.path} has no header row")
+        # Excel leaves unnamed columns (a trailing ",,"): name them by place; they feed
+        # nothing and are listed as not read.
+        columns = [c or f"(column {i} without a name)" for i, c in enumerate(columns, start=1)]
+        # A name given twice is an error only where it is read (see check_repeated): an
+        # export's two "Note" columns should not stop an upload that reads neither.
+        self.repeated = frozenset(c for c in columns if columns.count(c) > 1)
+        counts: dict[str, int] = {}
+        named = []
+        for column in columns:
+            counts[column] = counts.get(column, 0) + 1
+            named.append(column if counts[column] == 1 else f"{column} ({counts[column]})")
+        self.columns = named
 
     def _plain_file_ends(self) -> str | None:
         """Return a plain file's last byte as text (None for stdin or gzip: watch the lines)."""
@@ -239,14 +341,18 @@ class RowSource:
         return self._watched()
 
     def _watched(self) -> Iterator[str]:
-        for line in self._stream:
-            self._last = line
-            yield line
+        """Yield the lines, the last remembered; a damaged ``.gz`` ends them (``truncated``)."""
+        try:
+            for line in self._stream:
+                self._last = line
+                yield line
+        except _GZIP_ERRORS:
+            self.truncated = True  # what came before the damage was read: stop there
 
     @property
     def unterminated(self) -> bool:
         """The file's last line has no line break: it may have been cut short."""
-        return not self._last.endswith(("\n", "\r"))
+        return not self.truncated and not self._last.endswith(("\n", "\r"))
 
     def __enter__(self) -> RowSource:
         return self
@@ -259,31 +365,55 @@ class RowSource:
         if self.path == "-" and isinstance(self._stream, io.TextIOWrapper):
             self._stream.detach()
         else:
-            self._stream.close()
+            with contextlib.suppress(*_GZIP_ERRORS):  # a damaged .gz may complain again
+                self._stream.close()
 
     def __iter__(self) -> Iterator[tuple[int, dict[str, Any] | RowProblem]]:
         if self.columns is not None:
-            yield from self._csv_rows(self.columns)
+            rows: Iterator[tuple[int, dict[str, Any] | RowProblem]] = self._csv_rows(self.columns)
         else:
-            yield from self._jsonl_rows()
+            rows = self._jsonl_rows()
+        for row, record in rows:
+            self.rows_read += 1
+            self.last_row = row
+            yield row, record
 
     def _csv_rows(self, columns: list[str]) -> Iterator[tuple[int, dict[str, Any] | RowProblem]]:
         width = len(columns)
+        # Line 1 is the header. Files snapcapi wrote (reports) always close their quotes: a
+        # value over several lines there is Snap's text, never rows to read again.
+        limit = MAX_QUOTED_LINES if self.recover else sys.maxsize
+        feed = _Feed(self._lines(), 2, self._delimiter, limit)
+        held = feed.held
+        reader = csv.reader(feed.lines(), delimiter=self._delimiter)
         row = 0
         while True:
+            held.clear()
+            values: list[str] | None
             try:
-                values = next(self._reader)
+                values = next(reader)
             except StopIteration:
                 return
             except csv.Error as exc:
-                row += 1
-                self.rows_read += 1
-                yield row, RowProblem(row, None, f"unreadable CSV: {exc}", code=UNREADABLE_CSV)
-                continue
+                if len(held) < 2 or not self.recover:  # that line's (or value's) row alone
+                    row += 1
+                    yield row, RowProblem(row, None, f"unreadable CSV: {exc}", code=UNREADABLE_CSV)
+                    continue
+                values = None  # a quoted value over several lines ran past the field limit
+            if self.truncated:
+                return  # the cut came inside this row: it is not whole, so it is not a row
+            if self.recover and (values is None or len(held) > 1 or feed.open_at_end):
+                broken = feed.broken(values, width)
+                if broken is not None:
+                    row += 1
+                    yield row, RowProblem(row, None, broken, code=UNREADABLE_CSV)
+                    feed.again()
+                    reader = csv.reader(feed.lines(), delimiter=self._delimiter)
+                    continue
+            assert values is not None
             if not values or (len(values) == 1 and not values[0].strip()):
                 continue  # a blank line is no record
             row += 1
-            self.rows_read += 1
             if len(values) != width:
                 yield (
                     row,
@@ -301,10 +431,12 @@ class RowSource:
         for line_number, line in enumerate(self._lines(), start=1):
             if not line.strip():
                 continue
-            self.rows_read += 1
             try:
                 record = json.loads(line)
-            except (ValueError, RecursionError) as exc:
+            except RecursionError:  # nested far past MAX_DEPTH: json itself gives up
+                yield line_number, _Deep(None).at(line_number)
+                continue
+            except ValueError as exc:
                 problem = RowProblem(line_number, None, f"not valid JSON: {exc}", code=NOT_JSON)
                 yield line_number, problem
                 continue
@@ -317,7 +449,171 @@ class RowSource:
                     ),
                 )
                 continue
+            deep = _too_deep(record)
+            if deep is not None:
+                yield line_number, deep.at(line_number)
+                continue
             yield line_number, record
+
+
+class _Feed:
+    """The lines of a CSV file for :mod:`csv`, numbered, keeping those of the row being read.
+
+    A quote that is never closed would make one row of every line after it. When a row read
+    over several lines does not look whole (see :meth:`broken`), :meth:`again` puts back its
+    lines after the first, and a new reader over :meth:`lines` reads them as rows again.
+    """
+
+    def __init__(self, lines: Iterator[str], first: int, delimiter: str, limit: int) -> None:
+        self._source = lines
+        self.delimiter = delimiter
+        self.limit = limit  # lines one row may span
+        self.held: list[str] = []  # the lines of the row being read
+        self._again: list[str] = []  # lines to read again, the next one last
+        self.next_line = first  # the physical number of the next line handed out
+        self.open_at_end = False  # the file ended inside a quoted value
+        self.ran_on = False  # a quoted value ran over ``limit`` lines
+
+    def lines(self) -> Iterator[str]:
+        """Yield the lines to read again first, then the file's; stop a value's run-on."""
+        held, again, source = self.held, self._again, self._source
+        while True:
+            if again:
+                line = again.pop()
+            else:
+                try:
+                    line = next(source)
+                except StopIteration:
+                    self.open_at_end = bool(held)
+                    return
+            if len(held) >= self.limit:
+                again.append(line)
+                self.ran_on = True
+                return
+            held.append(line)
+            self.next_line += 1
+            yield line
+
+    def broken(self, values: list[str] | None, width: int) -> str | None:
+        """Say why the row just read is not one row, or None when it is.
+
+        Args:
+            values: Its values, or None when the csv module refused it (a field too long).
+            width: The header's number of columns.
+        """
+        first = self.next_line - len(self.held)
+        last = self.next_line - 1
+        if values is None:
+            why = f"runs past {csv.field_size_limit():,} characters"
+        elif self.ran_on:
+            why = f"runs over {self.limit:,} lines"
+        elif self.open_at_end:
+            why = "is not closed before the end of the file"
+        elif len(values) != width:
+            why = (
+                f"closes only on line {last:,}, which makes {len(values)} values where the "
+                f"header has {width} columns"
+            )
+        else:
+            inner = self._whole_row_inside(width)
+            if inner is None:
+                return None  # a value written over several lines, as exports have them
+            why = f"closes only on line {last:,}, and line {inner:,} inside it reads as a row"
+        where = f"line {first:,}" if first == last else f"lines {first:,}-{last:,}"
+        after = "" if first == last else ", and the lines after it are read as rows again"
+        return (
+            f"unreadable CSV: {where}: the quote opened on line {first:,} {why}; is a quote "
+            f"missing? This row is line {first:,} alone{after}"
+        )
+
+    def _whole_row_inside(self, width: int) -> int | None:
+        """Return the first line after the row's first that is a whole row on its own.
+
+        A value over several lines that holds such a line has most likely swallowed rows: a
+        quote was left open and a stray one closed it further down.
+        """
+        first = self.next_line - len(self.held)
+        for offset, line in enumerate(self.held[1:], start=1):
+            if len(next(csv.reader([line], delimiter=self.delimiter), [])) == width:
+                return first + offset
+        return None
+
+    def again(self) -> None:
+        """Put back the lines of the row just read after its first, to be read again."""
+        held = self.held
+        self._again.extend(reversed(held[1:]))
+        self.next_line -= len(held) - 1
+        held.clear()
+        self.open_at_end = self.ran_on = False
+
+
+@attrs.frozen
+class _Deep:
+    """A JSON lines record nested deeper than :data:`MAX_DEPTH`, and the key that is."""
+
+    key: str | None
+
+    def at(self, row: int) -> RowProblem:
+        """Return the row's problem."""
+        subject = "" if self.key is not None else "the line "
+        return RowProblem(
+            row,
+            self.key,
+            f"{subject}is nested more than {MAX_DEPTH} levels deep (JSON values inside JSON "
+            "values), deeper than any field of an event; flatten it, or leave it out",
+        )
+
+
+def _too_deep(record: dict[str, Any]) -> _Deep | None:
+    """Find a value of ``record`` nested deeper than :data:`MAX_DEPTH`, without recursion."""
+    for key, value in record.items():
+        if value.__class__ not in (dict, list):
+            continue
+        stack: list[tuple[Any, int]] = [(value, 2)]
+        while stack:
+            item, depth = stack.pop()
+            children = item.values() if item.__class__ is dict else item
+            for child in children:
+                if child.__class__ in (dict, list):
+                    if depth >= MAX_DEPTH:
+                        return _Deep(key if len(key) <= 64 else None)
+                    stack.append((child, depth + 1))
+    return None
+
+
+class DamagedFile(ValidationError):
+    """A ``.gz`` file that cannot be read from its start (field ``file``)."""
+
+
+def _damaged(path: str, exc: BaseException) -> DamagedFile:
+    """Say that a ``.gz`` cannot be read from its start."""
+    return DamagedFile(
+        "file",
+        f"{path} cannot be read: it is a damaged or cut .gz ({exc}); copy or download it again",
+    )
+
+
+def cap_text(text: str | None) -> str | None:
+    """Cut a report's text at :data:`REPORT_TEXT_LIMIT` characters, marked as cut."""
+    if text is None or len(text) <= REPORT_TEXT_LIMIT:
+        return text
+    return text[: REPORT_TEXT_LIMIT - len(CUT_MARK)] + CUT_MARK
+
+
+def _capped_messages(messages: tuple[str, ...]) -> tuple[str, ...]:
+    """Keep the messages that fit in :data:`REPORT_TEXT_LIMIT` characters together."""
+    room = REPORT_TEXT_LIMIT
+    for index, message in enumerate(messages):
+        if len(message) > room:
+            kept = list(messages[:index])
+            if room > len(CUT_MARK):
+                kept.append(message[: room - len(CUT_MARK)] + CUT_MARK)
+            left = len(messages) - len(kept)
+            if left:
+                kept.append(f"… ({left:,} more cut)")
+            return tuple(kept)
+        room -= len(message) + len(MESSAGE_SEPARATOR)
+    return messages
 
 
 def _delimiter(header: str) -> str:
@@ -357,8 +653,12 @@ class ReportWriter:
         ``messages``, ``http_status`` and ``request_id`` are Snap's answer about the row's
         event (its error messages, the HTTP status, the id to quote to Snap's support); a row
         settled here, without asking Snap, has none. In CSV and TSV ``codes`` are joined with
-        ``;`` and ``messages`` with :data:`MESSAGE_SEPARATOR`; in JSONL both are lists.
+        ``;`` and ``messages`` with :data:`MESSAGE_SEPARATOR`; in JSONL both are lists. The
+        reason, and the messages together, are cut at :data:`REPORT_TEXT_LIMIT` characters.
+        Any string is written: what UTF-8 cannot hold (a lone surrogate) is escaped.
         """
+        reason = cap_text(reason)
+        messages = _capped_messages(messages)
         if self._csv is not None:
             self._csv.writerow(
                 (

@@ -25,7 +25,6 @@ import json
 import os
 import shlex
 import sys
-import zlib
 from bisect import bisect_left as _bisect_left
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
@@ -35,7 +34,7 @@ from typing import Any, Final
 
 import attrs
 
-from snapcapi._files import RowSource, file_format
+from snapcapi._files import DamagedFile, RowSource, file_format
 from snapcapi.errors import ValidationError
 from snapcapi.records import RowProblem
 
@@ -189,20 +188,21 @@ class AcceptedIds:
                 f"optionally .gz, as --report names it); {_AGAIN}",
             ) from None
         try:
-            with RowSource(path, fmt) as source:
+            with RowSource(path, fmt, recover=False) as source:
                 if source.columns is not None:
                     _check_columns(path, source.columns)
                     _read_csv(source, builder)
                 else:
                     _read_jsonl(path, source, builder)
+                builder.truncated = source.truncated
+        except DamagedFile:
+            builder.truncated = True  # nothing before the damage: every row is sent again
         except ValidationError as exc:
             if exc.field == "resume":
                 raise
             raise ValidationError(
                 "resume", f"{exc.reason}, so it is not a snapcapi report; {_AGAIN}"
             ) from None
-        except (EOFError, zlib.error):
-            builder.truncated = True  # a gzip stream cut short: keep what came before the cut
         except OSError as exc:
             detail = exc.strerror or str(exc)
             raise ValidationError("resume", f"cannot read {path}: {detail}; {_AGAIN}") from exc
@@ -384,7 +384,11 @@ class ReportMeta:
         text = json.dumps(self.to_dict(), ensure_ascii=False, indent=2) + "\n"
         temporary = f"{target}.{os.getpid()}.tmp"  # then renamed: never half written
         try:
-            with open(temporary, "w", encoding="utf-8", newline="\n") as stream:
+            # A lone surrogate (a file name's byte that is not UTF-8) is written as its JSON
+            # escape, \udce9, which reads back as the same string.
+            with open(
+                temporary, "w", encoding="utf-8", errors="backslashreplace", newline="\n"
+            ) as stream:
                 stream.write(text)
             os.replace(temporary, target)
         except BaseException:

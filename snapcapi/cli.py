@@ -5,7 +5,8 @@ through the real client and prints what became of each one. ``snapcapi send FILE
 CSV or JSONL file (``validate`` and ``diagnose`` are shorthands); see ``snapcapi --help``.
 
 Exit codes: 0 every row accepted (in a dry run: valid), 1 some not, 2 a usage or configuration
-error (nothing sent, or the token refused).
+error (nothing sent, or the token refused) or a ``.gz`` that breaks part way (the rows before
+it sent and reported).
 """
 
 from __future__ import annotations
@@ -13,13 +14,14 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 import os
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
-from typing import Any, TextIO
+from typing import Any, TextIO, cast
 
 from snapcapi._bulk import (
     BulkOptions,
@@ -29,6 +31,7 @@ from snapcapi._bulk import (
     explain,
     run_bulk,
 )
+from snapcapi._files import EscapingText
 from snapcapi._masking import plural
 from snapcapi._presets import load_preset, preset_names
 from snapcapi._progress import Progress
@@ -188,7 +191,8 @@ or SNAP_PIXEL_ID / SNAP_APP_ID; SNAP_CAPI_BASE_URL (or --base-url) points at ano
 such as `snapcapi fake-server`.
 
 exit codes: 0 every row accepted (dry run: valid; rows skipped on purpose count as fine),
-1 some rows not (or diagnose below --fail-under), 2 usage or configuration error.
+1 some rows not (or diagnose below --fail-under), 2 usage or configuration error (or a .gz
+that breaks part way: the rows before the break are sent and reported).
 """
 
 _FILE_HELP = """\
@@ -254,18 +258,42 @@ def _pairs(values: Sequence[str], option: str, *, empty: bool = False) -> dict[s
     return found
 
 
+#: Bytes of a --mapping-file read at most: FIELD=COLUMN lines for a few dozen fields.
+_MAPPING_FILE_LIMIT = 1_000_000
+#: Characters of the first line of a --token-file read at most (Snap's tokens are ~1 KB).
+_TOKEN_FILE_LIMIT = 65_536
+
+
+def _read_text_file(path: str, flag: str, limit: int, *, first_line: bool = False) -> str:
+    """Read a small UTF-8 file a flag names (its first line only, with ``first_line``).
+
+    Raises:
+        _Usage: It cannot be read, is not UTF-8 text or is larger than ``limit``. The message
+            never quotes the file's content (a token file's is a secret).
+    """
+    try:
+        with open(path, encoding="utf-8-sig") as stream:
+            text = stream.readline(limit + 1) if first_line else stream.read(limit + 1)
+    except OSError as exc:
+        raise _Usage(f"cannot read {flag} {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise _Usage(f"{flag} {path} is not a UTF-8 text file (is it the right file?)") from None
+    if len(text) > limit:
+        what = "its first line is" if first_line else "it is"
+        raise _Usage(
+            f"{flag} {path}: {what} longer than {limit:,} characters; is it the right file?"
+        )
+    return text
+
+
 def _read_mapping_file(path: str) -> dict[str, str]:
     """Read FIELD=COLUMN lines, or a JSON object of field: column."""
-    try:
-        with open(path, encoding="utf-8") as stream:
-            text = stream.read()
-    except OSError as exc:
-        raise _Usage(f"cannot read the mapping file {path}: {exc.strerror or exc}") from exc
+    text = _read_text_file(path, "--mapping-file", _MAPPING_FILE_LIMIT)
     if text.lstrip().startswith("{"):
         try:
             loaded = json.loads(text)
-        except ValueError as exc:
-            raise _Usage(f"the mapping file {path} is not valid JSON: {exc}") from exc
+        except (ValueError, RecursionError) as exc:
+            raise _Usage(f"the mapping file {path} is not valid JSON: {exc}") from None
         if not isinstance(loaded, Mapping) or not all(isinstance(v, str) for v in loaded.values()):
             raise _Usage(f'the mapping file {path} must be a JSON object {{"field": "column"}}')
         return {str(k): v for k, v in loaded.items()}
@@ -283,13 +311,15 @@ def _aliases(pairs: Mapping[str, Any]) -> dict[str, str | int | EventName]:
 
 def _token(args: argparse.Namespace) -> str:
     if args.token_file:
-        try:
-            with open(args.token_file, encoding="utf-8") as stream:
-                token = stream.readline().strip()
-        except OSError as exc:
-            raise _Usage(f"cannot read --token-file: {exc.strerror or exc}") from exc
+        path = args.token_file
+        token = _read_text_file(path, "--token-file", _TOKEN_FILE_LIMIT, first_line=True).strip()
         if not token:
-            raise _Usage(f"--token-file {args.token_file} is empty")
+            raise _Usage(f"--token-file {path} is empty")
+        if not token.isprintable() or not token.isascii() or " " in token:
+            raise _Usage(
+                f"--token-file {path} does not hold a token on its first line (it has "
+                "characters no token has); put the token alone on the first line"
+            )
         return token
     token = os.environ.get("SNAP_ACCESS_TOKEN", "").strip()
     if not token:
@@ -657,6 +687,18 @@ def _client(args: argparse.Namespace, options: BulkOptions) -> Client:
     )
 
 
+def _check_number(
+    value: float | None, flag: str, fits: Callable[[float], bool], wanted: str
+) -> None:
+    """Refuse a number flag that is not finite (``nan``, ``inf``) or does not fit.
+
+    Raises:
+        _Usage: Naming the flag and the numbers it takes.
+    """
+    if value is not None and not (math.isfinite(value) and fits(value)):
+        raise _Usage(f"{flag} takes {wanted}, not {value!r}")
+
+
 def _run_file(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     dry_run = args.command == "send" and args.dry_run
     validate = args.command == "validate" or (args.command == "send" and args.validate)
@@ -698,13 +740,30 @@ def _run_file(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     finally:
         progress.close()  # before any message, so a bar does not swallow it
     summary.write(out)
+    if summary.truncated_after is not None:
+        cut = _cut_short(args.file, summary.truncated_after, sent=not dry_run)
+        err.write(f"snapcapi: error: {cut}\n")
+        return 2
     return 0 if summary.ok else 1
 
 
-def _run_diagnose(args: argparse.Namespace, out: TextIO) -> int:
+def _cut_short(path: str, row: int, *, sent: bool = False) -> str:
+    """Say that a file could be read only up to ``row`` (a ``.gz`` cut short or damaged)."""
+    done, again = (
+        (" and sent", " with --resume REPORT to skip the rows accepted") if sent else ("", "")
+    )
+    return (
+        f"{path} is cut short or damaged after row {row:,} (a .gz not copied or downloaded "
+        f"whole): the rows up to it were read{done}, the rows after it could not be; get the "
+        f"whole file and run again{again}"
+    )
+
+
+def _run_diagnose(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from snapcapi._files import RowSource
     from snapcapi.diagnostics import diagnose
 
+    _check_number(args.fail_under, "--fail-under", lambda v: 0 <= v <= 100, "a score from 0 to 100")
     _check_input(args.file)
     options = _options(args)
     recipe = options.recipe
@@ -740,10 +799,14 @@ def _run_diagnose(args: argparse.Namespace, out: TextIO) -> int:
             columns=source.columns,
             on_map=show_map,
         )
+        cut_after = source.last_row if source.truncated else None
     if args.json:
         out.write(json.dumps(report.to_dict(), indent=2) + "\n")
     else:
         out.write(str(report) + "\n")
+    if cut_after is not None:
+        err.write(f"snapcapi: error: {_cut_short(args.file, cut_after)}\n")
+        return 2
     if report.usable_events == 0:
         if not args.json:
             out.write("no row of the file can be sent as it is\n")
@@ -769,6 +832,8 @@ def _run_presets(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _run_fake_server(args: argparse.Namespace, out: TextIO) -> int:
+    _check_number(args.latency, "--latency", lambda v: v >= 0, "a number of seconds, 0 or more")
+    _check_number(args.fail_rate, "--fail-rate", lambda v: 0 <= v <= 1, "a share between 0 and 1")
     server = FakeSnapServer(
         pixel_id=args.pixel_id, latency=args.latency, port=args.port, answers=args.answers
     )
@@ -883,9 +948,11 @@ def main(
 ) -> int:
     """Run the ``snapcapi`` command line; return the exit code."""
     real_stdout = out is None
-    pipe = _QuietPipe(out if out is not None else sys.stdout)
+    # Any string is printed: what the terminal's encoding cannot hold (a byte of a file read
+    # in the wrong encoding, kept as a lone surrogate) is escaped, never an exception.
+    pipe = _QuietPipe(cast(TextIO, EscapingText(out if out is not None else sys.stdout)))
     stdout: TextIO = pipe  # type: ignore[assignment]
-    err = err if err is not None else sys.stderr
+    err = cast(TextIO, EscapingText(err if err is not None else sys.stderr))
     # The command line reports in its own words (the summary, the report); the library's log
     # lines speak Python and would only repeat it. A handler the user configured still works.
     library_log = logging.getLogger("snapcapi")
@@ -899,7 +966,7 @@ def main(
         if args.command in ("send", "validate"):
             return _run_file(args, stdout, err)
         if args.command == "diagnose":
-            return _run_diagnose(args, stdout)
+            return _run_diagnose(args, stdout, err)
         if args.command == "presets":
             return _run_presets(args, stdout)
         if args.command == "fake-server":

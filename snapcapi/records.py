@@ -509,7 +509,7 @@ def _fits(field: str, value: Any, recipe: Recipe) -> bool:
                  "action_source": "OFFLINE"},
                 on_invalid="raise",
             )  # fmt: skip
-    except (ValidationError, TypeError):
+    except (ValidationError, *_DATA_ERRORS):  # a value that breaks a model fits nothing
         return False
     return True
 
@@ -808,6 +808,15 @@ class _Pipeline:
             yield row, outcome
 
     def _one(self, row: Hashable, item: Any) -> Event | RowProblem | RowSkip:
+        """Return what a row becomes; a value no model could read fails that row alone."""
+        try:
+            return self._outcome(row, item)
+        except ValidationError as exc:
+            return RowProblem.from_error(row, exc)
+        except _DATA_ERRORS as exc:  # the models' errors are ValidationError; this is a net
+            return _unreadable_value(row, exc)
+
+    def _outcome(self, row: Hashable, item: Any) -> Event | RowProblem | RowSkip:
         group: list[Mapping[str, Any]]
         if item.__class__ is dict:  # a file's row, the common case (no ABC check needed)
             group = [item]
@@ -939,6 +948,28 @@ class _Pipeline:
             if len(self.names) < 10_000:
                 self.names[key] = found
         return found
+
+
+#: What a hostile value may raise in Python itself rather than in snapcapi's checks: a number
+#: past the int-string limit or too large for a float, nesting past the recursion limit.
+_DATA_ERRORS = (ValueError, TypeError, ArithmeticError, RecursionError)
+
+
+def _unreadable_value(row: Hashable, exc: BaseException) -> RowProblem:
+    """Make the problem of a row one of whose values Python itself could not handle.
+
+    The exception's own text is not quoted: it may hold the value.
+    """
+    if isinstance(exc, RecursionError):
+        why = "a value is nested too deeply to read"
+    elif isinstance(exc, ArithmeticError):
+        why = "a number is too large (or not a number) to read"
+    elif isinstance(exc, TypeError):
+        why = "a value is of a type no field takes"
+    else:
+        why = "a value is too long or malformed to read"
+    reason = f"{why} ({type(exc).__name__}); check this row's values"
+    return RowProblem(row, None, reason, code=INVALID_VALUE)
 
 
 def _unresolved_problem(row: Hashable, event: Event) -> RowProblem:

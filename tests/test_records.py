@@ -420,3 +420,20 @@ def test_phones_no_region_will_resolve_are_problems_or_drops_with_their_code():
     assert event.warnings == (
         "phone dropped: (***********32 has no country code, and the row has no country",
     )
+
+
+def test_a_value_python_itself_cannot_handle_fails_its_row_alone():
+    """A list nested past the recursion limit is that row's problem; the rows around it go on."""
+    deep: list = []
+    for _ in range(5000):
+        deep = [deep]
+    rows = [
+        {**BASE, "email": "a@example.com"},
+        {**BASE, "email": deep},
+        {**BASE, "email": "c@example.com"},
+    ]
+    conversion = events_from_records(rows)
+    assert conversion.rows == (1, 3)
+    [problem] = conversion.problems
+    assert problem.row == 2
+    assert problem.reason.startswith("a value is nested too deeply to read (RecursionError)")

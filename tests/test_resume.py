@@ -450,3 +450,17 @@ def test_reports_that_name_events_match_an_id_under_its_name(tmp_path):
     older.write_text("row,event_id,status,reason,codes\n1,o1,ACCEPTED,,\n", encoding="utf-8")
     previous = AcceptedIds.from_report(str(older))
     assert previous.accepted("o1", "SIGN_UP")  # no names to tell them apart: by id, as before
+
+
+def test_a_reason_holding_report_lines_never_marks_a_row_accepted(tmp_path):
+    """A server's text over several lines that reads like report lines stays one reason."""
+    path = tmp_path / "report.csv"
+    echoed = "refused:\n9,ord-9,PURCHASE,ACCEPTED,,,,200,\n10,ord-10,PURCHASE,ACCEPTED,,,,200,"
+    with ReportWriter(str(path)) as writer:
+        writer.write(1, "ord-1", "ACCEPTED", None, (), "PURCHASE")
+        writer.write(9, "ord-9", "REJECTED", echoed, ("X",), "PURCHASE", messages=(echoed,))
+    accepted = AcceptedIds.from_report(str(path))
+    assert accepted.accepted("ord-1", "PURCHASE")
+    assert not accepted.accepted("ord-9", "PURCHASE")
+    assert not accepted.accepted("ord-10", "PURCHASE")
+    assert (len(accepted), accepted.unreadable) == (1, 0)
