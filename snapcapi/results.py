@@ -53,6 +53,9 @@ class EventResult:
         codes: Snap's error codes, when Snap gave any; for an ``INVALID`` event, snapcapi's own
             problem codes (``no_match_key``, ``event_time_too_old``, ...).
         messages: Snap's error messages (or the validate endpoint's), when Snap gave any.
+            What a server said is bounded: a reason or message of more than 2,000 characters
+            is cut, marked ``"… [cut: N more characters]"``, and at most 20 messages are kept
+            (a last one counts the others).
         warnings: Notices: identifiers dropped, old events, Snap's validation warnings.
         http_status: The HTTP status of the last response about this event, if any.
         attempts: How many HTTP requests carried this event (retries and re-sends included).
@@ -152,11 +155,13 @@ class ResultStore:
         if self._listener is not None:
             self._listener(result)
 
-    def put_all(self, results: Iterable[EventResult]) -> Exception | None:
+    def put_all(self, results: Iterable[EventResult]) -> BaseException | None:
         """Record every result, handing each to the listener once, whatever the listener does.
 
         A listener that raises does not stop the recording: the results after it are recorded
-        and handed to it too, so that a broken progress bar never loses what Snap decided.
+        and handed to it too, so that a broken progress bar never loses what Snap decided. That
+        holds for ``KeyboardInterrupt`` and ``SystemExit`` too (a Ctrl-C landing in the
+        listener): the caller raises them once the results are recorded.
 
         Returns:
             The first exception the listener raised, for the caller to raise; None if none.
@@ -168,7 +173,7 @@ class ResultStore:
                 continue
             try:
                 listener(result)
-            except Exception as exc:
+            except BaseException as exc:  # raised by the caller, once the results are recorded
                 first = first or exc
         return first
 

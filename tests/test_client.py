@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 import logging
+import random
+import signal
 import socket
 import threading
+import time
 
 import pytest
 import requests
@@ -100,7 +103,7 @@ def test_missing_asset_id_mid_stream_reports_the_buffered_events(snap_server):
     results = info.value.result.events
     assert [r.status for r in results] == [EventStatus.FAILED] * 2 + [EventStatus.INVALID]
     assert [r.event_id for r in results] == ["e0", "e1", "app2"]
-    assert results[0].reason == "not sent: the send stopped early (ValidationError)"
+    assert results[0].reason == "not sent: the send stopped early (ValidationError)" + RESEND
     assert snap_server.received == []
 
 
@@ -590,6 +593,37 @@ def test_chaos_every_event_reported_once_and_accepted_means_recorded(snap_server
     assert len(accepted) > 19_000
 
 
+def test_chaos_with_hostile_answers_accepted_means_recorded(snap_server, make_client):
+    """Hostile 2xx answers among faults: an event is ACCEPTED only if the server recorded it."""
+    chance = random.Random(3)
+    hostile = [
+        (200, b'{"status": "INVALID", "reason": "x", "err'),
+        (200, b"<html><title>502 Bad Gateway</title></html>"),
+        (200, b"[" * 5_000 + b"]" * 5_000),
+        (200, b"[1, 2, 3]"),
+        (200, b'{"error": "upstream"}'),
+        (200, b'{"status": "FAILURE"}'),
+        (400, {"status": "INVALID", "reason": "r" * 100_000, "event": "0"}),
+        (503, {"reason": "echo access_token=" + snap_server.token}),
+    ]
+    for _ in range(300):
+        if chance.random() < 0.3:
+            status, body = chance.choice(hostile)
+            snap_server.script(status, body)
+        else:
+            snap_server.script("process")
+    client = make_client(batch_size=20, max_retries=2, max_workers=3)
+    result = client.send(make_event(i) for i in range(2_000))
+    assert [r.index for r in result.events] == list(range(2_000))
+    assert {r.event_id for r in result.accepted} <= snap_server.event_ids()
+    assert len(result.accepted) > 0
+    for event in result.events:
+        assert snap_server.token not in repr(event)
+        assert len(event.reason or "") < 5_000
+        if event.status is EventStatus.FAILED:
+            assert event.reason.endswith(RESEND)
+
+
 # --------------------------------------------------------------------------- stopping early
 
 
@@ -619,6 +653,114 @@ def test_an_interrupt_reports_the_unsent_events(snap_server, make_client):
     assert [r.status for r in result.events] == [EventStatus.ACCEPTED] * 2 + [EventStatus.FAILED]
     assert result.events[2].reason.startswith("not sent")
     assert snap_server.event_ids() == {"e0", "e1"}
+
+
+INTERRUPTED = "interrupted while being sent, the send stopped early (KeyboardInterrupt): it may"
+NOT_SENT = "not sent: the send stopped early (KeyboardInterrupt)" + RESEND
+
+
+def wait_for(condition, seconds=10.0):
+    """Wait until ``condition()`` holds (a bounded wait, not a speed target)."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "gave up waiting"
+        time.sleep(0.005)
+
+
+def sent_ids(server):
+    return {e.get("event_id") for r in server.received for e in (r.body or {}).get("data", [])}
+
+
+def check_interrupted(result, server, read):
+    """Every event read has its id; what was not sent never reaches the server."""
+    assert [r.index for r in result.events] == list(range(read))
+    assert [r.event_id for r in result.events] == [f"e{i}" for i in range(read)]
+    for event in result.events:
+        if event.status is EventStatus.ACCEPTED:
+            assert event.event_id in server.event_ids()
+        else:
+            assert event.status is EventStatus.FAILED
+            assert event.reason.startswith(INTERRUPTED) or event.reason == NOT_SENT, event
+    time.sleep(0.3)  # let the requests that were on the wire finish on the server's side
+    never_sent = {r.event_id for r in result.events if r.reason == NOT_SENT}
+    assert not never_sent & sent_ids(server)
+
+
+def test_ctrl_c_with_workers_keeps_every_event_id_and_says_what_is_on_the_wire(
+    snap_server, make_client
+):
+    """Ctrl-C with 4 batches on the wire: they may have reached Snap; the rest were not sent."""
+    snap_server.script("process", delay=0.5, times=4)
+    calls = []
+
+    def now():  # asked once per event read, as it is prepared
+        calls.append(None)
+        if len(calls) == 46:  # event 45, in the fifth batch; the first four are on the wire
+            wait_for(lambda: snap_server.request_count >= 4)
+            raise KeyboardInterrupt
+        return time.time()
+
+    client = make_client(batch_size=10, max_workers=4, now=now)
+    with pytest.raises(KeyboardInterrupt) as info:
+        client.send(make_event(i) for i in range(100))
+    result = info.value.snapcapi_result
+    check_interrupted(result, snap_server, 46)
+    assert all(r.reason.startswith(INTERRUPTED) for r in result.events[:40])
+    assert all(r.reason == NOT_SENT for r in result.events[40:])
+    assert snap_server.request_count == 4
+
+
+def test_ctrl_c_in_on_result_with_workers_settles_the_batch_then_stops(snap_server, make_client):
+    """A KeyboardInterrupt raised by on_result: its batch is recorded whole, the rest reported."""
+    snap_server.latency = 0.2
+    seen = []
+
+    def progress(result):
+        seen.append(result.index)
+        if len(seen) == 1:
+            raise KeyboardInterrupt
+
+    client = make_client(batch_size=10, max_workers=4)
+    with pytest.raises(KeyboardInterrupt) as info:
+        client.send((make_event(i) for i in range(200)), on_result=progress)
+    result = info.value.snapcapi_result
+    check_interrupted(result, snap_server, len(result.events))
+    assert sorted(seen) == list(range(len(result.events)))  # every result heard, once
+    assert [r.status for r in result.events[:10]] == [EventStatus.ACCEPTED] * 10
+
+
+def test_ctrl_c_at_any_instant_with_workers_loses_no_event_id(snap_server, make_client):
+    """SIGINT at seeded random instants of a 4-worker send: every event read keeps its id."""
+    main = threading.main_thread().ident
+    armed = threading.Event()
+
+    def interrupt(signum, frame):
+        if armed.is_set():
+            armed.clear()
+            raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, interrupt)
+    chance = random.Random(11)
+    events = [make_event(i) for i in range(850)]
+    try:
+        for _ in range(12):
+            snap_server.reset()
+            snap_server.latency = chance.choice([0.0, 0.005, 0.02])
+            client = make_client(batch_size=50, max_workers=4)
+            timer = threading.Timer(chance.uniform(0.0, 0.2), signal.pthread_kill,
+                                    (main, signal.SIGINT))  # fmt: skip
+            armed.set()
+            timer.start()
+            try:
+                client.send(iter(events))
+            except KeyboardInterrupt as exc:
+                check_interrupted(exc.snapcapi_result, snap_server, len(exc.snapcapi_result))
+            finally:
+                armed.clear()
+                timer.cancel()
+                timer.join()
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def test_a_refused_token_keeps_the_statuses_settled_before_it(snap_server, make_client):
@@ -699,7 +841,7 @@ def test_odd_validate_logs_and_stats_are_read_safely(snap_server, make_client):
     snap_server.script(
         200,
         {"status": "VALID", "event_logs": [
-            {"event": True, "status": "VALID", "warnings": "old event"},
+            {"event": 0, "status": "VALID", "warnings": "old event"},
             {"event": 1, "status": "INVALID", "errors": {"codes": None, "error_msgs": ["x"]}},
         ]},
     )  # fmt: skip

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from snapcapi import EventResult, EventStatus, SendResult
 
 
@@ -45,8 +47,6 @@ def test_empty_result_is_not_ok():
 
 def test_store_reports_each_event_once_and_shares_details():
     """A second result for one event is an error; equal details are stored once."""
-    import pytest
-
     from snapcapi.results import ResultStore
 
     store = ResultStore()
@@ -86,3 +86,26 @@ def test_put_all_records_every_result_past_a_raising_listener():
     assert heard == [0, 1, 2, 3]
     assert store.pending() == []
     assert store.put_all([]) is None
+
+
+def test_put_all_records_every_result_past_a_ctrl_c_in_the_listener():
+    """A KeyboardInterrupt in the listener is returned once the whole batch is recorded."""
+    from snapcapi.results import ResultStore
+
+    heard = []
+
+    def listener(result):
+        heard.append(result.index)
+        if result.index == 0:
+            raise KeyboardInterrupt
+
+    store = ResultStore(listener)
+    for _ in range(3):
+        store.reserve()
+    try:
+        error = store.put_all(EventResult(i, f"e{i}", EventStatus.ACCEPTED) for i in range(3))
+    except KeyboardInterrupt:
+        pytest.fail("the listener's KeyboardInterrupt escaped before the batch was recorded")
+    assert isinstance(error, KeyboardInterrupt)
+    assert heard == [0, 1, 2]
+    assert store.pending() == []

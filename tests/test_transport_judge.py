@@ -15,9 +15,18 @@ from snapcapi import (
     TransportError,
     UnknownAssetError,
 )
-from snapcapi._transport._answers import read_answer, request_id
+from snapcapi._transport._answers import (
+    MAX_ITEMS,
+    MAX_TEXT,
+    cut,
+    kept,
+    read_answer,
+    read_logs,
+    read_stats,
+    request_id,
+)
 from snapcapi._transport._http import Response
-from snapcapi._transport._judge import Kind, api_error, judge
+from snapcapi._transport._judge import Kind, api_error, get_body, judge, judge_logs
 
 LIVE_400 = {
     "status": "INVALID",
@@ -33,8 +42,8 @@ DOCUMENTED_400 = {
 RESEND = "; safe to resend (the event_id deduplicates)"
 
 
-def answer(status, body=None, headers=None, attempts=1):
-    return Response(status, headers or {}, body, attempts)
+def answer(status, body=None, headers=None, attempts=1, unreadable=None):
+    return Response(status, headers or {}, body, attempts, unreadable=unreadable)
 
 
 def test_the_live_400_is_read():
@@ -200,18 +209,176 @@ _json = st.recursive(
 _FIELDS = ["status", "reason", "event", "errors", "error_msgs", "message", "error", "request_id"]
 
 
+#: Hostile values: huge texts, long lists, numbers that are no index, odd log lists.
+_hostile = st.one_of(
+    st.text(min_size=MAX_TEXT, max_size=MAX_TEXT * 3),
+    st.lists(st.text(max_size=5), min_size=MAX_ITEMS, max_size=MAX_ITEMS * 3),
+    st.sampled_from(["0", "1", "2", 0.0, 1.0, -1, 10**30, True, float("nan")]),
+    st.lists(st.dictionaries(st.sampled_from(["event", "status", "error_msgs"]), _json)),
+)
+_bodies = st.one_of(
+    _json,
+    st.dictionaries(st.sampled_from([*_FIELDS, "event_logs"]), _json | _hostile),
+)
+_UNREADABLE = st.none() | st.sampled_from(["the body is not JSON", "the body is too large"])
+
+
 @given(
-    body=st.one_of(_json, st.dictionaries(st.sampled_from(_FIELDS), _json)),
+    body=_bodies,
     status=st.integers(100, 599),
     events=st.integers(1, 50),
+    unreadable=_UNREADABLE,
+    logs_expected=st.booleans(),
 )
-def test_the_judge_never_raises_on_any_body(body, status, events):
-    """Whatever the body, the judge returns a verdict with string messages and codes."""
-    verdict = judge(answer(status, body), events)
+def test_the_judge_never_raises_on_any_body(body, status, events, unreadable, logs_expected):
+    """Whatever the body, a verdict with bounded string messages; no unproven 2xx accepted."""
+    if unreadable is not None:
+        body = None  # an unreadable body is never parsed
+    response = answer(status, body, unreadable=unreadable)
+    verdict = judge(response, events, logs_expected=logs_expected)
     assert all(isinstance(m, str) for m in verdict.answer.messages)
     assert all(isinstance(c, str) for c in verdict.answer.codes)
+    assert len(verdict.answer.messages) <= MAX_ITEMS + 1
+    assert all(len(m) <= MAX_TEXT + 60 for m in verdict.answer.messages)
+    assert len(verdict.reason or "") <= 2 * MAX_TEXT
     if verdict.kind is Kind.CULPRIT:
         assert 0 <= verdict.answer.event < events
+        assert type(body["event"]) is int
+    if unreadable is not None and 200 <= status < 300:
+        assert verdict.kind is Kind.FAILED
+    if verdict.kind is Kind.ACCEPTED:
+        assert body is None or isinstance(body, dict)
+    for log in verdict.logs:
+        assert log is None or len(log.warnings) <= MAX_ITEMS + 1
+
+
+# --------------------------------------------------------------------------- hostile answers
+
+
+@pytest.mark.parametrize(
+    ("body", "unreadable", "why"),
+    [
+        (None, "the body is not JSON", "the body is not JSON"),
+        (None, "the body is larger than 8 MB", "the body is larger than 8 MB"),
+        ([1, 2], None, "the body is JSON but not an object, so not Snap's answer"),
+        ("Bad Gateway", None, "the body is JSON but not an object, so not Snap's answer"),
+        ({"error": "upstream"}, None, "the body has no status and reads as an error: upstream"),
+        ({"status": "FAILURE", "reason": "later"}, None, "Snap's answer says FAILURE: later"),
+    ],
+)
+def test_a_2xx_that_proves_no_success_is_failed(body, unreadable, why):
+    """An unreadable 2xx, or one that is not Snap's answer, is FAILED: safe to resend."""
+    verdict = judge(answer(200, body, attempts=2, unreadable=unreadable), 3)
+    assert verdict.kind is Kind.FAILED
+    assert verdict.reason == f"answer unreadable (HTTP 200, after 2 attempts): {why}" + RESEND
+
+
+def test_an_empty_or_documented_2xx_is_a_success():
+    """An empty body (Snap's today) and Snap's documented success are both ACCEPTED."""
+    assert judge(answer(200), 3).kind is Kind.ACCEPTED
+    assert judge(answer(204), 3).kind is Kind.ACCEPTED
+    assert judge(answer(200, {"status": "VALID", "reason": "ok"}), 3).kind is Kind.ACCEPTED
+    assert judge(answer(200, {"reason": "Events processed"}), 3).kind is Kind.ACCEPTED
+
+
+def test_the_validate_endpoint_must_judge_the_events():
+    """With logs expected, a 2xx without event_logs is FAILED unless it says VALID or INVALID."""
+    assert judge(answer(200), 2, logs_expected=True).kind is Kind.FAILED
+    assert judge(answer(200, {"reason": "x"}), 2, logs_expected=True).kind is Kind.FAILED
+    assert judge(answer(200, {"status": "VALID"}), 2, logs_expected=True).kind is Kind.ACCEPTED
+    refusal = {"status": "INVALID", "error_msgs": ["bad"]}
+    assert judge(answer(200, refusal), 2, logs_expected=True).kind is Kind.ISOLATE
+
+
+def test_event_logs_count_only_on_answers_that_judge_events():
+    """A 5xx carrying event_logs is a failure to retry, not a verdict on the events."""
+    logs = {"event_logs": [{"event": 0, "status": "VALID"}]}
+    assert judge(answer(503, logs), 1).kind is Kind.FAILED
+    assert judge(answer(400, logs), 1).kind is Kind.LOGS
+    assert judge(answer(200, logs), 1).kind is Kind.LOGS
+
+
+def test_logs_are_matched_by_a_real_index_only():
+    """No positional fallback: "0", 1.0, true, absent, out-of-range or doubled names nobody."""
+    verdicts = judge_logs(
+        [
+            {"status": "VALID"},
+            {"event": "0", "status": "VALID"},
+            {"event": 1.0, "status": "VALID"},
+            {"event": True, "status": "VALID"},
+            {"event": -1, "status": "VALID"},
+            {"event": 2, "status": "INVALID", "error_msgs": ["bad"]},
+            {"event": 3, "status": "VALID"},
+            {"event": 3, "status": "VALID"},
+            {"event": 3, "status": "VALID"},
+        ],
+        4,
+    )
+    assert verdicts[0] is None
+    assert verdicts[1] is None
+    assert not verdicts[2].valid
+    assert verdicts[2].reason == "bad"
+    assert verdicts[3] is None
+
+
+def test_a_refusal_names_a_culprit_only_by_an_integer():
+    """The top-level event of a refusal must be a JSON integer to name a culprit."""
+    for index in ("1", 1.0, True, None, [1]):
+        refusal = {"status": "INVALID", "reason": "bad", "event": index}
+        assert judge(answer(400, refusal), 3).kind is Kind.ISOLATE
+    assert judge(answer(400, {"status": "INVALID", "event": 1}), 3).kind is Kind.CULPRIT
+
+
+def test_server_text_is_cut_and_marked_where_it_is_read():
+    """Reasons, messages, codes, warnings and request ids are bounded, cuts are marked."""
+    read = read_answer(
+        {
+            "reason": "r" * 10_000,
+            "error_msgs": [f"m{i}" for i in range(100)],
+            "errors": {"codes": [f"C{i}" for i in range(100)] + ["c" * 1_000]},
+            "request_id": "i" * 5_000,
+        }
+    )
+    assert read.reason == "r" * MAX_TEXT + "… [cut: 8,000 more characters]"
+    assert read.messages == (*(f"m{i}" for i in range(20)), "… [cut: 80 more messages]")
+    assert read.codes == tuple(f"C{i}" for i in range(20))  # names: left out silently
+    assert read.request_id == "i" * 200 + "… [cut: 4,800 more characters]"
+    assert read_answer("s" * 3_000).reason == "s" * MAX_TEXT + "… [cut: 1,000 more characters]"
+    assert read_answer({"reason": ["a", "b"]}).reason == "a; b"
+    assert read_answer({"reason": {"nested": "x"}}).reason is None
+    assert cut("short") == "short"
+    assert kept(["a", "a", "b"]) == ("a", "b")
+    warnings = judge_logs([{"event": 0, "status": "VALID", "warnings": ["w", "w"]}], 1)
+    assert warnings[0].warnings == ("w",)
+    many = judge_logs([{"event": 0, "status": "VALID", "warnings": [str(i) for i in range(30)]}], 1)
+    assert many[0].warnings[-1] == "… [cut: 10 more warnings]"
+
+
+def test_the_get_endpoints_read_only_their_answer():
+    """get_body returns a JSON object; it raises an APIError on a 2xx that is not the answer."""
+    assert get_body("x", answer(200, {"status": "SUCCESS", "logs": []})) == {
+        "status": "SUCCESS",
+        "logs": [],
+    }
+    with pytest.raises(APIError, match="the body is not JSON") as info:
+        get_body("events/validate/logs", answer(200, None, {"X-Request-Id": "r1"},
+                                                unreadable="the body is not JSON"))  # fmt: skip
+    assert info.value.request_id == "r1"
+    assert str(info.value).startswith(
+        "events/validate/logs answered HTTP 200 but did not give its answer: the body is not JSON"
+    )
+    with pytest.raises(APIError, match="Snap said FAILURE: busy"):
+        get_body("x", answer(200, {"status": "FAILURE", "reason": "busy"}))
+    with pytest.raises(AuthenticationError):
+        get_body("x", answer(401))
+    with pytest.raises(TransportError):
+        get_body("x", Response(None, {}, None, 1, TransportError("could not connect")))
+    for body in (None, [], "text"):
+        with pytest.raises(APIError, match="did not give its answer"):
+            read_logs(body)
+        with pytest.raises(APIError, match="did not give its answer"):
+            read_stats(body)
+    assert read_logs({"status": "SUCCESS"}) == ()
 
 
 def test_an_unknown_asset_error_names_the_setting_in_each_interface_and_pickles():

@@ -173,3 +173,69 @@ def test_a_stopping_send_starts_no_request_and_keeps_what_was_settled():
     assert [r.status for r in results] == [EventStatus.FAILED] * 4 + [EventStatus.ACCEPTED] * 4
     assert all("not sent again" in r.reason for r in results[:4])
     assert all("the send stopped early (X)" in r.reason for r in results[:4])
+
+
+def test_every_item_added_is_in_an_open_batch_or_handed_out():
+    """Batcher.handed holds the batches the last add gave out, so a stop can still find them."""
+    from snapcapi._transport._batching import Batcher
+
+    batcher = Batcher(3, 10_000)
+    items = [Item(i, f"e{i}", b'{"n":%d}' % i) for i in range(8)]
+    for item in items:
+        full = batcher.add("pixel", item)
+        assert batcher.handed == full
+        if item.index in (2, 5):
+            assert [b.items for b in full] == [tuple(items[item.index - 2 : item.index + 1])]
+        else:
+            assert full == []
+    assert [item.index for batch in batcher.flush() for item in batch.items] == [6, 7]
+
+
+@pytest.mark.parametrize("workers", [1, 3])
+def test_an_event_interrupted_while_prepared_keeps_its_id(workers):
+    """Ctrl-C while an event is prepared: it is reported not sent, with its own event_id."""
+
+    class Named:
+        def __init__(self, index):
+            self.event_id = f"named-{index}"
+
+    def prepare_or_stop(index, event, now):
+        if index == 5:
+            raise KeyboardInterrupt
+        return "pixel", Item(index, event.event_id, b'{"n":%d}' % index)
+
+    stopping = threading.Event()
+
+    def start(batch):
+        return BatchDelivery(batch, accept, DeliverySettings(), stopping=stopping)
+
+    limits = PipelineSettings(2, 10_000, workers)
+    sending = SendPipeline(prepare_or_stop, start, limits, now=lambda: 0.0, stopping=stopping)
+    with pytest.raises(KeyboardInterrupt) as info:
+        sending.run(Named(i) for i in range(10))
+    results = info.value.snapcapi_result.events
+    assert [r.event_id for r in results] == [f"named-{i}" for i in range(6)]
+    assert results[5].status is EventStatus.FAILED
+    assert results[5].reason == (
+        "not sent: the send stopped early (KeyboardInterrupt); safe to resend (the event_id "
+        "deduplicates)"
+    )
+    assert results[4].reason == results[5].reason  # waiting in the open batch
+
+
+def test_a_validate_delivery_needs_the_events_judged():
+    """With expect_logs, an empty 2xx proves nothing: FAILED; a VALID one is accepted."""
+    items = tuple(Item(i, f"e{i}", b'{"n":%d}' % i) for i in range(2))
+
+    def answering(body):
+        return lambda asset_id, sent: Response(200, {}, body)
+
+    settings = DeliverySettings(expect_logs=True)
+    empty = BatchDelivery(Batch("pixel", items), answering(None), settings).run()
+    assert [r.status for r in empty.results] == [EventStatus.FAILED] * 2
+    assert empty.results[0].reason == (
+        "answer unreadable (HTTP 200, after 1 attempt): the validate endpoint's answer has no "
+        "event_logs judging the events; safe to resend (the event_id deduplicates)"
+    )
+    valid = BatchDelivery(Batch("pixel", items), answering({"status": "VALID"}), settings).run()
+    assert [r.status for r in valid.results] == [EventStatus.ACCEPTED] * 2

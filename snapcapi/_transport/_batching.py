@@ -47,7 +47,14 @@ def join_body(items: Sequence[Item], root: bytes = b"") -> bytes:
 
 
 class Batcher:
-    """Accumulate items per asset id and hand out full batches."""
+    """Accumulate items per asset id and hand out full batches.
+
+    Attributes:
+        handed: The batches the last :meth:`add` handed out (or is handing out): from the
+            moment ``add`` takes an item until the next ``add``, the item is in an open batch
+            or here, so that a caller stopped by an interrupt before it recorded the batches
+            ``add`` returned still finds them.
+    """
 
     def __init__(self, max_events: int, max_bytes: int, root_bytes: int = 0) -> None:
         self.max_events = max_events
@@ -55,6 +62,7 @@ class Batcher:
         self._root = root_bytes
         self._open: dict[str, list[Item]] = {}
         self._sizes: dict[str, int] = {}
+        self.handed: list[Batch] = []
 
     def fits_alone(self, item: Item) -> bool:
         """Tell whether a single event fits in a request at all."""
@@ -66,6 +74,7 @@ class Batcher:
         size = self._sizes.get(asset_id, len(_OPEN) + len(_CLOSE) + self._root - 1)
         grown = size + len(item.encoded) + 1
         full: list[Batch] = []
+        self.handed = full  # each batch goes here before its items leave the open one
         if items and grown > self.max_bytes:
             full.append(Batch(asset_id, tuple(items)))
             items.clear()

@@ -27,7 +27,7 @@ import attrs
 from snapcapi._masking import plural
 from snapcapi._transport._batching import Batch, Item, join_body
 from snapcapi._transport._http import Response
-from snapcapi._transport._judge import Kind, Verdict, attempts_text, judge
+from snapcapi._transport._judge import RESEND, Kind, Verdict, attempts_text, judge
 from snapcapi.errors import AuthenticationError, SnapCapiError, UnknownAssetError
 from snapcapi.results import EventResult, EventStatus
 
@@ -52,12 +52,16 @@ class DeliverySettings:
         root: Root fields of every body (``,"test_event_code":...``).
         asset_settings: The setting that gave each asset id (``{"...": "pixel_id"}``), for
             the advice of an :class:`~snapcapi.errors.UnknownAssetError`.
+        expect_logs: The batches go to the validate endpoint, whose answer judges each event
+            in ``event_logs``: a 2xx without them proves nothing (see
+            :func:`~snapcapi._transport._judge.judge`).
     """
 
     max_resends: int = 50
     max_isolation_requests: int = 250
     root: bytes = b""
     asset_settings: Mapping[str, str] = attrs.field(factory=dict)
+    expect_logs: bool = False
 
 
 @attrs.frozen
@@ -218,7 +222,7 @@ class BatchDelivery:
         for item in waiting:
             if item.index not in settled:
                 settled.add(item.index)
-                reason = refused if self._attempts[item.index] else f"not sent: {why}"
+                reason = refused if self._attempts[item.index] else f"not sent: {why}{RESEND}"
                 results.append(self._result(item, EventStatus.FAILED, reason, None))
         return tuple(results)
 
@@ -264,7 +268,7 @@ class BatchDelivery:
             return None
         for item in items:
             self._attempts[item.index] += response.attempts
-        return judge(response, len(items))
+        return judge(response, len(items), logs_expected=self._settings.expect_logs)
 
     def _act(self, task: _Task, verdict: Verdict) -> list[_Task]:
         """Settle what ``verdict`` decides; return the requests still to make."""
@@ -401,7 +405,7 @@ class BatchDelivery:
         """Settle each event as the validate endpoint judged it."""
         for item, log in zip(items, verdict.logs, strict=True):
             if log is None:
-                reason = "Snap's answer did not cover this event"
+                reason = f"Snap's answer gave no log with this event's index{RESEND}"
                 self._settle(item, EventStatus.FAILED, reason, verdict)
                 continue
             self._settle(

@@ -29,6 +29,7 @@ import attrs
 
 from snapcapi._transport._batching import Batch, Batcher, Item
 from snapcapi._transport._delivery import Delivered
+from snapcapi._transport._judge import RESEND
 from snapcapi._transport._prepare import MissingAsset, Prepared
 from snapcapi.errors import SnapCapiError
 from snapcapi.results import EventResult, EventStatus, ResultStore, SendResult
@@ -106,10 +107,10 @@ class SendPipeline:
         try:
             run.read(iter(events))
             run.finish()
+            run.close(wait=True)  # an interrupt while the workers wind down is an early stop too
         except BaseException as exc:
             run.stop_early(exc)
             raise
-        run.close(wait=True)
         return SendResult.from_store(run.store)
 
 
@@ -124,8 +125,11 @@ class _Run:
         self.workers = settings.max_workers
         self.pool = ThreadPoolExecutor(self.workers) if self.workers > 1 else None
         self.in_flight: collections.deque[tuple[Delivery, Future[Delivered]]] = collections.deque()
-        self.here: list[Delivery] = []  # the delivery run (or recorded) in this thread, if any
+        # The delivery this thread runs, records or is handing to a worker (not yet listed in
+        # flight), if any: a stop finds it here whatever instant it comes at.
+        self.here: list[Delivery] = []
         self.waiting: list[Batch] = []  # the batch waiting for a free worker, if any
+        self.reading: Any = None  # the input event being read and prepared
 
     # ------------------------------------------------------------------ the way through
 
@@ -148,6 +152,7 @@ class _Run:
                     index + 1,
                 )
                 raise
+            self.reading = event  # its id is reported should the send stop before it is batched
             index = reserve()
             # Judged against the clock now, as it is about to be sent (a long upload must not
             # send an event that aged out while earlier ones were going).
@@ -181,8 +186,13 @@ class _Run:
         while len(self.in_flight) >= self.workers:
             self.collect()
         delivery = self.pipeline.start(batch)
-        self.in_flight.append((delivery, self.pool.submit(delivery.run)))
+        # Held here from before the worker may start it until it is listed in flight: an
+        # interrupt in between (submit waits for a new thread to start) must not report a
+        # batch on the wire as not sent.
+        self.here.append(delivery)
         self.waiting.clear()
+        self.in_flight.append((delivery, self.pool.submit(delivery.run)))
+        self.here.clear()
 
     def collect(self) -> None:
         """Wait for the oldest batch in flight and record it (it stays listed until then)."""
@@ -233,12 +243,11 @@ class _Run:
         for delivery in [delivery for delivery, _ in self.in_flight] + self.here:
             self.put_quietly(delivery.abandon(why))
         self.in_flight.clear()
-        unsent = [item for batch in self.batcher.flush() for item in batch.items]
-        unsent.extend(item for batch in self.waiting for item in batch.items)
-        self.put_quietly(self._failed(unsent, f"not sent: {why}"))
-        # A safety net: no event read goes unreported (one read but not yet batched).
-        lost = self.store.pending()
-        self.put_quietly(EventResult(i, None, EventStatus.FAILED, f"not sent: {why}") for i in lost)
+        batches = [*self.batcher.flush(), *self.batcher.handed, *self.waiting]
+        unsent = [item for batch in batches for item in batch.items]
+        self.put_quietly(self._failed(unsent, f"not sent: {why}{RESEND}"))
+        # The event being read and prepared when the stop came, not yet batched.
+        self.put_quietly(self._unread(f"not sent: {why}{RESEND}"))
         self.close(wait=wait)
         self._attach(exc, SendResult.from_store(self.store))
 
@@ -247,6 +256,14 @@ class _Run:
         error = self.store.put_all(r for r in results if self.store.is_pending(r.index))
         if error is not None:
             logger.debug("on_result raised %s again while stopping", type(error).__name__)
+
+    def _unread(self, reason: str) -> Iterator[EventResult]:
+        """Report the events read but in no batch: the one being prepared (with its id)."""
+        event_id = getattr(self.reading, "event_id", None)
+        last = len(self.store) - 1
+        for index in self.store.pending():
+            known = event_id if index == last and isinstance(event_id, str) else None
+            yield EventResult(index, known, EventStatus.FAILED, reason)
 
     @staticmethod
     def _failed(items: Iterable[Item], reason: str) -> Iterator[EventResult]:

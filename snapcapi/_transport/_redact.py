@@ -1,14 +1,17 @@
-"""Keep the access token out of text: log records, exception chains, reasons.
+r"""Keep the access token out of text: log records, exception chains, reasons.
 
 The token travels in the query string (``auth="query"``) or an ``Authorization`` header
 (``auth="bearer"``). Libraries below us quote request URLs in log lines (urllib3 at DEBUG) and in
-exception messages (requests), so every piece of text that crosses this boundary is scrubbed
-here: the ``access_token=`` parameter by pattern, and every token value the client ever held
-verbatim.
+exception messages (requests), and a server or proxy may quote the request line in its answer, so
+every piece of text that crosses this boundary is scrubbed here: the ``access_token`` parameter
+and any ``Bearer`` value by pattern, and every token value the client ever held in each form it
+can take in text: as is, percent-encoded (``quote``, ``quote_plus``, either case of hex digits,
+encoded again), form-encoded (a space as ``+``) and JSON-escaped (``\u002b``, ``\/``).
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import threading
@@ -17,20 +20,61 @@ from typing import Any
 
 __all__ = ["install_log_filter", "redact", "redact_json", "scrub"]
 
-_TOKEN_IN_TEXT = re.compile(r"(access_token=)[^&\s\"'#]+")
-_BEARER_IN_TEXT = re.compile(r"(Bearer\s+)[^\s\"',;]+", re.IGNORECASE)
+#: ``access_token=...`` as a query or form parameter (``=`` percent-encoded too) or a JSON or
+#: Python mapping entry (``"access_token": "..."``).
+_TOKEN_IN_TEXT = re.compile(
+    r"(access_token(?:[\"']?\s*[:=]\s*[\"']?|%(?:25)*3d))[^&\s\"'#,;}<>]+", re.IGNORECASE
+)
+_BEARER_IN_TEXT = re.compile(r"(Bearer(?:\s|%(?:25)*20|\+)+)[^\s\"',;&]+", re.IGNORECASE)
 #: Loggers that print request URLs.
 URL_LOGGERS = ("urllib3.connectionpool", "urllib3.connection", "urllib3.util.retry", "requests")
 
 
 def redact(text: str, secrets: Iterable[str] = ()) -> str:
-    """Remove access tokens from text: as a query parameter, a Bearer value, and verbatim."""
+    """Remove access tokens from text: as a parameter, a Bearer value, and every known one.
+
+    Each of ``secrets`` is removed in every form it takes in text (as is, URL-encoded,
+    form-encoded, JSON-escaped), each replaced by ``***``.
+    """
+    known = tuple(secret for secret in secrets if secret)
+    if known:  # first: a pattern could cut a token short and leave its tail in the text
+        text = _secrets_pattern(known).sub("***", text)
     text = _TOKEN_IN_TEXT.sub(r"\1***", text)
-    text = _BEARER_IN_TEXT.sub(r"\1***", text)
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "***")
-    return text
+    return _BEARER_IN_TEXT.sub(r"\1***", text)
+
+
+@functools.lru_cache(maxsize=16)
+def _secrets_pattern(secrets: tuple[str, ...]) -> re.Pattern[str]:
+    """Compile one pattern matching every secret in each of its spellings (longest first)."""
+    spelled = sorted(set(secrets), key=len, reverse=True)
+    return re.compile("|".join("".join(map(_spellings, secret)) for secret in spelled))
+
+
+def _spellings(char: str) -> str:
+    r"""Return a pattern for one character as text may spell it.
+
+    As is; percent-encoded (UTF-8, hex digits in either case, ``%25`` for each further
+    encoding); a space as ``+`` (form encoding); JSON-escaped (``\uXXXX``, ``\/``, ``\\``,
+    ``\"``).
+    """
+    forms = [re.escape(char)]
+    encoded = "".join(f"%(?:25)*{_hex(byte)}" for byte in char.encode("utf-8", "surrogatepass"))
+    forms.append(encoded)
+    if ord(char) <= 0xFFFF:
+        forms.append(r"\\u" + "".join(_either_case(digit) for digit in f"{ord(char):04x}"))
+    if char == " ":
+        forms.append(r"\+")
+    if char in '/"\\':  # JSON's two-character escapes of printable characters
+        forms.append(re.escape("\\" + char))
+    return f"(?:{'|'.join(forms)})"
+
+
+def _hex(byte: int) -> str:
+    return "".join(_either_case(digit) for digit in f"{byte:02x}")
+
+
+def _either_case(digit: str) -> str:
+    return f"[{digit}{digit.upper()}]" if digit.isalpha() else digit
 
 
 def redact_json(value: Any, secrets: Iterable[str]) -> Any:
