@@ -4,32 +4,46 @@ A purchase hook calls :meth:`BackgroundSender.enqueue` and returns at once; a wo
 collects events into batches (by count and by time) and sends them through the synchronous
 :class:`~snapcapi.Client`, so batching, retries and results are the very same code. Nothing is
 lost silently: an event the queue has no room for is reported through ``on_result`` (status
-``FAILED``, reason ``dropped: ...``) and logged.
+``FAILED``, reason ``dropped: ...``) and logged, and so is every event a process ending cuts
+off.
 
-It is thread-safe, flushes at interpreter exit, and survives ``os.fork()`` (gunicorn and
-other pre-forking servers): a child process starts with an empty queue, a fresh HTTP session
-and its own worker, on its first ``enqueue``. The exit and fork hooks this takes are installed
-by the first ``BackgroundSender`` made, never by importing the module.
+It is thread-safe and survives ``os.fork()`` (gunicorn and other pre-forking servers): a child
+process starts with an empty queue, a fresh HTTP session and its own worker, on its first
+``enqueue``. What is queued is delivered when the process ends:
+
+- at interpreter exit (a normal end, ``sys.exit``, an uncaught ``KeyboardInterrupt`` after
+  Ctrl-C), within ``close_timeout``;
+- on ``SIGTERM``, when the application has no handler of its own: the sender's handler
+  delivers within ``sigterm_timeout``, then lets SIGTERM end the process as it would have;
+- never on ``SIGKILL``, which no process survives.
+
+Whatever could not be delivered in time is reported ``FAILED`` (safe to resend) through
+``on_result`` and the log. The exit, fork and SIGTERM hooks are installed by the first
+``BackgroundSender`` made, never by importing the module.
 """
 
 from __future__ import annotations
 
+import _thread
 import atexit
 import collections
 import itertools
 import logging
+import math
 import os
+import signal
 import sys
 import threading
 import time
 import weakref
 from collections.abc import Callable
+from types import FrameType
 from typing import Literal
 
 import attrs
 
 from snapcapi.client import Client
-from snapcapi.errors import SnapCapiError, ValidationError
+from snapcapi.errors import ValidationError
 from snapcapi.events import Event
 from snapcapi.results import EventResult, EventStatus
 
@@ -41,6 +55,9 @@ Overflow = Literal["block", "drop_new", "drop_oldest"]
 _SENDERS: weakref.WeakSet[BackgroundSender] = weakref.WeakSet()
 _hooks_lock = threading.Lock()
 _hooks_installed = threading.Event()
+_RESEND = "; safe to resend (the event_id deduplicates)"
+#: How often a wait for delivery at SIGTERM looks whether a second SIGTERM said to hurry.
+_POLL = 0.1
 
 
 @attrs.frozen
@@ -48,6 +65,30 @@ class _Queued:
     number: int  # the event's place among everything this sender was given
     event: Event
     at: float  # time.monotonic() when it was queued
+
+
+@attrs.frozen
+class _Ending:
+    """A way the process ends, as the results of the events it cuts off say it."""
+
+    why: str  # "the process was terminated (SIGTERM)"
+
+    @property
+    def refusal(self) -> str:
+        return f"dropped: {self.why}"
+
+    @property
+    def queued(self) -> str:
+        return f"not sent: {self.why} before it was sent{_RESEND}"
+
+    @property
+    def on_the_wire(self) -> str:
+        return f"interrupted while being sent, {self.why}: it may have reached Snap{_RESEND}"
+
+
+_TERMINATED = _Ending("the process was terminated (SIGTERM)")
+_EXITED = _Ending("the process exited")
+_CLOSED = "dropped: the sender is closed"
 
 
 class BackgroundSender:
@@ -60,13 +101,32 @@ class BackgroundSender:
         flush_interval: Send what waits at the latest this many seconds after it arrived.
         on_result: Called with each event's :class:`~snapcapi.EventResult` (its ``index`` is
             the event's place in everything this sender was given, from 0): in the worker
-            thread, or for a dropped event in the thread that called ``enqueue``. Exceptions it
-            raises are logged, never propagated. It must not call :meth:`flush`.
+            thread, or for a dropped event in the thread that called ``enqueue``. It must not
+            call :meth:`flush`. What it raises is logged and never stops the results of the
+            other events. An ``Exception`` goes no further. ``KeyboardInterrupt`` and
+            ``SystemExit`` raised in the thread that called ``enqueue`` are raised again
+            there once the drop is counted; raised in the worker thread, which cannot end
+            the process, a ``KeyboardInterrupt`` is passed on to the main thread (as Ctrl-C
+            would be) once the batch has all its results, and a ``SystemExit`` is logged
+            while the worker goes on.
         overflow: When the queue is full: ``"block"`` waits for room (at most
             ``block_timeout`` seconds, then drops the new event), ``"drop_new"`` drops the new
-            event, ``"drop_oldest"`` drops the oldest waiting one. Drops are reported.
-        block_timeout: The longest ``enqueue`` waits with ``overflow="block"`` (None: no limit).
-        close_timeout: How long the flush at interpreter exit may take.
+            event, ``"drop_oldest"`` drops the oldest waiting one. Drops are counted
+            (:attr:`dropped`) and reported.
+        block_timeout: The longest ``enqueue`` waits with ``overflow="block"``: 50 ms by
+            default, so that a web request never waits on a slow Snap. ``None`` waits without
+            limit, for batch jobs that would rather slow down than drop.
+        close_timeout: How long the delivery at interpreter exit may take; what is not
+            delivered then is reported ``FAILED``.
+        handle_sigterm: Deliver what is queued when the process gets ``SIGTERM``. The handler
+            is installed only from the main thread and only while SIGTERM has its default
+            disposition (an application or server with its own handler keeps it); after
+            delivering it restores the default and sends SIGTERM again, so the process ends
+            as the process manager expects. ``False``: this sender takes no part (what it
+            holds is lost on SIGTERM).
+        sigterm_timeout: How long the delivery on SIGTERM may take; what is not delivered
+            then is reported ``FAILED``. Keep it under the process manager's grace period
+            (10 s for ``docker stop``, 30 s for Kubernetes).
 
     Raises:
         ValidationError: A setting out of range.
@@ -81,38 +141,49 @@ class BackgroundSender:
         flush_interval: float = 1.0,
         on_result: Callable[[EventResult], object] | None = None,
         overflow: Overflow = "block",
-        block_timeout: float | None = None,
+        block_timeout: float | None = 0.05,
         close_timeout: float = 10.0,
+        handle_sigterm: bool = True,
+        sigterm_timeout: float = 5.0,
     ) -> None:
         if overflow not in ("block", "drop_new", "drop_oldest"):
             raise ValidationError("overflow", "must be 'block', 'drop_new' or 'drop_oldest'")
-        if max_queue < 1 or flush_at < 1 or flush_interval < 0:
-            raise ValidationError(
-                "max_queue", "max_queue and flush_at must be >= 1, flush_interval >= 0"
-            )
         self.client = client
-        self.max_queue = max_queue
-        self.flush_at = min(flush_at, max_queue, client.batch_size)
-        self.flush_interval = flush_interval
+        self.max_queue = _whole("max_queue", max_queue)
+        self.flush_at = min(_whole("flush_at", flush_at), max_queue, client.batch_size)
+        self.flush_interval = _seconds("flush_interval", flush_interval)
         self.on_result = on_result
         self.overflow = overflow
-        self.block_timeout = block_timeout
-        self.close_timeout = close_timeout
+        self.block_timeout = _limit("block_timeout", block_timeout)
+        self.close_timeout = _seconds("close_timeout", close_timeout)
+        if not isinstance(handle_sigterm, bool):
+            raise ValidationError(
+                "handle_sigterm", f"must be True or False, got {handle_sigterm!r}"
+            )
+        self.handle_sigterm = handle_sigterm
+        self.sigterm_timeout = _seconds("sigterm_timeout", sigterm_timeout)
         self._fresh_state()
         _install_process_hooks()
+        if handle_sigterm:
+            _SIGTERM.install()
         _SENDERS.add(self)
 
     def _fresh_state(self) -> None:
         """(Re)create the queue, lock and counters: at start and in a forked child."""
-        self._lock = threading.Lock()
+        # Reentrant: the SIGTERM handler runs in the main thread, perhaps while that very
+        # thread is inside enqueue or flush with the lock held.
+        self._lock = threading.RLock()
         self._changed = threading.Condition(self._lock)
         self._queue: collections.deque[_Queued] = collections.deque()
+        self._sending: dict[int, _Queued] = {}  # taken by the worker, without a result yet
+        self._working = False  # the worker holds a batch it has not counted yet
         self._numbers = itertools.count()
         self._given = 0  # events given to enqueue
-        self._settled = 0  # events with a final result (sent or dropped)
+        self._settled = 0  # events with a final result (sent, dropped or cut off)
         self._dropped = 0
         self._flush_wanted = 0  # flush() calls waiting
         self._closing = False
+        self._refusal = _CLOSED  # why an enqueue after closing is dropped
         self._closed = False
         self._loop_warned = False  # said once that enqueue blocks an asyncio event loop
         self._worker: threading.Thread | None = None
@@ -123,17 +194,18 @@ class BackgroundSender:
     def enqueue(self, event: Event) -> bool:
         """Queue an event to be sent soon; return at once.
 
-        With the queue full and ``overflow="block"``, it waits for room (at most
-        ``block_timeout`` seconds; None: without limit). In an ``async def`` endpoint that
-        wait blocks the event loop, and with it every request the loop serves, so call it
-        from a plain ``def`` endpoint (FastAPI runs those in a worker thread), or make the
-        sender with ``overflow="drop_new"`` or a short ``block_timeout``. When it is about to
-        wait in a thread running an asyncio event loop, it logs a warning saying so, once per
-        sender.
+        With the queue full and ``overflow="block"``, it waits for room, at most
+        ``block_timeout`` seconds (50 ms by default; None: without limit), then drops the
+        event. In an ``async def`` endpoint that wait blocks the event loop, and with it every
+        request the loop serves, so call it from a plain ``def`` endpoint (FastAPI runs those
+        in a worker thread), or make the sender with ``overflow="drop_new"``. When it is
+        about to wait in a thread running an asyncio event loop, it logs a warning saying so,
+        once per sender.
 
         Returns:
             True when the event was queued, False when it was dropped (queue full, or the
-            sender closed); a dropped event is reported through ``on_result`` and the log.
+            sender closed); a dropped event is counted in :attr:`dropped` and reported
+            through ``on_result`` and the log.
 
         Raises:
             ValidationError: ``event`` is not an :class:`~snapcapi.Event`.
@@ -148,7 +220,7 @@ class BackgroundSender:
             item = _Queued(next(self._numbers), event, time.monotonic())
             self._given += 1
             if self._closing:
-                dropped, reason = item, "dropped: the sender is closed"
+                dropped, reason = item, self._refusal
             elif len(self._queue) >= self.max_queue:
                 dropped, reason = self._make_room(item)
             if dropped is not item:
@@ -165,7 +237,9 @@ class BackgroundSender:
                 self._settled += 1
                 self._changed.notify_all()
         if dropped is not None:
-            self._report_drop(dropped, reason)
+            interpreter_exit = self._report_drop(dropped, reason)
+            if interpreter_exit is not None:
+                raise interpreter_exit  # on_result's own, in its own thread: the drop counted
         return dropped is not item
 
     def _make_room(self, item: _Queued) -> tuple[_Queued | None, str]:
@@ -185,14 +259,14 @@ class BackgroundSender:
                 continue  # the lock was let go while logging: look at the queue again
             self._changed.wait(remaining)
         if self._closing:
-            return item, "dropped: the sender is closed"
+            return item, self._refusal
         return None, ""
 
     def _warn_event_loop(self) -> None:
         """Once per sender, with the lock held: say enqueue blocks a running event loop."""
         self._loop_warned = True
         wait = self.block_timeout
-        limit = "until there is room" if wait is None else f"for up to {wait}s"
+        limit = "until there is room" if wait is None else f"for up to {wait}s per event"
         self._lock.release()  # a log handler may take its time, or even enqueue
         try:
             logger.warning(
@@ -200,7 +274,7 @@ class BackgroundSender:
                 "overflow='block') in a thread running an asyncio event loop (an async def "
                 "endpoint?): it blocks the event loop, and every request it serves, %s. "
                 "Call enqueue from a plain def endpoint (FastAPI runs it in a worker thread), "
-                "or make the sender with overflow='drop_new' or a short block_timeout= "
+                "or make the sender with overflow='drop_new' or a shorter block_timeout= "
                 "(seconds). Said once per sender.",
                 self.max_queue,
                 limit,
@@ -221,7 +295,7 @@ class BackgroundSender:
             self._changed.notify_all()
             try:
                 while self._settled < target:
-                    if self._queue and (self._worker is None or not self._worker.is_alive()):
+                    if self._queue and not self._worker_alive():
                         self._start_worker()  # after a fork, or a worker that died
                     remaining = None if deadline is None else deadline - time.monotonic()
                     if remaining is not None and remaining <= 0:
@@ -241,13 +315,14 @@ class BackgroundSender:
         """
         if self._closed:
             return True
+        deadline = None if timeout is None else time.monotonic() + timeout
         flushed = self.flush(timeout)
         with self._lock:
             self._closing = True
             self._changed.notify_all()
             worker = self._worker
         if worker is not None and worker is not threading.current_thread():
-            worker.join(timeout)
+            worker.join(None if deadline is None else max(deadline - time.monotonic(), 0.0))
         self._closed = True
         if not flushed:
             logger.warning(
@@ -281,7 +356,12 @@ class BackgroundSender:
 
     # ------------------------------------------------------------------ the worker's side
 
+    def _worker_alive(self) -> bool:
+        return self._worker is not None and self._worker.is_alive()
+
     def _start_worker(self) -> None:
+        if self.handle_sigterm:
+            _SIGTERM.install()  # the sender may have been made in another thread
         self._worker = threading.Thread(
             target=self._work, name="snapcapi-BackgroundSender", daemon=True
         )
@@ -289,24 +369,36 @@ class BackgroundSender:
 
     def _work(self) -> None:
         while True:
+            batch = self._take_batch()
+            if batch is None:
+                return
+            reported, interpreter_exit = self._send(batch)
             with self._lock:
-                while True:
-                    if self._closing and not self._queue:
-                        return
-                    if self._queue and self._due():
-                        break
-                    if self._queue:
-                        wait = self._queue[0].at + self.flush_interval - time.monotonic()
-                        self._changed.wait(max(wait, 0.0))
-                    else:
-                        self._changed.wait()
-                count = min(len(self._queue), self.client.batch_size)
-                batch = [self._queue.popleft() for _ in range(count)]
-                self._changed.notify_all()  # room for blocked callers
-            self._send(batch)
-            with self._lock:
-                self._settled += len(batch)
+                self._settled += reported
+                self._working = False
                 self._changed.notify_all()
+            if interpreter_exit is not None:
+                _pass_on(interpreter_exit)
+
+    def _take_batch(self) -> list[_Queued] | None:
+        """Wait until a batch is due and take it; None once closing with nothing queued."""
+        with self._lock:
+            while True:
+                if self._closing and not self._queue:
+                    return None
+                if self._queue and self._due():
+                    break
+                if self._queue:
+                    wait = self._queue[0].at + self.flush_interval - time.monotonic()
+                    self._changed.wait(max(wait, 0.0))
+                else:
+                    self._changed.wait()
+            count = min(len(self._queue), self.client.batch_size)
+            batch = [self._queue.popleft() for _ in range(count)]
+            self._sending.update((item.number, item) for item in batch)
+            self._working = True
+            self._changed.notify_all()  # room for blocked callers
+            return batch
 
     def _due(self) -> bool:
         """With the lock held: whether to send what waits now."""
@@ -317,46 +409,149 @@ class BackgroundSender:
             or time.monotonic() >= self._queue[0].at + self.flush_interval
         )
 
-    def _send(self, batch: list[_Queued]) -> None:
-        """Send one batch through the client; report every event's result."""
+    def _send(self, batch: list[_Queued]) -> tuple[int, BaseException | None]:
+        """Send one batch through the client; report every event's result.
+
+        Returns:
+            How many results it reported (the others were reported when the process
+            ended), and the first interpreter exit (``KeyboardInterrupt``, ``SystemExit``)
+            that ``on_result`` raised, to pass on once the batch has all its results.
+        """
         numbers = [item.number for item in batch]
+        reported: list[int] = []
+        exits: list[BaseException] = []
 
         def report(result: EventResult) -> None:
-            self._deliver(attrs.evolve(result, index=numbers[result.index]))
+            number = numbers[result.index]
+            if not self._claim(number):
+                return  # reported already (by the send, or when the process ended)
+            reported.append(number)
+            raised = self._deliver(attrs.evolve(result, index=number))
+            if raised is not None:
+                exits.append(raised)
 
         try:
             self.client.send([item.event for item in batch], on_result=report)
-        except Exception as exc:  # a refused token, a closed client: report, keep going
+        except BaseException as exc:  # a refused token, a closed client: report, keep going
             logger.error("background send of %d events failed: %s", len(batch), exc)
-            reported = getattr(exc, "result", None)
-            settled = {r.index for r in reported.events} if reported is not None else set()
-            for position, item in enumerate(batch):
-                if position not in settled:
-                    self._deliver(
-                        EventResult(
-                            item.number,
-                            item.event.event_id,
-                            EventStatus.FAILED,
-                            f"not sent: {type(exc).__name__}: {exc}",
-                        )
-                    )
+            why = f"not sent: {type(exc).__name__}: {exc}"
+            for position, item in enumerate(batch):  # those the send did not report
+                report(EventResult(position, item.event.event_id, EventStatus.FAILED, why))
+            if not isinstance(exc, Exception):
+                exits.append(exc)
+        return len(reported), exits[0] if exits else None
 
-    def _deliver(self, result: EventResult) -> None:
+    def _claim(self, number: int) -> bool:
+        """Take the right to report a sent event's result: True once per event."""
+        with self._lock:
+            return self._sending.pop(number, None) is not None
+
+    def _deliver(self, result: EventResult) -> BaseException | None:
+        """Call on_result; log what it raises; return it when it is an interpreter exit."""
         if self.on_result is None:
-            return
+            return None
         try:
             self.on_result(result)
-        except Exception:
-            logger.exception("on_result raised for event %s", result.event_id)
+        except BaseException as exc:  # a callback must never strand the other results
+            logger.exception(
+                "on_result raised %s for event %s", type(exc).__name__, result.event_id
+            )
+            return None if isinstance(exc, Exception) else exc
+        return None
 
-    def _report_drop(self, item: _Queued, reason: str) -> None:
+    def _report_drop(self, item: _Queued, reason: str) -> BaseException | None:
         logger.warning("event %s %s", item.event.event_id, reason)
-        self._deliver(EventResult(item.number, item.event.event_id, EventStatus.FAILED, reason))
+        return self._deliver(
+            EventResult(item.number, item.event.event_id, EventStatus.FAILED, reason)
+        )
+
+    # ------------------------------------------------------------------ when the process ends
+
+    def _stop_taking(self, ending: _Ending) -> None:
+        """Drop what comes from now on (reported) and have the worker send what waits."""
+        with self._lock:
+            self._closing = True
+            self._refusal = ending.refusal
+            if self._queue and not self._worker_alive():
+                self._start_worker()
+            self._changed.notify_all()
+
+    def _wait_delivered(self, deadline: float, hurry: threading.Event) -> None:
+        """Wait until nothing is queued or being sent, the deadline passes, or ``hurry``."""
+        with self._lock:
+            while self._queue or self._working:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or hurry.is_set():
+                    return
+                self._changed.wait(min(remaining, _POLL))
+
+    def _cut_off(self, ending: _Ending) -> int:
+        """Report every event still queued or being sent ``FAILED``; return how many."""
+        with self._lock:
+            self._closing = True
+            self._refusal = ending.refusal
+            lost = [(item, ending.on_the_wire) for item in self._sending.values()]
+            lost.extend((item, ending.queued) for item in self._queue)
+            self._sending.clear()
+            self._queue.clear()
+            self._changed.notify_all()
+        for item, reason in lost:
+            logger.warning("event %s %s", item.event.event_id, reason)
+            # The process is ending: an interpreter exit from on_result has nowhere to go.
+            self._deliver(EventResult(item.number, item.event.event_id, EventStatus.FAILED, reason))
+        with self._lock:
+            self._settled += len(lost)
+            self._changed.notify_all()
+        return len(lost)
 
     def _after_fork(self) -> None:
         """In a forked child: forget the parent's queue and worker; start afresh."""
         self._fresh_state()
         self.client._reset_after_fork()
+
+
+def _whole(name: str, value: object) -> int:
+    """Check a whole number >= 1, naming the setting when it is wrong."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValidationError(name, f"must be a whole number >= 1, got {value!r}")
+    return value
+
+
+def _seconds(name: str, value: object, *, or_none: str = "") -> float:
+    """Check a finite number of seconds >= 0, naming the setting when it is wrong."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not (math.isfinite(value) and value >= 0)
+    ):
+        raise ValidationError(name, f"must be a number of seconds >= 0{or_none}, got {value!r}")
+    return float(value)
+
+
+def _limit(name: str, value: object) -> float | None:
+    """Check a number of seconds >= 0, or None for no limit."""
+    return None if value is None else _seconds(name, value, or_none=", or None for no limit")
+
+
+def _pass_on(interpreter_exit: BaseException) -> None:
+    """In the worker, once the batch has its results: pass on what on_result raised.
+
+    A worker thread cannot end the process: raised there, ``SystemExit`` would end only the
+    worker (stranding the queue), so it is logged and the worker goes on. A
+    ``KeyboardInterrupt`` goes to the main thread, as Ctrl-C would.
+    """
+    name = type(interpreter_exit).__name__
+    if isinstance(interpreter_exit, KeyboardInterrupt):
+        logger.warning(
+            "on_result raised KeyboardInterrupt in the worker: passed on to the main thread"
+        )
+        _thread.interrupt_main()
+        return
+    logger.error(
+        "on_result raised %s in the worker thread, which cannot end the process; "
+        "the sender goes on",
+        name,
+    )
 
 
 def _in_event_loop() -> bool:
@@ -371,13 +566,21 @@ def _in_event_loop() -> bool:
     return True
 
 
+def _own_senders() -> list[BackgroundSender]:
+    """List the senders of this process (not those a fork copied from the parent)."""
+    return [sender for sender in list(_SENDERS) if sender._pid == os.getpid()]
+
+
 def _close_all() -> None:
-    for sender in list(_SENDERS):
-        if sender._pid == os.getpid():
+    """At interpreter exit: deliver what every sender holds; report what is left ``FAILED``."""
+    interrupted = False
+    for sender in _own_senders():
+        if not interrupted:
             try:
                 sender.close(sender.close_timeout)
-            except SnapCapiError:  # pragma: no cover - closing must not break interpreter exit
-                logger.exception("closing a BackgroundSender at exit failed")
+            except KeyboardInterrupt:  # Ctrl-C again while exiting: stop waiting
+                interrupted = True
+        sender._cut_off(_EXITED)
 
 
 def _reset_in_child() -> None:
@@ -396,3 +599,63 @@ def _install_process_hooks() -> None:
         if hasattr(os, "register_at_fork"):  # pragma: no branch - POSIX
             os.register_at_fork(after_in_child=_reset_in_child)
         _hooks_installed.set()
+
+
+class _SigtermHandler:
+    """Deliver what the senders hold on SIGTERM, then end the process by SIGTERM after all.
+
+    Installed (once per process, inherited by forked children) only from the main thread,
+    only on POSIX, and only while SIGTERM has its default disposition, which is what the
+    handler restores before sending SIGTERM again.
+    """
+
+    def __init__(self) -> None:
+        self.installed = False
+        self.running = False
+        self.hurry = threading.Event()  # a second SIGTERM: stop waiting
+
+    def install(self) -> None:
+        """Handle SIGTERM, if this is the main thread and nobody else does; at most once."""
+        if self.installed or os.name != "posix":
+            return
+        if threading.current_thread() is not threading.main_thread():
+            return  # signal.signal works only there
+        with _hooks_lock:
+            if self.installed or signal.getsignal(signal.SIGTERM) != signal.SIG_DFL:
+                return  # the application's (or server's) own handler stays
+            try:
+                signal.signal(signal.SIGTERM, self)
+            except ValueError:  # pragma: no cover - the main thread of a subinterpreter
+                return
+            self.installed = True
+
+    def __call__(self, signum: int, frame: FrameType | None) -> None:
+        if self.running:
+            self.hurry.set()
+            return
+        self.running = True
+        try:
+            _deliver_before_termination(self.hurry)
+        finally:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            os.kill(os.getpid(), signal.SIGTERM)
+
+
+def _deliver_before_termination(hurry: threading.Event) -> None:
+    """On SIGTERM: let every sender deliver within its sigterm_timeout; report the rest."""
+    senders = [sender for sender in _own_senders() if sender.handle_sigterm]
+    start = time.monotonic()
+    for sender in senders:  # all at once: their workers send side by side
+        sender._stop_taking(_TERMINATED)
+    for sender in senders:
+        sender._wait_delivered(start + sender.sigterm_timeout, hurry)
+    lost = sum(sender._cut_off(_TERMINATED) for sender in senders)
+    if lost:
+        logger.warning(
+            "SIGTERM: %d queued events were not delivered in time (sigterm_timeout); each is "
+            "reported FAILED, safe to resend",
+            lost,
+        )
+
+
+_SIGTERM = _SigtermHandler()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -142,8 +143,9 @@ def test_overflow_policies_drop_and_report(snap_server, caplog):
 
 
 def test_block_waits_for_room_then_everything_goes(snap_server, client):
-    """overflow='block' makes enqueue wait for the worker; nothing is dropped."""
-    sender = BackgroundSender(client, max_queue=2, flush_at=2, overflow="block")
+    """overflow='block' with block_timeout=None makes enqueue wait for the worker; no drops."""
+    sender = BackgroundSender(client, max_queue=2, flush_at=2, overflow="block",
+                              block_timeout=None)  # fmt: skip
     for i in range(20):
         assert sender.enqueue(make_event(i))
     assert sender.flush(timeout=10)
@@ -187,7 +189,7 @@ def full_sender(snap_server, **options):
 
 def test_enqueue_that_blocks_an_event_loop_says_so(snap_server, loop_warnings):
     """A blocking enqueue in an async endpoint logs a warning naming the fixes, then waits."""
-    held, sender = full_sender(snap_server)  # overflow="block", block_timeout=None
+    held, sender = full_sender(snap_server, block_timeout=None)  # overflow="block"
     # The gate opens once the warning is out (or after 10 s, and the test fails below).
     opener = threading.Thread(target=lambda: (loop_warnings.first.wait(10), held.gate.set()))
     opener.start()
@@ -222,7 +224,7 @@ def test_the_event_loop_warning_comes_once_per_sender_and_only_in_a_loop(
 
     assert asyncio.run(endpoint()) == [False, False, False]  # each dropped after its wait
     [record] = loop_warnings.records
-    assert "for up to 0.001s" in record.getMessage()
+    assert "for up to 0.001s per event" in record.getMessage()
     assert sender.dropped == 3
     held.gate.set()
     assert sender.flush(timeout=10)
@@ -244,15 +246,22 @@ def test_the_event_loop_warning_comes_once_per_sender_and_only_in_a_loop(
 
 
 def test_bad_input_and_settings():
-    """enqueue takes Events only; settings are checked."""
+    """enqueue takes Events only; each setting is checked, and the error names it."""
     holder = Client("p", "t", base_url="http://127.0.0.1:9")
     sender = BackgroundSender(holder)
     with pytest.raises(ValidationError, match="expected an Event"):
         sender.enqueue({"event_name": "PURCHASE"})
     with pytest.raises(ValidationError, match="overflow"):
         BackgroundSender(holder, overflow="wait")
-    with pytest.raises(ValidationError):
-        BackgroundSender(holder, max_queue=0)
+    bad = {"max_queue": [0, 1.5, True, "5"], "flush_at": [0], "flush_interval": [-1, "1"],
+           "block_timeout": [-0.1, float("nan"), float("inf")], "close_timeout": [None, -1],
+           "sigterm_timeout": [None, float("nan")], "handle_sigterm": [1, "no"]}  # fmt: skip
+    for name, values in bad.items():
+        for value in values:
+            with pytest.raises(ValidationError) as caught:
+                BackgroundSender(holder, **{name: value})
+            assert caught.value.field == name
+    assert BackgroundSender(holder, block_timeout=None).block_timeout is None  # no limit
     assert "pending=0" in repr(sender)
     sender.close()
     holder.close()
@@ -332,3 +341,108 @@ def test_a_lone_event_goes_after_flush_interval_without_flush(snap_server, clien
     assert done.is_set()
     assert snap_server.event_ids() == {"e0"}
     sender.close()
+
+
+def test_the_default_enqueue_waits_briefly_then_drops_while_snap_hangs(snap_server, caplog):
+    """With Snap hanging and the queue full, enqueue drops after 50 ms (counted, reported)."""
+    snap_server.script("process", delay=60)  # the first request hangs for a minute
+    hanging = Client(snap_server.pixel_id, snap_server.token, base_url=snap_server.url,
+                     timeout=60, max_retries=0)  # fmt: skip
+    results = []
+    sender = BackgroundSender(hanging, max_queue=2, flush_at=1, on_result=results.append)
+    sender.enqueue(make_event(0))  # overflow="block", block_timeout=0.05: the defaults
+    for _ in range(200):  # poll up to ~10 s until the worker holds e0 on the wire
+        if snap_server.request_count:
+            break
+        threading.Event().wait(0.05)
+    assert sender.enqueue(make_event(1))
+    assert sender.enqueue(make_event(2))  # now the queue is full
+    returned = []
+    request = threading.Thread(target=lambda: returned.append(sender.enqueue(make_event(3))),
+                               daemon=True)  # fmt: skip
+    request.start()
+    request.join(10)  # a bound for a hang (50 ms plus slack), not a speed target
+    assert not request.is_alive(), "enqueue is still waiting on a hanging Snap"
+    assert returned == [False]
+    assert sender.dropped == 1
+    [drop] = results
+    assert (drop.event_id, drop.status) == ("e3", EventStatus.FAILED)
+    assert drop.reason == "dropped: the queue was full (2 events, overflow='block') for 0.05s"
+    assert "event e3 dropped: the queue was full" in caplog.text
+    snap_server.stop()  # the hanging request ends: the rest fail (safe to resend), no hang
+    assert sender.flush(timeout=30)
+    assert sorted(r.event_id for r in results) == ["e0", "e1", "e2", "e3"]
+    assert (sender.overflow, sender.block_timeout) == ("block", 0.05)
+    sender.close()
+    hanging.close()
+
+
+@pytest.fixture
+def sigints():
+    """Record the SIGINTs the main thread gets (instead of raising KeyboardInterrupt)."""
+    seen = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: seen.append(signum))
+    yield seen
+    signal.signal(signal.SIGINT, previous)
+
+
+@pytest.mark.parametrize("interpreter_exit", [SystemExit, KeyboardInterrupt])
+def test_on_result_raising_an_interpreter_exit_strands_no_event(
+    snap_server, client, caplog, sigints, interpreter_exit
+):
+    """An exit raised at a batch's first result: all 40 get results, flush() returns True."""
+    results, when_interrupted = [], []
+    sigints_seen = sigints
+
+    def on_result(result):
+        results.append(result)
+        if len(results) == 1:
+            raise interpreter_exit()
+
+    sender = BackgroundSender(client, flush_at=40, flush_interval=3600, on_result=on_result)
+    for i in range(40):
+        sender.enqueue(make_event(i))
+    assert sender.flush(timeout=10)
+    assert sorted(r.index for r in results) == list(range(40))
+    assert {r.status for r in results} == {EventStatus.ACCEPTED}
+    assert len(snap_server.event_ids()) == 40
+    name = interpreter_exit.__name__
+    assert f"on_result raised {name} for event {results[0].event_id}" in caplog.text
+    if interpreter_exit is KeyboardInterrupt:  # passed on to the main thread, batch settled
+        for _ in range(200):
+            if sigints_seen:
+                when_interrupted.append(len(results))
+                break
+            threading.Event().wait(0.05)
+        assert sigints_seen == [signal.SIGINT]
+        assert when_interrupted == [40]
+    assert sender.enqueue(make_event(40))  # the worker lives on (and said what it did)
+    assert sender.flush(timeout=10)
+    assert len(results) == 41
+    if interpreter_exit is KeyboardInterrupt:
+        assert "passed on to the main thread" in caplog.text
+    else:
+        assert sigints_seen == []
+        assert "which cannot end the process; the sender goes on" in caplog.text
+    sender.close()
+
+
+def test_an_interpreter_exit_from_on_result_for_a_drop_is_raised_after_counting(snap_server):
+    """A drop reported in the caller's thread: on_result's SystemExit is raised there, counted."""
+    held = HeldClient(snap_server.pixel_id, snap_server.token, base_url=snap_server.url)
+
+    def on_result(result):
+        raise SystemExit(3)
+
+    sender = BackgroundSender(held, max_queue=1, flush_at=1, overflow="drop_new",
+                              on_result=on_result)  # fmt: skip
+    sender.enqueue(make_event(0))
+    assert held.entered.wait(10)  # e0 on its way: the queue is empty
+    assert sender.enqueue(make_event(1))  # the queue is full
+    with pytest.raises(SystemExit):
+        sender.enqueue(make_event(2))
+    assert (sender.dropped, sender.pending) == (1, 2)
+    held.gate.set()
+    assert sender.flush(timeout=10)
+    sender.close()
+    held.close()
