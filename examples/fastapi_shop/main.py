@@ -73,7 +73,8 @@ def create_app(**sender_options: Any) -> FastAPI:
     app = FastAPI(lifespan=lifespan)
 
     # A plain def, not async def: FastAPI runs it in a worker thread, so even an enqueue that
-    # waits for room in a full queue (overflow="block") never holds up the event loop.
+    # waits for room in a full queue (at most block_timeout, 50 ms by default, then the event
+    # is dropped and reported) never holds up the event loop.
     @app.post("/checkout")
     def checkout(order: Order, request: Request) -> dict[str, str]:
         # ... charge the card, store the order ...
