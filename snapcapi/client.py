@@ -35,7 +35,7 @@ from snapcapi._transport._config import (
 )
 from snapcapi._transport._delivery import BatchDelivery, Brake, DeliverySettings, Post
 from snapcapi._transport._http import HttpTransport, Response
-from snapcapi._transport._judge import api_error
+from snapcapi._transport._judge import get_body
 from snapcapi._transport._pipeline import PipelineSettings, SendPipeline
 from snapcapi._transport._prepare import Preparer
 from snapcapi._transport._redact import install_log_filter
@@ -47,6 +47,20 @@ from snapcapi.normalize import country as _country
 from snapcapi.results import EventResult, SendResult, ValidationLog, ValidationStats
 
 __all__ = ["DEFAULT_BASE_URL", "Client"]
+
+
+def _check_session(session: requests.Session | None) -> None:
+    """Refuse a session with TLS verification off, however it says so (``0``, ``""``...)."""
+    if session is None:
+        return
+    verify = session.verify
+    if verify is True or (isinstance(verify, str) and verify.strip()):
+        return
+    raise ValidationError(
+        "session",
+        f"has TLS verification turned off (verify={verify!r}); snapcapi refuses that: leave "
+        "session.verify at True, or set it to the path of a CA bundle",
+    )
 
 
 @attrs.define(init=False, repr=False, eq=False)
@@ -64,7 +78,14 @@ class Client:
             must be ``https`` unless it is a loopback address (the fake server).
         auth: ``"query"``: the token goes in the ``access_token`` query parameter, as Snap
             documents v3; ``"bearer"``: in an ``Authorization: Bearer`` header instead.
-        timeout: Seconds to wait for Snap per request.
+        timeout: Seconds one attempt of a request may take in all: connecting, sending, and
+            reading the status, headers and body (a server that answers a byte at a time
+            cannot stretch it).
+        deadline: Seconds one request may take in all, its retries and the waits before them
+            included; a retry that would end past it is not made, and the request's events
+            are ``FAILED`` (safe to resend). By default, the longest the other settings
+            allow: ``(max_retries + 1) × timeout`` plus the backoff ceiling of each retry
+            (``min(backoff_max, backoff_base × 2^(n-1))`` for retry ``n``).
         max_retries: Retries of one request after a connection error, a timeout, 408, 429 or
             5xx, with capped exponential backoff, full jitter and ``Retry-After`` honoured.
         batch_size: Events per request, at most 2,000 (Snap's limit).
@@ -73,7 +94,9 @@ class Client:
         default_region: Region for phone numbers of users with neither a ``country`` nor a
             ``region`` (never overrides either; see ``docs/normalization.md``).
         require_consent: Send only events whose ``consent`` is ``True``; others are SKIPPED.
-        session: A ``requests.Session`` to use (and leave open); one is made otherwise.
+        session: A ``requests.Session`` to use (and leave open); one is made otherwise. Its
+            TLS verification must stay on (a CA bundle path is fine): it is enforced on every
+            request to a host other than loopback whatever ``session.verify`` says later.
         max_resends: How often a batch is re-sent after Snap rejects one of its events.
         max_isolation_requests: Requests spent, per batch Snap refuses without naming the bad
             event, sending halves of it to find the bad events. ``k`` bad events among ``n``
@@ -89,7 +112,8 @@ class Client:
 
     Raises:
         ValidationError: A missing or blank token or asset id, a bad ``base_url`` or ``auth``,
-            or a setting out of range; the error names the argument.
+            a session with TLS verification off, or a setting out of range; the error names
+            the argument.
     """
 
     pixel_id: str | None
@@ -97,6 +121,7 @@ class Client:
     base_url: str
     auth: AuthMode
     timeout: float
+    deadline: float
     max_retries: int
     batch_size: int
     max_batch_bytes: int
@@ -123,6 +148,7 @@ class Client:
         base_url: str | None = None,
         auth: AuthMode = "query",
         timeout: float = 10.0,
+        deadline: float | None = None,
         max_retries: int = 5,
         batch_size: int = 2000,
         max_batch_bytes: int = 2_000_000,
@@ -160,13 +186,15 @@ class Client:
         self.retry_after_max = retry_after_max
         self._sleep, self._clock, self._now = sleep, clock, now
         self._rng = rng if rng is not None else random.Random()
-        self._policy()  # checks the retry settings, naming the one that is wrong
+        checked = self._policy(deadline=False)  # checks the retry settings, naming the bad one
+        self.deadline = (
+            read_seconds("deadline", deadline)
+            if deadline is not None
+            else checked.longest(self.timeout)
+        )
         self.default_region = _country(default_region) if default_region else None
         self.require_consent = require_consent
-        if session is not None and session.verify is False:
-            raise ValidationError(
-                "session", "has TLS verification turned off; snapcapi refuses that"
-            )
+        _check_session(session)
         install_log_filter()
         agent, workers = self.user_agent, self.max_workers
         self._http = HttpTransport(
@@ -308,26 +336,32 @@ class Client:
 
     # ------------------------------------------------------------------ composing the machinery
 
-    def _policy(self) -> RetryPolicy:
-        """Build the retry policy of the client's current settings."""
+    def _policy(self, *, deadline: bool = True) -> RetryPolicy:
+        """Build the retry policy of the client's current settings (``deadline``: with it)."""
         return RetryPolicy(
             max_retries=self.max_retries,
             backoff_base=self.backoff_base,
             backoff_max=self.backoff_max,
             retry_after_max=self.retry_after_max,
+            deadline=self.deadline if deadline else None,
             sleep=self._sleep,
             clock=self._clock,
             now=self._now,
             rng=self._rng,
         )
 
-    def _poster(self, endpoint: str, policy: RetryPolicy) -> Post:
-        """Make a ``post(asset_id, body)`` for ``endpoint`` with the current settings."""
+    def _poster(self, endpoint: str, policy: RetryPolicy, stopping: threading.Event) -> Post:
+        """Make a ``post(asset_id, body)`` for ``endpoint`` with the current settings.
+
+        Its waits before a retry end, and no retry is made, once the send is ``stopping``.
+        """
         http, base, timeout = self._http, self.base_url, self.timeout
 
         def post(asset_id: str, body: bytes) -> Response:
             url = f"{base}/v3/{asset_id}/{endpoint}"
-            return http.request("POST", url, body, policy=policy, timeout=timeout)
+            return http.request(
+                "POST", url, body, policy=policy, timeout=timeout, stopping=stopping
+            )
 
         return post
 
@@ -342,7 +376,8 @@ class Client:
         self._check_open()
         self._http.token.start_call()
         policy = self._policy()
-        post = self._poster(endpoint, policy)
+        stopping, brake = threading.Event(), Brake()  # shared by the batches of this send
+        post = self._poster(endpoint, policy, stopping)
         assets = {self.snap_app_id: "snap_app_id", self.pixel_id: "pixel_id"}
         settings = DeliverySettings(
             self.max_resends,
@@ -350,7 +385,6 @@ class Client:
             root,
             {asset: name for asset, name in assets.items() if asset},
         )
-        stopping, brake = threading.Event(), Brake()  # shared by the batches of this send
 
         def start(batch: Batch) -> BatchDelivery:
             return BatchDelivery(
@@ -372,8 +406,4 @@ class Client:
         asset = asset_id or self.pixel_id or self.snap_app_id
         url = f"{self.base_url}/v3/{asset}/{endpoint}"
         response = self._http.request("GET", url, None, policy=self._policy(), timeout=self.timeout)
-        if response.error is not None:
-            raise response.error
-        if 200 <= (response.status or 0) < 300:
-            return response.body
-        raise api_error(endpoint, response)
+        return get_body(endpoint, response)

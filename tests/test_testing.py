@@ -5,8 +5,12 @@ from __future__ import annotations
 import concurrent.futures
 import hashlib
 import re
+import shutil
 import socket
+import ssl
+import subprocess
 import time
+import zlib
 
 import pytest
 import requests
@@ -32,9 +36,10 @@ def good(**overrides):
     return event
 
 
-def post(server, data, *, token=None, asset=None, path="events"):
+def post(server, data, *, token=None, asset=None, path="events", timeout=5.0):
     url = f"{server.url}/v3/{asset or server.pixel_id}/{path}"
-    return requests.post(url, params={"access_token": token or server.token}, json=data, timeout=5)
+    params = {"access_token": token or server.token}
+    return requests.post(url, params=params, json=data, timeout=timeout)
 
 
 def test_accepts_a_good_event_with_snaps_success_body(snap_server):
@@ -596,3 +601,159 @@ def test_a_blank_token_is_refused():
     with pytest.raises(ValidationError, match="token"):
         server.token = ""
     assert server.token == "fake-snap-token"
+
+
+# --------------------------------------------------------------------------- hostile servers
+
+
+def _raw_request(server, path="events"):
+    """Open a socket to the fake and send a request for ``path``; return the socket."""
+    host, port = server.url.removeprefix("http://").split(":")
+    connection = socket.create_connection((host, int(port)), timeout=10)
+    body = b'{"data": []}'
+    connection.sendall(
+        f"POST /v3/{server.pixel_id}/{path}?access_token={server.token} HTTP/1.1\r\n"
+        f"Host: {host}\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+        + body
+    )
+    return connection
+
+
+def test_a_raw_body_is_sent_as_it_is(snap_server):
+    """script(status, body=b'...') sends exactly those bytes, with their Content-Length."""
+    snap_server.script(200, b'{"status": "INVALID", "reason": "cut', headers={"X-A": "1"})
+    response = post(snap_server, {"data": [good()]})
+    assert response.content == b'{"status": "INVALID", "reason": "cut'
+    assert response.headers["Content-Length"] == str(len(response.content))
+    assert response.headers["X-A"] == "1"
+
+
+def test_a_dripping_answer_comes_a_byte_at_a_time(snap_server):
+    """drip=: status line, headers and body a byte at a time, the answer itself intact."""
+    snap_server.script(200, {"status": "VALID"}, drip=0.01)
+    with _raw_request(snap_server) as connection:
+        first = connection.recv(1024)
+        answer = first
+        while not answer.endswith(b'{"status": "VALID"}'):
+            piece = connection.recv(1024)
+            assert piece
+            answer += piece
+    assert len(first) < 10  # the rest was not sent yet
+    assert answer.startswith(b"HTTP/1.1 200 OK\r\n")
+    assert b"\r\nConnection: close\r\n" in answer
+
+
+def test_a_hanging_answer_never_comes_and_stop_ends_it():
+    """status="hang": the request is read and recorded, no answer ever comes; stop() is prompt."""
+    server = FakeSnapServer().start()
+    server.script("hang")
+    with pytest.raises(requests.ReadTimeout):
+        post(server, {"data": [good()]}, timeout=0.5)
+    server.script("hang")
+    connection = _raw_request(server)
+    while server.request_count < 2:
+        time.sleep(0.01)
+    started = time.monotonic()
+    server.stop()
+    assert time.monotonic() - started < 10  # a bound: a hang lasts until the server stops
+    assert connection.recv(1024) == b""  # closed, never answered
+    connection.close()
+    assert [r.status for r in server.received] == ["hang", "hang"]
+
+
+def test_a_sized_body_is_streamed_chunked_and_generated(snap_server):
+    """size=N: a JSON object of exactly N bytes, chunked (no Content-Length)."""
+    snap_server.script(200, size=5 * 2**20)
+    response = requests.post(
+        f"{snap_server.url}/v3/{snap_server.pixel_id}/events",
+        params={"access_token": snap_server.token}, json={"data": []}, timeout=30,
+    )  # fmt: skip
+    assert response.headers["Transfer-Encoding"] == "chunked"
+    assert "Content-Length" not in response.headers
+    assert len(response.content) == 5 * 2**20
+    assert response.json()["status"] == "VALID"
+
+
+def test_gzip_bodies_and_bombs(snap_server):
+    """gzip=True: Content-Encoding gzip; with size=, a bomb compressed as it is generated."""
+    snap_server.script(400, {"status": "INVALID", "reason": "zipped"}, gzip=True)
+    response = post(snap_server, {"data": [good()]})
+    assert response.headers["Content-Encoding"] == "gzip"
+    assert response.json() == {"status": "INVALID", "reason": "zipped"}
+    snap_server.script(200, size=50 * 2**20, gzip=True)
+    response = requests.post(
+        f"{snap_server.url}/v3/{snap_server.pixel_id}/events",
+        params={"access_token": snap_server.token}, json={"data": []}, timeout=30, stream=True,
+    )  # fmt: skip
+    compressed = response.raw.read(decode_content=False)
+    assert len(compressed) < 2**20  # 50 MiB inflated from under 1 MiB
+    inflate, inflated = zlib.decompressobj(16 + zlib.MAX_WBITS), 0
+    while compressed:
+        inflated += len(inflate.decompress(compressed, 2**20))
+        compressed = inflate.unconsumed_tail
+    assert inflated == 50 * 2**20
+
+
+@pytest.mark.parametrize("answers", ["documented", "live"])
+def test_an_echo_quotes_the_request_line_and_headers_token_included(snap_server, answers):
+    """echo=True: the reason quotes the request as a misconfigured proxy does, token and all."""
+    snap_server.answers = answers
+    snap_server.script(502, echo=True)
+    response = requests.post(
+        f"{snap_server.url}/v3/{snap_server.pixel_id}/events",
+        params={"access_token": "a/b+c"}, headers={"Authorization": "Bearer a/b+c"},
+        json={"data": []}, timeout=5,
+    )  # fmt: skip
+    body = response.json()
+    text = body["reason"] if answers == "documented" else body["error_msgs"][0]
+    assert response.status_code == 502
+    assert text.startswith(f"POST /v3/{snap_server.pixel_id}/events?access_token=a%2Fb%2Bc HTTP")
+    assert "\nAuthorization: Bearer a/b+c" in text
+
+
+@pytest.mark.parametrize(
+    ("options", "field"),
+    [
+        ({"drip": -1}, "drip"),
+        ({"drip": float("nan")}, "drip"),
+        ({"drip": True}, "drip"),
+        ({"size": 10}, "size"),
+        ({"size": 2.5}, "size"),
+        ({"size": 1000, "body": b"x"}, "size"),
+        ({"echo": True, "body": b"x"}, "echo"),
+    ],
+)
+def test_hostile_options_are_checked(snap_server, options, field):
+    """Out-of-range hostile options, or ones combined with a body, are refused by name."""
+    with pytest.raises(ValidationError) as info:
+        snap_server.script(200, **options)
+    assert info.value.field == field
+
+
+def test_tls_serves_https_with_the_given_certificate(tmp_path):
+    """tls=: the fake speaks HTTPS; a client trusting its certificate gets through."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.skip("needs the openssl command to make a certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+         "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    with FakeSnapServer(tls=context) as server:
+        assert server.url.startswith("https://127.0.0.1:")
+        url = f"{server.url}/v3/{server.pixel_id}/events"
+        with pytest.raises(requests.exceptions.SSLError):
+            requests.post(url, params={"access_token": server.token}, json={}, timeout=5)
+        answer = requests.post(
+            url, params={"access_token": server.token}, json={"data": [good()]}, timeout=5,
+            verify=str(cert),
+        )  # fmt: skip
+    assert answer.status_code == 200
+    assert server.event_ids() == {"e1"}
+    with pytest.raises(ValidationError, match="tls"):
+        FakeSnapServer(tls=ssl.create_default_context())

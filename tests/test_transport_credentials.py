@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import logging
 import random
+import socket
 import threading
 import traceback
+from urllib.parse import quote, quote_plus
 
 import pytest
 import requests
+import urllib3
 from conftest import make_event
 
 from snapcapi import (
@@ -413,6 +416,138 @@ def test_no_error_carries_a_frame_holding_the_token(snap_server, sleeps, auth, k
     assert isinstance(unreachable.value.__cause__, requests.ConnectionError)  # chained, bare
     for error in errors:
         assert _frames_holding(error, secrets) == [], type(error).__name__
+
+
+#: A token whose URL-encoded forms differ from it, as the query string carries it.
+ENCODED_TOKEN = "tok/A+s3cr3t=="
+ENCODED_FORMS = (ENCODED_TOKEN, quote(ENCODED_TOKEN, safe=""), quote_plus(ENCODED_TOKEN))
+
+
+class RawServer:
+    """A server on loopback that reads a request and writes ``reply`` (None: never answers).
+
+    After a reply it closes the connection, so a reply shorter than its Content-Length is an
+    answer cut short.
+    """
+
+    def __init__(self, reply: bytes | None) -> None:
+        self.reply = reply
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+        self.held: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                connection = self.listener.accept()[0]
+            except OSError:
+                return
+            if self.reply is None:
+                self.held.append(connection)
+                continue
+            with connection:
+                try:
+                    connection.recv(65536)
+                    connection.sendall(self.reply)
+                except OSError:
+                    continue
+
+    def close(self) -> None:
+        self.listener.close()
+        for connection in self.held:
+            connection.close()
+
+
+@pytest.fixture
+def hanging():
+    server = RawServer(None)
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def cutting():
+    server = RawServer(b'HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{"status":')
+    yield server
+    server.close()
+
+
+class Raising(requests.adapters.HTTPAdapter):
+    """An adapter (a user's session might mount one) failing with no requests exception."""
+
+    def send(self, request, **kwargs):
+        raise ValueError("the adapter broke")
+
+
+def _gets(client: Client) -> list[BaseException]:
+    """Every exception the two GETs raise."""
+    errors = []
+    for call in (client.validation_logs, client.validation_stats):
+        with pytest.raises(BaseException) as info:  # noqa: PT011 (any failure will do)
+            call()
+        errors.append(info.value)
+    return errors
+
+
+@pytest.mark.parametrize("auth", ["query", "bearer"])
+@pytest.mark.parametrize("kind", ["string", "callable"])
+def test_no_transport_failure_carries_the_token_in_any_form(
+    snap_server, hanging, cutting, auth, kind
+):
+    """Refused, timed out, cut short, a broken adapter: no frame shows the token, raw or encoded."""
+    token = Tokens(ENCODED_TOKEN) if kind == "callable" else ENCODED_TOKEN
+    errors: list[BaseException] = []
+    options = {"auth": auth, "max_retries": 0, "timeout": 0.5}
+    for url in ("http://127.0.0.1:9", hanging.url, cutting.url):
+        with Client("pixel", token, base_url=url, **options) as client:
+            errors.extend(_gets(client))
+    session = requests.Session()
+    session.mount("http://", Raising())
+    with Client("pixel", token, base_url=snap_server.url, session=session, **options) as client:
+        errors.extend(_gets(client))
+        for call in (client.send, client.validate):
+            with pytest.raises(ValueError, match="the adapter broke") as from_call:
+                call([make_event(0)])
+            errors.append(from_call.value)
+    assert {type(error).__name__ for error in errors} == {"TransportError", "ValueError"}
+    for error in errors:
+        assert _frames_holding(error, ENCODED_FORMS) == [], type(error).__name__
+
+
+@pytest.mark.parametrize("auth", ["query", "bearer"])
+def test_ctrl_c_inside_urllib3_carries_no_frame_holding_the_token(hanging, monkeypatch, auth):
+    """KeyboardInterrupt while urllib3 handles a timeout: neither it nor its context shows it."""
+    close = urllib3.connection.HTTPConnection.close
+
+    def interrupted(self):
+        close(self)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(urllib3.connection.HTTPConnection, "close", interrupted)
+    client = Client("pixel", ENCODED_TOKEN, base_url=hanging.url, auth=auth, timeout=0.5)
+    with pytest.raises(KeyboardInterrupt) as info:
+        client.validation_logs()
+    monkeypatch.undo()
+    client.close()
+    assert info.value.__context__ is not None  # what urllib3 was handling: the timeout
+    assert _frames_holding(info.value, ENCODED_FORMS) == []
+
+
+@pytest.mark.parametrize("bad", ["tok en", "tok\nen", "tök-en", "tok\x00en"])
+def test_a_token_no_header_can_carry_is_refused_unquoted(snap_server, sleeps, bad):
+    """A token with a space, control or non-ASCII character: ValidationError, token unquoted."""
+    with pytest.raises(ValidationError) as given:
+        Client("pixel", bad)
+    with (
+        client_for(snap_server, lambda: bad, sleeps) as client,
+        pytest.raises(ValidationError) as returned,
+    ):
+        client.send([make_event(0)])
+    for error in (given.value, returned.value):
+        assert error.field == "access_token"
+        assert bad not in str(error)
+    assert snap_server.request_count == 0
 
 
 def test_a_failing_refresh_carries_no_frame_holding_the_token(snap_server, sleeps):

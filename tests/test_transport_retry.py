@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import random
 import threading
+import time
 from email.utils import formatdate
 
 import pytest
@@ -64,6 +65,10 @@ def test_retryable_statuses():
         ("backoff_base", -0.1),
         ("backoff_max", float("nan")),
         ("retry_after_max", "60"),
+        ("deadline", 0),
+        ("deadline", float("inf")),
+        ("deadline", float("nan")),
+        ("deadline", True),
     ],
 )
 def test_each_bad_setting_is_named(option, value):
@@ -79,6 +84,39 @@ def test_sleep_and_clocks_are_injectable():
     policy = RetryPolicy(sleep=slept.append, jitter=False, backoff_base=2.0)
     policy.sleep(policy.delay(2))
     assert slept == [4.0]
+
+
+def test_the_longest_a_request_can_take_is_its_timeouts_and_backoff_ceilings():
+    """longest(timeout): every attempt timing out, every wait its ceiling (the default deadline)."""
+    policy = RetryPolicy(max_retries=3, backoff_base=0.5, backoff_max=1.5)
+    assert [policy.ceiling(n) for n in (1, 2, 3, 4)] == [0.5, 1.0, 1.5, 1.5]
+    assert policy.longest(2.0) == 4 * 2.0 + 0.5 + 1.0 + 1.5
+    assert RetryPolicy(max_retries=0).longest(7.0) == 7.0
+    huge = RetryPolicy(max_retries=10**12, backoff_base=1.0, backoff_max=30.0)
+    assert huge.longest(1.0) == pytest.approx(10**12 + 1 + 30.0 * 10**12, rel=1e-9)
+
+
+def test_a_wait_ends_as_soon_as_the_send_is_stopping():
+    """pause() with the real sleep waits on the stopping event: set, the wait ends, False."""
+    stopping = threading.Event()
+    threading.Timer(0.1, stopping.set).start()
+    started = time.monotonic()
+    assert RetryPolicy().pause(60, stopping) is False
+    assert time.monotonic() - started < 30  # a bound: the wait asked for is 60 s
+    assert RetryPolicy().pause(0.01, threading.Event()) is True
+
+
+def test_an_injected_sleep_is_called_and_a_stop_then_seen():
+    """pause() with an injected sleep calls it as it is, then reports a stop that came."""
+    stopping, slept = threading.Event(), []
+
+    def sleep(seconds):
+        slept.append(seconds)
+        stopping.set()
+
+    assert RetryPolicy(sleep=sleep).pause(3.0, stopping) is False
+    assert slept == [3.0]
+    assert RetryPolicy(sleep=slept.append).pause(1.0) is True
 
 
 # --------------------------------------------------------------------------- redaction

@@ -9,6 +9,7 @@ between them.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable
 from typing import Literal
@@ -19,6 +20,9 @@ __all__ = ["AUTH_MODES", "AuthMode", "TokenSource", "apply_auth"]
 
 AuthMode = Literal["query", "bearer"]
 AUTH_MODES: tuple[AuthMode, ...] = ("query", "bearer")
+#: A character no access token holds: Snap's are printable ASCII. Anything else would break
+#: the header or the URL it travels in (with an error quoting where it broke).
+_NOT_IN_TOKEN = re.compile(r"[^!-~]")
 
 
 class TokenSource:
@@ -132,6 +136,18 @@ class TokenSource:
                 "access token",
             )
         self._seen.extend(t for t in {value, token} if t not in self._seen)
+        if _NOT_IN_TOKEN.search(token):
+            # Remembered first, so that redaction still knows it; never quoted.
+            raise ValidationError(
+                "access_token",
+                (
+                    "holds"
+                    if self._provider is None
+                    else "the token callable returned a token holding"
+                )
+                + " a space, a control or a non-ASCII character; give the token exactly as Snap "
+                "shows it",
+            )
         self._current = token
 
     def __repr__(self) -> str:

@@ -15,6 +15,9 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
+from urllib3.exceptions import LocationParseError
+from urllib3.util import parse_url
+
 from snapcapi._transport._auth import AUTH_MODES, AuthMode, TokenSource
 from snapcapi.errors import Remedy, ValidationError
 
@@ -23,6 +26,7 @@ __all__ = [
     "DEFAULT_BASE_URL",
     "PIXEL_REMEDY",
     "TOKEN_REMEDY",
+    "is_loopback_url",
     "missing_asset_ids",
     "read_asset_id",
     "read_auth",
@@ -35,6 +39,10 @@ __all__ = [
 DEFAULT_BASE_URL = "https://tr.snapchat.com"
 #: Characters an asset id cannot hold: it becomes a segment of the request's path.
 _UNSAFE_IN_ID = re.compile(r"[\s/?#%\\]")
+#: Characters a base URL cannot hold: parsers disagree on a backslash (urlsplit keeps it in
+#: the host's userinfo, urllib3 ends the host there), and whitespace or control characters
+#: are read differently, or dropped, by different parsers.
+_UNSAFE_IN_URL = re.compile(r"[\\\s\x00-\x1f\x7f-\x9f]")
 _ENVIRONMENT = {
     "pixel_id": "SNAP_PIXEL_ID",
     "snap_app_id": "SNAP_APP_ID",
@@ -67,12 +75,22 @@ TOKEN_REMEDY = Remedy(
 
 
 def _is_loopback(host: str) -> bool:
+    host = host.lower().strip("[]")
     if host == "localhost":
         return True
     try:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def is_loopback_url(url: str) -> bool:
+    """Tell whether ``url`` goes to a loopback host, as urllib3 (which connects) reads it."""
+    try:
+        host = parse_url(url).host
+    except LocationParseError:
+        return False
+    return host is not None and _is_loopback(host)
 
 
 def _setting(value: str | None, name: str) -> str | None:
@@ -135,12 +153,37 @@ def read_token(value: str | Callable[[], str] | None) -> TokenSource:
 
 
 def read_base_url(value: str | None) -> str:
-    """Read Snap's host: https, or plain http on a loopback address (the fake server)."""
+    """Read Snap's host: https, or plain http on a loopback address (the fake server).
+
+    The URL is read as urllib3 reads it, since urllib3 is what connects, and must read the same
+    way with :func:`urllib.parse.urlsplit`: a URL two parsers read differently could pass the
+    loopback check while the request goes elsewhere.
+    """
     url = (_setting(value, "base_url") or DEFAULT_BASE_URL).rstrip("/")
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    if _UNSAFE_IN_URL.search(url):
+        raise ValidationError(
+            "base_url", "must not hold a backslash, whitespace or control characters"
+        )
+    try:
+        parts = parse_url(url)
+        port = urlsplit(url).port  # ValueError for a port out of range
+        split_host = urlsplit(url).hostname
+    except (LocationParseError, ValueError):
+        raise ValidationError(
+            "base_url", "is not a URL that can be read; give one such as https://tr.snapchat.com"
+        ) from None
+    if parts.scheme not in ("http", "https") or not parts.host:
         raise ValidationError("base_url", "must be an absolute URL such as https://tr.snapchat.com")
-    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+    if parts.auth is not None or "@" in (parts.netloc or ""):
+        raise ValidationError(
+            "base_url", "must not hold a user name or password (give the token as access_token)"
+        )
+    if parts.query is not None or parts.fragment is not None:
+        raise ValidationError("base_url", "must not have a query ('?') or a fragment ('#')")
+    host = parts.host.lower().strip("[]")
+    if split_host != host or port != parts.port:
+        raise ValidationError("base_url", "is read differently by different URL parsers")
+    if parts.scheme == "http" and not _is_loopback(host):
         raise ValidationError(
             "base_url", "must use https (plain http is allowed only for loopback test servers)"
         )

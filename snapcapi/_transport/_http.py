@@ -1,31 +1,46 @@
-"""One logical HTTP request to Snap: authentication, retries, and redaction at the boundary.
+"""One logical HTTP request to Snap: authentication, retries, deadlines and redaction.
 
 :class:`HttpTransport` owns the ``requests`` session and the token. Its
 :meth:`~HttpTransport.request` makes one logical request, retrying what a :class:`RetryPolicy`
-allows, trying a refreshed token once after a 401, and returns what came back as a
-:class:`Response` value. ``requests`` exceptions are translated here, and only here, into
-:class:`~snapcapi.TransportError` with every token scrubbed.
+allows within its deadline, trying a refreshed token once after a 401, and returns what came
+back as a :class:`Response` value. Every attempt is bounded as a whole (connect, send, headers,
+body: :mod:`~snapcapi._transport._bounded`), its body capped in size; certificates are verified
+and proxies skipped for loopback hosts whatever the session says. ``requests`` exceptions are
+translated here, and only here, into :class:`~snapcapi.TransportError` with every token
+scrubbed; any other exception leaves without the frames that held the token.
 """
 
 from __future__ import annotations
 
+import codecs
+import json
 import logging
+import os
 import threading
+import time
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 import attrs
 import requests
-from requests.adapters import HTTPAdapter
+from requests.structures import CaseInsensitiveDict
 
 from snapcapi._transport._auth import AuthMode, TokenSource, apply_auth
+from snapcapi._transport._bounded import BoundedAdapter, deadline, read_body
+from snapcapi._transport._config import is_loopback_url
 from snapcapi._transport._redact import redact, redact_json, scrub
 from snapcapi._transport._retry import RetryPolicy, retryable
-from snapcapi.errors import ClientClosedError, SnapCapiError, TransportError
+from snapcapi.errors import ClientClosedError, TransportError
 
 __all__ = ["HttpTransport", "Response", "new_session", "transport_error"]
 
 logger = logging.getLogger("snapcapi")
+
+#: The encodings asked for: the ones :func:`~snapcapi._transport._bounded.read_body` reads.
+_ACCEPT_ENCODING = "gzip, deflate"
+#: Proxy settings that send a request direct, whatever the session or the environment say.
+_NO_PROXY = ("http", "https", "all")
 
 
 @attrs.frozen
@@ -34,7 +49,7 @@ class Response:
 
     Attributes:
         status: The HTTP status, None after a transport error.
-        headers: The response headers (any mapping; read case-insensitively).
+        headers: The response headers (any mapping; read case-insensitively), tokens redacted.
         body: The body parsed as JSON, None when it was not JSON.
         attempts: HTTP requests made for it (retries and a token refresh included).
         error: The transport error after the last attempt, if no answer came.
@@ -50,23 +65,37 @@ class Response:
     unreadable: str | None = None
 
 
-def transport_error(exc: requests.RequestException, secrets: tuple[str, ...]) -> TransportError:
+def transport_error(
+    exc: requests.RequestException, secrets: tuple[str, ...], *, within: float | None = None
+) -> TransportError:
     """Translate a ``requests`` exception into a :class:`TransportError`, tokens scrubbed.
 
     The ``requests`` exception stays chained as ``__cause__``, with its messages redacted and
     no traceback (:func:`~snapcapi._transport._redact.scrub`): the frames it came through hold
     the token in their locals.
+
+    Args:
+        exc: What ``requests`` raised.
+        secrets: Every token value to remove from the text.
+        within: The seconds the attempt had, when it ran out of them: the message says so.
     """
     scrub(exc, secrets)
-    if isinstance(exc, requests.Timeout):
-        kind = "timed out"
+    detail = redact(str(exc), secrets)
+    if within is not None and isinstance(exc, requests.exceptions.ConnectTimeout):
+        text = f"timed out: could not connect within {within:.3g}s"
+    elif within is not None:
+        text = f"timed out: no complete answer within {within:.3g}s"
+    elif isinstance(exc, requests.Timeout):
+        text = f"timed out: {detail}"
     elif isinstance(exc, requests.exceptions.SSLError):
-        kind = "TLS failed"
+        text = f"TLS failed: {detail}"
+    elif isinstance(exc, requests.exceptions.ChunkedEncodingError):
+        text = f"the answer was cut short: {detail}"
     elif isinstance(exc, requests.ConnectionError):
-        kind = "could not connect"
+        text = f"could not connect: {detail}"
     else:
-        kind = "request failed"
-    error = TransportError(f"{kind}: {redact(str(exc), secrets)}")
+        text = f"request failed: {detail}"
+    error = TransportError(text)
     error.__cause__ = exc
     return error
 
@@ -80,29 +109,74 @@ def _transient(exc: requests.RequestException) -> bool:
     )
 
 
-def _json(response: requests.Response) -> tuple[Any, str | None]:
-    """Parse the body as JSON: ``(value, None)``, ``(None, None)`` if empty, else why not."""
-    if not response.content.strip():
+def _json(content: bytes) -> tuple[Any, str | None]:
+    """Parse a body as JSON: ``(value, None)``, ``(None, None)`` if empty, else why not."""
+    content = content.removeprefix(codecs.BOM_UTF8)
+    if not content.strip():
         return None, None
     try:
-        return response.json(), None
+        return json.loads(content), None
     except RecursionError:
         return None, "the body is JSON nested beyond the parser's depth"
-    except ValueError:
+    except ValueError:  # UnicodeDecodeError included
         return None, "the body is not JSON"
 
 
 def new_session(pool_size: int) -> requests.Session:
-    """Make a session pooling ``pool_size`` connections per host (one per worker thread)."""
+    """Make a session pooling ``pool_size`` connections per host (one per worker thread).
+
+    Its connections read every answer within the deadline of the attempt
+    (:class:`~snapcapi._transport._bounded.BoundedAdapter`).
+    """
     session = requests.Session()
-    adapter = HTTPAdapter(pool_maxsize=max(10, pool_size))
+    adapter = BoundedAdapter(pool_maxsize=max(10, pool_size))
     session.mount("https://", adapter)
     session.mount("http://", adapter)
     return session
 
 
+def _verify(session: requests.Session, url: str) -> bool | str | None:
+    """Return the ``verify`` of a request: certificates are checked beyond loopback, always.
+
+    A CA bundle the session names (a non-empty path) is used; ``False``, ``0``, ``""`` or
+    ``None`` there, set at any time, is not followed. For a loopback host (a test server),
+    None leaves the session's setting.
+    """
+    if is_loopback_url(url):
+        return None
+    bundle = session.verify
+    return bundle if isinstance(bundle, str) and bundle.strip() else True
+
+
+def _proxies(url: str) -> dict[str, str | None] | None:
+    """Return the ``proxies`` of a request: none for a loopback host, whatever is configured.
+
+    A proxy between snapcapi and a test server on loopback can only be in the way; and the
+    request to it may be plain http, which would show the token to the proxy.
+    """
+    if not is_loopback_url(url):
+        return None
+    hostname = urlsplit(url).hostname  # as requests reads it to choose a proxy
+    keys = (*_NO_PROXY, *(f"{scheme}://{hostname}" for scheme in _NO_PROXY))
+    return dict.fromkeys(keys)
+
+
+@attrs.frozen
+class _Attempt:
+    """What one HTTP request brought back: a status and headers (body read or not)."""
+
+    status: int
+    headers: Mapping[str, str]
+    response: requests.Response
+    ends: float  # the monotonic time by which its body must be read
+
+
 class HttpTransport:
     """Make requests to Snap with the client's session, token and authentication mode.
+
+    The session made here is replaced in a forked child before its first request there (it
+    would share the parent's pooled connections, and read the parent's answers); a session
+    given is used as it is, in every process.
 
     Args:
         token: Where the access token comes from.
@@ -128,6 +202,10 @@ class HttpTransport:
         self.session = session if session is not None else new_session(pool_size)
         self._pool_size = pool_size
         self._closed = threading.Event()
+        self._pid = os.getpid()
+        # One lock per process, made in that process: a lock inherited through fork may be
+        # held by a thread that does not exist in the child.
+        self._fork_locks: dict[int, threading.Lock] = {}
 
     @property
     def closed(self) -> bool:
@@ -144,87 +222,173 @@ class HttpTransport:
         """In a forked child: drop the parent's pooled connections (a session made here only).
 
         The inherited session is dropped without closing its sockets, which the parent uses.
+        Called again in the same process, it does nothing; :meth:`request` calls it itself.
         """
-        if self.owns_session and not self.closed:
-            self.session = new_session(self._pool_size)
+        pid = os.getpid()
+        if pid == self._pid:
+            return
+        lock = self._fork_locks.setdefault(pid, threading.Lock())  # one lock, however many ask
+        with lock:
+            if pid == self._pid:
+                return  # another thread of this child was first
+            if self.owns_session and not self.closed:
+                self.session = new_session(self._pool_size)
+            self._pid = pid
+            for other in [p for p in self._fork_locks if p != pid]:
+                self._fork_locks.pop(other, None)
 
     def request(
-        self, method: str, url: str, body: bytes | None, *, policy: RetryPolicy, timeout: float
+        self,
+        method: str,
+        url: str,
+        body: bytes | None,
+        *,
+        policy: RetryPolicy,
+        timeout: float,
+        stopping: threading.Event | None = None,
     ) -> Response:
-        """Make one logical request, retrying what ``policy`` allows.
+        """Make one logical request, retrying what ``policy`` allows within its deadline.
 
+        Each attempt is bounded by ``timeout`` as a whole (connect, send, status, headers
+        and body), and all of them, with the waits between them, by ``policy.deadline``: a
+        wait that would pass it is not made, the last answer (or error) is returned instead.
         A 401 with a token given as a callable asks it for a fresh token and tries once more
         (not counted against ``max_retries``).
+
+        Args:
+            method: ``"POST"`` or ``"GET"``.
+            url: The URL, without the token.
+            body: The JSON body, if any.
+            policy: Retries, waits and the deadline.
+            timeout: Seconds one attempt may take in all.
+            stopping: Set when the send stops early: waits end, no retry is made.
 
         Raises:
             ClientClosedError: The client was closed.
             ValidationError: The token callable failed (raised, or gave no token).
         """
         try:
-            return self._request(method, url, body, policy, timeout)
-        except (SnapCapiError, KeyboardInterrupt) as exc:
-            # The frames below hold the token in their locals: raise from here without them,
-            # so that a traceback shown with its locals cannot show the token.
+            return self._request(method, url, body, policy, timeout, stopping)
+        except BaseException as exc:
+            # The frames below hold the token in their locals (the URL, the headers, the
+            # parameters), and so may the exceptions chained to this one: raise it without
+            # them, its text redacted, so that a traceback shown with its locals (an error
+            # tracker's) cannot show the token.
+            scrub(exc, self.token.secrets)
             raise exc.with_traceback(None)  # noqa: B904 (the same exception, not a new one)
 
     def _request(
-        self, method: str, url: str, body: bytes | None, policy: RetryPolicy, timeout: float
+        self,
+        method: str,
+        url: str,
+        body: bytes | None,
+        policy: RetryPolicy,
+        timeout: float,
+        stopping: threading.Event | None,
     ) -> Response:
+        clock = policy.clock
+        ends = clock() + (policy.deadline if policy.deadline is not None else float("inf"))
         attempts = retries = 0
         refreshed = False
         while True:
             if self._closed.is_set():
                 raise ClientClosedError()
             attempts += 1
+            limit = min(timeout, ends - clock())
             token = self.token.current()
             try:
-                response = self._send(method, url, body, token, timeout)
+                attempt = self._send(method, url, body, token, limit)
+                try:
+                    status = attempt.status
+                    if (
+                        status == 401
+                        and not refreshed
+                        and ends > clock()  # else the 401 is the answer
+                        and self.token.refresh(token) is not None
+                    ):
+                        refreshed = True
+                        logger.debug("HTTP 401: retrying once with a refreshed access token")
+                        continue
+                    if retryable(status) and policy.allows(retries + 1):
+                        wait = policy.retry_after(attempt.headers.get("Retry-After"))
+                        delay = self._delay(policy, retries + 1, wait, f"HTTP {status}", ends)
+                        if delay is not None:
+                            retries += 1
+                            attempt.response.close()  # not kept open while waiting
+                            if not policy.pause(delay, stopping):
+                                return Response(status, attempt.headers, None, attempts)
+                            continue
+                    return self._answer(attempt, attempts)
+                finally:
+                    attempt.response.close()
             except requests.RequestException as exc:
-                error = transport_error(exc, self.token.secrets)
+                within = limit if isinstance(exc, requests.Timeout) and limit > 0 else None
+                error = transport_error(exc, self.token.secrets, within=within)
                 retries += 1
                 if not (_transient(exc) and policy.allows(retries)):
                     return Response(None, {}, None, attempts, error)
-                self._wait(policy, retries, None, str(error), attempts)
-                continue
-            status = response.status_code
-            if status == 401 and not refreshed and self.token.refresh(token) is not None:
-                refreshed = True
-                response.close()
-                logger.debug("HTTP 401: retrying once with a refreshed access token")
-                continue
-            if retryable(status) and policy.allows(retries + 1):
-                retries += 1
-                wait = policy.retry_after(response.headers.get("Retry-After"))
-                response.close()
-                self._wait(policy, retries, wait, f"HTTP {status}", attempts)
-                continue
-            body, unreadable = _json(response)
-            # Any answer (a 2xx refusal, a proxy's error page) may quote the request, token
-            # and all: nothing the server said goes further unredacted.
-            body = redact_json(body, self.token.secrets)
-            return Response(status, response.headers, body, attempts, unreadable=unreadable)
+                delay = self._delay(policy, retries, None, str(error), ends)
+                if delay is None or not policy.pause(delay, stopping):
+                    return Response(None, {}, None, attempts, error)
 
     def _send(
-        self, method: str, url: str, body: bytes | None, token: str, timeout: float
-    ) -> requests.Response:
+        self, method: str, url: str, body: bytes | None, token: str, limit: float
+    ) -> _Attempt:
+        """Make one HTTP request of at most ``limit`` seconds; return its status and headers."""
         params: dict[str, str] = {}
-        headers = {"Content-Type": "application/json", "User-Agent": self.user_agent}
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": self.user_agent,
+            "Accept-Encoding": _ACCEPT_ENCODING,
+        }
         apply_auth(self.auth, token, params, headers)
-        return self.session.request(
-            method,
-            url,
-            params=params,
-            data=body,
-            headers=headers,
-            timeout=timeout,
-            # Snap does not redirect; never carry the token to another URL.
-            allow_redirects=False,
-        )
+        if self._pid != os.getpid():
+            self.reset_after_fork()
+        session = self.session
+        if limit <= 0:
+            raise requests.exceptions.ConnectTimeout("the deadline passed before this attempt")
+        ends = time.monotonic() + limit
+        with deadline(ends):
+            response = session.request(
+                method,
+                url,
+                params=params,
+                data=body,
+                headers=headers,
+                timeout=(limit, limit),
+                # Snap does not redirect; never carry the token to another URL.
+                allow_redirects=False,
+                stream=True,  # the body is read here, within the deadline and capped
+                verify=_verify(session, url),
+                proxies=_proxies(url),  # type: ignore[arg-type]  # None: that key is dropped
+            )
+        secrets = self.token.secrets
+        answered = CaseInsensitiveDict({k: redact(v, secrets) for k, v in response.headers.items()})
+        return _Attempt(response.status_code, answered, response, ends)
+
+    def _answer(self, attempt: _Attempt, attempts: int) -> Response:
+        """Read the body of the final answer (capped, by its deadline) into a :class:`Response`.
+
+        Raises:
+            requests.RequestException: The body was cut short or not complete in time.
+        """
+        content, unreadable = read_body(attempt.response, attempt.ends)
+        body = None
+        if unreadable is None:
+            body, unreadable = _json(content)
+        # Any answer (a 2xx refusal, a proxy's error page) may quote the request, token and
+        # all: nothing the server said goes further unredacted.
+        body = redact_json(body, self.token.secrets)
+        return Response(attempt.status, attempt.headers, body, attempts, unreadable=unreadable)
 
     @staticmethod
-    def _wait(
-        policy: RetryPolicy, retry: int, retry_after: float | None, why: str, attempt: int
-    ) -> None:
+    def _delay(
+        policy: RetryPolicy, retry: int, retry_after: float | None, why: str, ends: float
+    ) -> float | None:
+        """Return the wait before retry number ``retry``; None if it would pass the deadline."""
         delay = policy.delay(retry, retry_after)
-        logger.debug("retrying in %.2fs after %s (attempt %d)", delay, why, attempt)
-        policy.sleep(delay)
+        if delay >= ends - policy.clock():
+            logger.debug("not retrying after %s: waiting %.2fs would pass the deadline", why, delay)
+            return None
+        logger.debug("retrying in %.2fs after %s (retry %d)", delay, why, retry)
+        return delay

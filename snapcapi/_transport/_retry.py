@@ -1,8 +1,9 @@
 """``RetryPolicy``: how often and how long to wait before trying a request again.
 
 A small value, built from the client's options for each call: bounded retries, capped
-exponential backoff with full jitter, and ``Retry-After`` honoured up to a cap. Sleep, clocks and
-the random source are injected, so tests run instantly and deterministically without patching.
+exponential backoff with full jitter, ``Retry-After`` honoured up to a cap, and a deadline for
+the whole request, retries and waits included. Sleep, clocks and the random source are
+injected, so tests run instantly and deterministically without patching.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import email.utils
 import math
 import random
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -44,6 +46,19 @@ def _whole(_instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
         raise ValidationError(attribute.name, f"must be a whole number, got {value!r}")
 
 
+def _seconds_or_none(_instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValidationError(attribute.name, f"must be a number of seconds, got {value!r}")
+    if not (value > 0 and math.isfinite(value)):
+        raise ValidationError(attribute.name, f"must be a number of seconds > 0, got {value!r}")
+
+
+#: From this retry on, the backoff ceiling no longer doubles (2**60 seconds: any cap is lower).
+_LAST_DOUBLING = 61
+
+
 @attrs.frozen
 class RetryPolicy:
     """When to retry a request, and how long to wait first.
@@ -56,7 +71,10 @@ class RetryPolicy:
         retry_after_max: The longest ``Retry-After`` honoured, in seconds.
         jitter: Wait a random time up to the ceiling ("full jitter"), so that many clients
             that failed together do not retry together; without, wait the ceiling.
-        sleep: Waits; ``time.sleep`` unless injected.
+        deadline: Seconds one request may take in all, its retries and the waits before
+            them included (by ``clock``); None: only ``max_retries`` bounds it.
+        sleep: Waits; ``time.sleep`` unless injected. The real ``time.sleep`` is replaced by
+            a wait that ends early when the send is stopping (see :meth:`pause`).
         clock: A monotonic clock, for timing requests.
         now: The wall clock, for ``Retry-After`` given as an HTTP date.
         rng: The random source of the jitter.
@@ -67,6 +85,7 @@ class RetryPolicy:
     backoff_max: float = attrs.field(default=30.0, validator=_at_least(0, ">= 0"))
     retry_after_max: float = attrs.field(default=60.0, validator=_at_least(0, ">= 0"))
     jitter: bool = True
+    deadline: float | None = attrs.field(default=None, validator=_seconds_or_none)
     sleep: Callable[[float], None] = attrs.field(default=time.sleep, repr=False)
     clock: Callable[[], float] = attrs.field(default=time.monotonic, repr=False)
     now: Callable[[], float] = attrs.field(default=time.time, repr=False)
@@ -76,10 +95,45 @@ class RetryPolicy:
         """Tell whether retry number ``retry`` (1 for the first) may be made."""
         return retry <= self.max_retries
 
+    def ceiling(self, retry: int) -> float:
+        """Return the longest backoff before retry number ``retry``: capped exponential."""
+        return min(
+            self.backoff_max, self.backoff_base * 2.0 ** (min(max(retry, 1), _LAST_DOUBLING) - 1)
+        )
+
     def backoff(self, retry: int) -> float:
         """Return the backoff before retry number ``retry``: capped exponential, jittered."""
-        ceiling = min(self.backoff_max, self.backoff_base * 2.0 ** min(max(retry, 1) - 1, 60))
+        ceiling = self.ceiling(retry)
         return self.rng.uniform(0, ceiling) if self.jitter else ceiling
+
+    def longest(self, timeout: float) -> float:
+        """Return the longest a request can take with attempts of ``timeout`` seconds.
+
+        That is every attempt taking the whole timeout, and every backoff its ceiling::
+
+            (max_retries + 1) × timeout + Σ ceiling(n) for n = 1 .. max_retries
+
+        ``Retry-After`` waits longer than the backoff are not counted. The client's default
+        ``deadline`` is this.
+        """
+        doubling = min(self.max_retries, _LAST_DOUBLING)
+        waits = sum(self.ceiling(n) for n in range(1, doubling + 1))
+        waits += (self.max_retries - doubling) * self.ceiling(_LAST_DOUBLING)
+        return (self.max_retries + 1) * timeout + waits
+
+    def pause(self, seconds: float, stopping: threading.Event | None = None) -> bool:
+        """Wait ``seconds`` before a retry; return False when the send is stopping.
+
+        With the real ``time.sleep``, the wait is on ``stopping`` and ends as soon as it is
+        set; an injected ``sleep`` is called as it is (a test's instant sleep).
+        """
+        if stopping is None:
+            self.sleep(seconds)
+            return True
+        if self.sleep is time.sleep:
+            return not stopping.wait(seconds)
+        self.sleep(seconds)
+        return not stopping.is_set()
 
     def delay(self, retry: int, retry_after: float | None = None) -> float:
         """Seconds to wait before retry number ``retry``: the backoff, or longer if told so.

@@ -17,7 +17,11 @@ checks payloads the way Snap documents (required fields, hashed-looking ``em``/`
 received. It refuses bad events in Snap's documented shape or in the shape live Snap has been
 seen to answer (``answers="live"``). It injects faults on demand: scripted responses
 (:meth:`FakeSnapServer.script`), a seeded random fault rate (:meth:`FakeSnapServer.faults`),
-latency, connection resets and rejections of chosen events (:meth:`FakeSnapServer.reject`).
+latency, connection resets and rejections of chosen events (:meth:`FakeSnapServer.reject`);
+and it misbehaves as hostile servers do, for testing that a client stays bounded and keeps its
+token secret: answers that never come (``"hang"``), come a byte at a time (``drip``), are huge
+(``size``) or gzip bombs (``gzip``), or quote the request, token included (``echo``). With
+``tls=`` it serves HTTPS.
 
 With pytest, the ``snap_server`` fixture (registered by the package's pytest plugin) gives a
 started server per test.

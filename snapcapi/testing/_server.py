@@ -9,8 +9,10 @@ received, and the routing of one request to its answer.
 from __future__ import annotations
 
 import json
+import math
 import random
 import re
+import ssl
 import threading
 import time
 import uuid
@@ -23,7 +25,7 @@ import attrs
 from snapcapi.errors import ValidationError
 from snapcapi.testing import _answers, _rules
 from snapcapi.testing._answers import Answers
-from snapcapi.testing._http import Handler, Reply, Server
+from snapcapi.testing._http import PADDED_MINIMUM, Handler, Reply, Server
 from snapcapi.testing._rules import Problem
 
 __all__ = ["Auth", "FakeSnapServer", "Fault", "Received", "ScriptedResponse"]
@@ -44,9 +46,11 @@ _REDACTED = "[redacted]"
 class ScriptedResponse:
     """A response the server gives instead of processing the request.
 
-    ``status`` ``"reset"`` resets the connection (TCP RST) without answering; ``"process"``
-    processes the request as usual (after ``delay``: a slow but successful answer).
-    ``answers`` is the shape of the bodies the fake builds for it (``None``: the server's).
+    ``status`` ``"reset"`` resets the connection (TCP RST) without answering; ``"hang"``
+    reads the request and never answers; ``"process"`` processes the request as usual (after
+    ``delay``: a slow but successful answer). ``answers`` is the shape of the bodies the fake
+    builds for it (``None``: the server's). ``drip``, ``size``, ``gzip`` and ``echo`` are the
+    hostile answers of :meth:`FakeSnapServer.script`.
     """
 
     status: int | str
@@ -54,6 +58,10 @@ class ScriptedResponse:
     headers: Mapping[str, str] = attrs.field(factory=dict)
     delay: float = 0.0
     answers: Answers | None = None
+    drip: float = 0.0
+    size: int | None = None
+    gzip: bool = False
+    echo: bool = False
 
 
 @attrs.frozen
@@ -144,6 +152,36 @@ def _redact(headers: Mapping[str, str]) -> dict[str, str]:
     return {k: _REDACTED if k.lower() == "authorization" else v for k, v in headers.items()}
 
 
+def _check_tls(tls: object) -> ssl.SSLContext | None:
+    """Check the TLS context of a server: None, or a server side ``ssl.SSLContext``."""
+    if tls is None or (isinstance(tls, ssl.SSLContext) and tls.check_hostname is False):
+        return tls
+    raise ValidationError("tls", "must be a server-side ssl.SSLContext (ssl.PROTOCOL_TLS_SERVER)")
+
+
+def _check_hostile(body: Any, drip: Any, size: Any, echo: Any) -> None:
+    """Check the hostile options of a scripted answer, naming the one that is wrong."""
+    if isinstance(drip, bool) or not isinstance(drip, (int, float)):
+        raise ValidationError("drip", f"must be a number of seconds >= 0, got {drip!r}")
+    if not (drip >= 0 and math.isfinite(drip)):
+        raise ValidationError("drip", f"must be a number of seconds >= 0, got {drip!r}")
+    if size is not None:
+        if isinstance(size, bool) or not isinstance(size, int) or size < PADDED_MINIMUM:
+            raise ValidationError(
+                "size", f"must be a whole number of bytes >= {PADDED_MINIMUM}, got {size!r}"
+            )
+        if body is not None:
+            raise ValidationError("size", "makes the body itself; give no body with it")
+    if echo and body is not None:
+        raise ValidationError("echo", "makes the body itself; give no body with it")
+
+
+def _echo(method: str, target: str, headers: Mapping[str, str]) -> str:
+    """Quote a request line and headers, as a misconfigured proxy's error page does."""
+    lines = [f"{method} {target} HTTP/1.1", *(f"{k}: {v}" for k, v in headers.items())]
+    return "\n".join(lines)
+
+
 def _check_token(token: object) -> str:
     if not isinstance(token, str) or not token.strip():
         raise ValidationError("token", "must be a non-blank string")
@@ -170,9 +208,13 @@ class FakeSnapServer:
             ``event`` index, ``errors.codes`` and ``errors.error_msgs``) or ``"live"`` (what a
             live Snap 400 has been seen to send: only a top-level ``error_msgs``). Settable
             while running as :attr:`answers`.
+        tls: Serve HTTPS with this server-side context (its certificate loaded): the
+            :attr:`url` is then ``https://``. A certificate your client does not trust makes
+            the fake a stand-in for a man in the middle.
 
     Raises:
-        ValidationError: ``answers`` is neither shape, or ``token`` is blank.
+        ValidationError: ``answers`` is neither shape, ``token`` is blank, or ``tls`` is not
+            a server-side ``ssl.SSLContext``.
     """
 
     def __init__(
@@ -187,7 +229,15 @@ class FakeSnapServer:
         record: bool = True,
         port: int = 0,
         answers: Answers = "documented",
+        tls: ssl.SSLContext | None = None,
     ) -> None:
+        if tls is not None and not (
+            isinstance(tls, ssl.SSLContext) and tls.check_hostname is False
+        ):
+            raise ValidationError(
+                "tls", "must be a server-side ssl.SSLContext (ssl.PROTOCOL_TLS_SERVER)"
+            )
+        self._tls = tls
         self._lock = threading.Lock()
         self._token = _check_token(token)
         self._answers: Answers = _answers.resolve_answers(answers)
@@ -267,7 +317,7 @@ class FakeSnapServer:
         class _Handler(Handler):
             responder = server
 
-        httpd = Server(("127.0.0.1", self.port), _Handler)
+        httpd = Server(("127.0.0.1", self.port), _Handler, self._tls)
         self._httpd = httpd
         self._thread = threading.Thread(
             target=httpd.serve_forever, name="FakeSnapServer", kwargs={"poll_interval": 0.05}
@@ -281,6 +331,7 @@ class FakeSnapServer:
         httpd, self._httpd = self._httpd, None
         if httpd is None:
             return
+        httpd.stopping.set()  # answers that hang or drip end
         httpd.shutdown()
         httpd.server_close()
         httpd.close_connections()
@@ -299,7 +350,7 @@ class FakeSnapServer:
         if self._httpd is None:
             raise RuntimeError("the server is not running; call start() or use it in a with block")
         host, port = self._httpd.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return f"{'https' if self._tls is not None else 'http'}://{host!s}:{port}"
 
     def __repr__(self) -> str:
         where = self.url if self._httpd is not None else "stopped"
@@ -316,20 +367,41 @@ class FakeSnapServer:
         times: int = 1,
         delay: float = 0.0,
         answers: Answers | None = None,
+        drip: float = 0.0,
+        size: int | None = None,
+        gzip: bool = False,
+        echo: bool = False,
     ) -> None:
         """Answer the next ``times`` requests with this response instead of processing them.
 
-        ``status="reset"`` resets the connection without an answer; ``status="process"``
-        processes the request as usual after ``delay`` seconds (a slow success). Without a
-        body, an error status gets Snap's error body in the shape ``answers`` (default: the
-        server's :attr:`answers`); a ``"process"`` answer is built in that shape too. An
-        ``X-Request-Id`` in ``headers`` replaces the fake's own.
+        ``status="reset"`` resets the connection without an answer; ``status="hang"`` reads
+        the request and never answers (until the client gives up or the server stops);
+        ``status="process"`` processes the request as usual after ``delay`` seconds (a slow
+        success). Without a body, an error status gets Snap's error body in the shape
+        ``answers`` (default: the server's :attr:`answers`); a ``"process"`` answer is built
+        in that shape too. An ``X-Request-Id`` in ``headers`` replaces the fake's own.
+
+        Hostile servers, to test that your code stays bounded and keeps the token secret:
+
+        - ``drip``: send the answer (status line, headers, body) a byte at a time, ``drip``
+          seconds apart: a slowloris server, which no per-read timeout stops.
+        - ``size``: send a body of ``size`` bytes (a JSON object padded with ``x``),
+          generated while it is sent and chunked (no ``Content-Length``): a client must
+          count what it reads to stop.
+        - ``gzip``: send the body gzip-compressed (``Content-Encoding: gzip``); with
+          ``size``, compressed as it is generated: a gzip bomb of ``size`` bytes inflated.
+        - ``echo``: an error body quoting the request line and headers, token included, as
+          a misconfigured proxy does (as the ``reason``, in the shape ``answers``).
 
         Raises:
-            ValidationError: ``answers`` is neither ``"documented"`` nor ``"live"``.
+            ValidationError: ``answers`` is neither ``"documented"`` nor ``"live"``, or a
+                hostile option is out of range or combined with a ``body``.
         """
         shape = None if answers is None else _answers.resolve_answers(answers)
-        scripted = ScriptedResponse(status, body, dict(headers or {}), delay, shape)
+        _check_hostile(body, drip, size, echo)
+        scripted = ScriptedResponse(
+            status, body, dict(headers or {}), delay, shape, float(drip), size, bool(gzip), echo
+        )
         with self._lock:
             self._script.extend([scripted] * times)
 
@@ -422,7 +494,9 @@ class FakeSnapServer:
         request_id = _scripted_request_id(fault) or uuid.uuid4().hex
         if fault is not None and fault.status != "process":
             status, answer = fault.status, fault.body
-            if answer is None and isinstance(status, int) and status >= 400:
+            if fault.echo:
+                answer = _answers.refusal(shape, _echo(method, target, headers), request_id)
+            elif answer is None and isinstance(status, int) and status >= 400:
                 answer = _answers.refusal(shape, f"Injected HTTP {status}", request_id)
             extra = dict(fault.headers)
         else:
@@ -431,7 +505,9 @@ class FakeSnapServer:
         self._record(request, status, request_id)
         if not any(name.lower() == _REQUEST_ID for name in extra):
             extra["X-Request-Id"] = request_id
-        return Reply(status, answer, extra)
+        if fault is None:
+            return Reply(status, answer, extra)
+        return Reply(status, answer, extra, fault.drip, fault.size, fault.gzip)
 
     def _refuse_unreadable(self, reason: str) -> Reply:
         """Answer a request whose body could not be read: 400, counted, not recorded."""
