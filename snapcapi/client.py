@@ -384,6 +384,7 @@ class Client:
             self.max_isolation_requests,
             root,
             {asset: name for asset, name in assets.items() if asset},
+            expect_logs=endpoint == "events/validate",
         )
 
         def start(batch: Batch) -> BatchDelivery:

@@ -84,6 +84,17 @@ def test_the_validate_endpoint_s_unreadable_2xx_fails_every_event(snap_server, m
     assert all(r.reason.endswith(RESEND) for r in result.events)
 
 
+@pytest.mark.parametrize(
+    "body", [b"", b"{}", b'{"status": "SUCCESS"}'], ids=["empty", "{}", "success"]
+)
+def test_validate_needs_per_event_logs_to_call_an_event_valid(snap_server, make_client, body):
+    """A 2xx from the validate endpoint without logs judged no event: FAILED, not ACCEPTED."""
+    snap_server.script(200, body)
+    result = make_client(max_retries=0).validate([make_event(0), make_event(1)])
+    assert [r.status for r in result.events] == [EventStatus.FAILED] * 2
+    assert all(r.reason.endswith(RESEND) for r in result.events)
+
+
 @pytest.mark.parametrize("call", ["validation_logs", "validation_stats"])
 @pytest.mark.parametrize(
     ("body", "why"),
