@@ -15,10 +15,12 @@ Who calls whom, top down; nothing here imports :mod:`snapcapi.client`::
       │                               ├─ _judge.judge(Response, n) -> Verdict    (pure)
       │                               │    └─ _answers.read_answer(body, headers) (pure)
       │                               └─ post(asset_id, body) ──> _http.HttpTransport.request
-      │                                    retries per _retry.RetryPolicy, token from
-      │                                    _auth.TokenSource (refreshed once after a 401),
-      │                                    redaction at the boundary (_redact)
-      └─ _answers.read_logs / read_stats, _judge.api_error   the two GET endpoints
+      │                                    retries per _retry.RetryPolicy within a
+      │                                    deadline, token from _auth.TokenSource
+      │                                    (refreshed once after a 401), redaction at the
+      │                                    boundary (_redact); each answer read within its
+      │                                    time and a 4 MiB cap (_bounded)
+      └─ _judge.get_body, _judge.api_error, _answers.read_logs / read_stats   the two GETs
 
 ``_wire`` encodes JSON bodies (orjson with the ``fast`` extra).
 """
