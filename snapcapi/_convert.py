@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 import attrs
 
-from snapcapi._masking import echo, echo_amount
+from snapcapi._masking import echo, echo_amount, echo_masked
 from snapcapi.errors import Remedy, ValidationError
 
 T = TypeVar("T")
@@ -41,6 +41,16 @@ def is_blank(value: object) -> bool:
     return isinstance(value, float) and math.isnan(value)
 
 
+#: What fixes text that is not valid Unicode: reading the file in its real encoding.
+ENCODING_REMEDY = Remedy(
+    argument="encoding",
+    flag="--encoding",
+    example="cp1252",
+    what="the encoding the file was written in; Excel on Windows writes cp1252",
+    python_example="'cp1252' to open() or pandas",
+)
+
+
 def check_unicode(value: str, field: str) -> str:
     """Refuse text that cannot be encoded as UTF-8 (lone surrogates from broken decoding)."""
     if not value.isascii():
@@ -48,9 +58,42 @@ def check_unicode(value: str, field: str) -> str:
             value.encode("utf-8")
         except UnicodeEncodeError:
             raise ValidationError(
-                field, "contains invalid Unicode (a lone surrogate); fix the file's encoding"
+                field,
+                "is not valid Unicode (it holds a lone surrogate, as when a file is decoded "
+                "with the wrong encoding)",
+                remedy=ENCODING_REMEDY,
             ) from None
     return value
+
+
+#: Numbers given as ids or text have fewer digits than this (ids are at most 255 characters).
+_MAX_ID_NUMBER = 10**255
+
+
+def number_text(value: Any, field: str) -> str:
+    """Return an integer as text, refusing numbers too long to be an id.
+
+    Checked before ``str()``, which Python refuses past 4,300 digits.
+    """
+    number = operator.index(value)
+    if not -_MAX_ID_NUMBER < number < _MAX_ID_NUMBER:
+        raise _too_long_number(field)
+    return str(number)
+
+
+def _too_long_number(field: str) -> ValidationError:
+    return ValidationError(
+        field, "is a number of more than 255 digits, too long for an id; check the column"
+    )
+
+
+def finite_float(value: Any) -> float | None:
+    """Return a real number as a finite float, or None when it has none (NaN, inf, 10**400)."""
+    try:
+        number = float(value)
+    except (OverflowError, ValueError, TypeError, ArithmeticError):
+        return None
+    return number if math.isfinite(number) else None
 
 
 def text(value: Any, field: str) -> str:
@@ -61,7 +104,7 @@ def text(value: Any, field: str) -> str:
             return stripped
     if isinstance(value, bool) or not isinstance(value, (str, numbers.Integral)):
         raise ValidationError(field, f"expected a string, got {type(value).__name__}")
-    result = value.strip() if isinstance(value, str) else str(int(value))
+    result = value.strip() if isinstance(value, str) else number_text(value, field)
     if not result:
         raise ValidationError(field, "is empty; leave the field out when there is no value")
     return check_unicode(result, field)
@@ -73,13 +116,17 @@ def _list_item(item: Any, field: str) -> str:
     if isinstance(item, bool):
         raise ValidationError(field, "expected strings, got bool")
     if isinstance(item, numbers.Integral):
-        return str(operator.index(item))
+        return number_text(item, field)
     if isinstance(item, decimal.Decimal) and item.is_finite():
-        return str(int(item)) if item == item.to_integral_value() else str(item)
-    if isinstance(item, numbers.Real) and math.isfinite(item):
+        if item.adjusted() >= 255:  # before int(), which would build all its digits
+            raise _too_long_number(field)
+        integral = item == item.to_integral_value()
+        return number_text(int(item), field) if integral else str(item)
+    if isinstance(item, numbers.Real):
         # Ids read from a spreadsheet column with gaps arrive as floats: 12345.0 means "12345".
-        number = float(item)
-        return str(int(number)) if number.is_integer() else repr(number)
+        number = finite_float(item)
+        if number is not None:
+            return number_text(int(number), field) if number.is_integer() else repr(number)
     raise ValidationError(field, f"expected strings, got {type(item).__name__}")
 
 
@@ -128,7 +175,7 @@ def money(value: Any, field: str) -> decimal.Decimal:
         elif isinstance(value, numbers.Integral):
             amount = decimal.Decimal(int(value))
         elif isinstance(value, numbers.Real):
-            amount = decimal.Decimal(repr(float(value)))
+            amount = _real_amount(value, field)
         elif isinstance(value, str):
             amount = decimal.Decimal(value.strip())
         else:
@@ -145,10 +192,22 @@ def money(value: Any, field: str) -> decimal.Decimal:
     if amount < 0:
         raise ValidationError(field, "must not be negative; send refunds as separate events")
     if amount > MAX_AMOUNT:
-        raise ValidationError(field, "is implausibly large (over 10**15); check the column")
+        raise _too_large_amount(field)
     if amount and float(amount) < 1e-9:
         raise ValidationError(field, "is too small to send as a number (below 1e-9)")
     return amount
+
+
+def _real_amount(value: Any, field: str) -> decimal.Decimal:
+    """Read a real number that is not an int or a Decimal (a float, a Fraction, numpy's)."""
+    try:
+        return decimal.Decimal(repr(float(value)))
+    except OverflowError:  # a Fraction past the float range
+        raise _too_large_amount(field) from None
+
+
+def _too_large_amount(field: str) -> ValidationError:
+    return ValidationError(field, "is implausibly large (over 10**15); check the column")
 
 
 def json_number(amount: decimal.Decimal) -> int | float:
@@ -162,14 +221,18 @@ def count(value: Any, field: str) -> int:
     """Return a non-negative whole number (from an integer, a whole float, or ASCII digits)."""
     if isinstance(value, bool):
         raise ValidationError(field, "expected a whole number, got bool")
+    number: int | None = None
     if isinstance(value, numbers.Integral):
         number = operator.index(value)
-    elif isinstance(value, numbers.Real) and math.isfinite(value) and float(value).is_integer():
-        number = int(float(value))
+    elif isinstance(value, numbers.Real):
+        real = finite_float(value)  # None for NaN, infinities and Fractions past the floats
+        if real is not None and real.is_integer():
+            number = int(real)
     elif isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
-        number = int(value.strip())
-    else:
-        raise ValidationError(field, f"expected a whole number, got {echo(value)}")
+        digits = value.strip()
+        number = MAX_COUNT + 1 if len(digits) > 20 else int(digits)
+    if number is None:
+        raise ValidationError(field, f"expected a whole number, got {echo_masked(value)}")
     if number < 0:
         raise ValidationError(field, "must not be negative")
     if number > MAX_COUNT:
@@ -189,7 +252,7 @@ def flag(value: Any, field: str) -> bool:
             return True
         if word in _FALSE:
             return False
-    raise ValidationError(field, f"expected true or false, got {echo(value)}")
+    raise ValidationError(field, f"expected true or false, got {echo_masked(value)}")
 
 
 def travel_date(value: Any, field: str) -> str:
@@ -203,11 +266,19 @@ def travel_date(value: Any, field: str) -> str:
     return text(value, field)
 
 
-def one_of(choices: Iterable[str], field: str, given: str, what: str) -> ValidationError:
-    """Build the error for a name that is not among ``choices``, suggesting the closest ones."""
+def one_of(
+    choices: Iterable[str], field: str, given: str, what: str, *, shown: str | None = None
+) -> ValidationError:
+    """Build the error for a name that is not among ``choices``, suggesting the closest ones.
+
+    ``given`` is shown as :func:`~snapcapi._masking.echo` shows names of things (a field or
+    column name), unless ``shown`` says how: a value of a field of codes (an action source, a
+    currency), where a careless mapping may put personal data, is shown with
+    :func:`~snapcapi._masking.echo_code`.
+    """
     close = difflib.get_close_matches(given, list(choices), n=3, cutoff=0.6)
     hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
-    return ValidationError(field, f"{echo(given)} is not {what}{hint}")
+    return ValidationError(field, f"{echo(given) if shown is None else shown} is not {what}{hint}")
 
 
 def prefixed(convert: Converter, owner: str) -> Converter:
@@ -222,9 +293,9 @@ def prefixed(convert: Converter, owner: str) -> Converter:
 def build(cls: type[T], mapping: Mapping[Any, Any], field: str) -> T:
     """Build an attrs model from a dict of its arguments, reporting bad keys as ValidationError."""
     known = attrs.fields_dict(cls)  # type: ignore[arg-type]
-    for key in mapping:
-        if not isinstance(key, str) or key not in known:
-            raise one_of(known, field, str(key), f"a {field} field")
+    for key in keywords(mapping, field):
+        if key not in known:
+            raise one_of(known, field, key, f"a {field} field")
     return cls(**mapping)
 
 
@@ -246,7 +317,9 @@ def keywords(mapping: Mapping[Any, Any], field: str) -> dict[str, Any]:
     """Return a dict's items as keyword arguments, refusing keys that are not strings."""
     for key in mapping:
         if not isinstance(key, str):
-            raise ValidationError(field, f"keys must be field names (strings), got {key!r}")
+            raise ValidationError(
+                field, f"keys must be field names (strings), got {type(key).__name__}"
+            )
     return dict(mapping)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, TypedDict
 
@@ -56,6 +57,8 @@ def _platform(value: Any, field: str) -> str:
 
 def _extinfo_text(value: Any, field: str) -> str:
     if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValidationError(field, "must be a finite number")
         return f"{value:.2f}" if field.endswith("screen_density") else repr(value)
     return text(value, field)
 
@@ -154,7 +157,7 @@ class AppData:
     url_schemes: tuple[str, ...] | None
     windows_attribution_id: str | None
 
-    def __init__(self, **fields: Unpack[AppDataFields]) -> None:
+    def __init__(self, /, **fields: Unpack[AppDataFields]) -> None:
         init_fields(self, "app_data", fields, _CONVERTERS)
 
     __repr__ = fields_repr

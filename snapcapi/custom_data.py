@@ -15,6 +15,7 @@ from snapcapi import _iso
 from snapcapi._convert import (
     Converter,
     build,
+    check_unicode,
     count,
     fields_repr,
     init_fields,
@@ -29,6 +30,7 @@ from snapcapi._convert import (
     text_list,
     travel_date,
 )
+from snapcapi._masking import echo_code, echo_masked
 from snapcapi.errors import ValidationError
 
 if TYPE_CHECKING:
@@ -40,12 +42,18 @@ Amount = int | float | decimal.Decimal | str
 
 
 def currency(value: Any, field: str = "currency") -> str:
-    """Return an ISO 4217 currency code, uppercased (``usd`` → ``USD``)."""
-    code = text(value, field).upper()
+    """Return an ISO 4217 currency code, uppercased (``usd`` → ``USD``).
+
+    An unknown value is quoted in the error only when it is some other code (``'US'``), since
+    a careless mapping may have put a name here; otherwise it is masked.
+    """
+    given = text(value, field)
+    code = given.upper()
     if code not in _iso.CURRENCIES:
+        what = "an ISO 4217 currency code such as 'USD'"
         if len(code) == 3 and code.isalpha():
-            raise ValidationError(field, f"{code!r} is not an ISO 4217 currency code")
-        raise one_of(_iso.CURRENCIES, field, code, "an ISO 4217 currency code such as 'USD'")
+            raise ValidationError(field, f"{echo_code(given)} is not {what}")
+        raise one_of(_iso.CURRENCIES, field, code, what, shown=echo_code(given))
     return code
 
 
@@ -72,7 +80,7 @@ def _joined(value: Any, field: str) -> str:
 def _airport(value: Any, field: str) -> str:
     code = text(value, field).upper()
     if len(code) != 3 or not code.isalpha():
-        raise ValidationError(field, f"{code!r} is not a 3-letter IATA airport code")
+        raise ValidationError(field, f"{echo_masked(code)} is not a 3-letter IATA airport code")
     return code
 
 
@@ -85,7 +93,7 @@ def _string_map(value: Any, field: str) -> Mapping[str, str]:
 def _json_map(value: Any, field: str) -> Mapping[str, Any]:
     if not isinstance(value, Mapping):
         raise ValidationError(field, f"expected a dict, got {type(value).__name__}")
-    extra = {text(k, field): _json_value(v, field) for k, v in value.items() if not is_blank(v)}
+    extra = {text(k, field): _json_value(v, field, 1) for k, v in value.items() if not is_blank(v)}
     clashes = sorted(set(extra) & set(_CONVERTERS))
     if clashes:
         raise ValidationError(
@@ -94,9 +102,27 @@ def _json_map(value: Any, field: str) -> Mapping[str, Any]:
     return MappingProxyType(extra)
 
 
-def _json_value(value: Any, field: str) -> Any:
+#: How deep ``extra`` may nest lists and dicts (JSON parsers stop near here; a cycle never ends).
+MAX_DEPTH = 32
+#: Integers in ``extra`` stay within 64 bits, which JSON parsers read exactly.
+_MAX_JSON_INT = 2**63
+
+
+def _past_64_bits(field: str) -> ValidationError:
+    return ValidationError(
+        field, "holds a number past 64 bits, which Snap cannot read exactly; send it as text"
+    )
+
+
+def _json_value(value: Any, field: str, depth: int) -> Any:
     """Check that a value is plain, finite JSON (str, int, float, bool, None, lists, dicts)."""
-    if value is None or isinstance(value, (str, bool, int)):
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        return check_unicode(value, field)
+    if isinstance(value, int):
+        if not -_MAX_JSON_INT < value < _MAX_JSON_INT:
+            raise _past_64_bits(field)
         return value
     if isinstance(value, float):
         if not math.isfinite(value):
@@ -105,11 +131,19 @@ def _json_value(value: Any, field: str) -> Any:
     if isinstance(value, decimal.Decimal):
         if not value.is_finite():
             raise ValidationError(field, "values must be finite numbers")
-        return json_number(value)
-    if isinstance(value, (list, tuple)):
-        return [_json_value(item, field) for item in value]
-    if isinstance(value, Mapping):
-        return {text(k, field): _json_value(v, field) for k, v in value.items()}
+        if value.adjusted() >= 19:  # before int(), which would build all its digits
+            raise _past_64_bits(field)
+        return _json_value(json_number(value), field, depth)
+    if isinstance(value, (list, tuple, Mapping)):
+        if depth >= MAX_DEPTH:
+            raise ValidationError(
+                field,
+                f"is nested more than {MAX_DEPTH} lists or dicts deep (or contains itself); "
+                "flatten it",
+            )
+        if isinstance(value, Mapping):
+            return {text(k, field): _json_value(v, field, depth + 1) for k, v in value.items()}
+        return [_json_value(item, field, depth + 1) for item in value]
     raise ValidationError(
         field, f"values must be JSON (text, numbers, lists, dicts), not {type(value).__name__}"
     )
@@ -229,7 +263,9 @@ class CustomDataFields(TypedDict, total=False):
 
 
 def _score(value: Any, field: str) -> str:
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValidationError(field, "must be a finite number")
         return str(value)
     return text(value, field)
 
@@ -367,7 +403,7 @@ class CustomData:
     preferred_star_ratings: tuple[str, ...] | None
     suggested_hotels: tuple[str, ...] | None
 
-    def __init__(self, **fields: Unpack[CustomDataFields]) -> None:
+    def __init__(self, /, **fields: Unpack[CustomDataFields]) -> None:
         init_fields(self, "custom_data", fields, _CONVERTERS)
 
     def to_payload(self) -> dict[str, Any]:

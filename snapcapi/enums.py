@@ -9,8 +9,8 @@ import itertools
 import re
 from collections.abc import Mapping
 
-from snapcapi._convert import one_of
-from snapcapi._masking import echo
+from snapcapi._convert import check_unicode, one_of
+from snapcapi._masking import echo, echo_code
 from snapcapi.errors import Remedy, ValidationError
 
 __all__ = ["ActionSource", "EventName"]
@@ -88,9 +88,16 @@ class EventName(str, enum.Enum):
             raise ValidationError("event_name", f"expected a string, got {type(name).__name__}")
         key = _key(name)
         if aliases:
+            if not isinstance(aliases, Mapping):
+                raise ValidationError(
+                    "aliases",
+                    f"expected a dict of event names, got {type(aliases).__name__}",
+                )
             for alias, target in aliases.items():
                 if not isinstance(alias, str):
-                    raise ValidationError("aliases", f"keys must be event names, got {alias!r}")
+                    raise ValidationError(
+                        "aliases", f"keys must be event names, got {type(alias).__name__}"
+                    )
                 if _key(alias) == key:
                     return cls._target(alias, target)
         found = _EVENT_NAMES.get(key)
@@ -98,6 +105,7 @@ class EventName(str, enum.Enum):
             return found
         if not key:
             raise ValidationError("event_name", "is empty; give one of Snap's event names")
+        check_unicode(name, "event_name")  # a name read in the wrong encoding says so
         if _undoing(name):
             # Suggesting anything here invites mapping a refund to PURCHASE, counted as revenue.
             hint = (
@@ -107,18 +115,24 @@ class EventName(str, enum.Enum):
             names = [member.value for member in _suggestions(name)]
             hint = f" (did you mean {' or '.join(repr(n) for n in names)}?)" if names else ""
         raise ValidationError(
-            "event_name", f"{echo(name)} is not a Snap event name{hint}", remedy=_ALIASES_REMEDY
+            "event_name", f"{_shown(name)} is not a Snap event name{hint}", remedy=_ALIASES_REMEDY
         )
 
     @classmethod
     def _target(cls, alias: str, target: str | int | EventName) -> EventName:
         if isinstance(target, bool):
-            raise ValidationError("aliases", f"{alias!r} maps to a bool; give a name or 1 to 5")
+            raise ValidationError("aliases", f"{echo(alias)} maps to a bool; give a name or 1 to 5")
         if isinstance(target, int):
             if 1 <= target <= 5:
                 return cls(f"CUSTOM_EVENT_{target}")
+            shown = target if -1000 < target < 1000 else "a number"  # never str() of 10**5000
             raise ValidationError(
-                "aliases", f"{alias!r} maps to {target}; custom event numbers are 1 to 5"
+                "aliases", f"{echo(alias)} maps to {shown}; custom event numbers are 1 to 5"
+            )
+        if not isinstance(target, (str, EventName)):
+            raise ValidationError(
+                "aliases",
+                f"{echo(alias)} maps to a {type(target).__name__}; give an event name or 1 to 5",
             )
         return cls.resolve(target)
 
@@ -355,11 +369,13 @@ class ActionSource(str, enum.Enum):
             )
         found = _ACTION_SOURCES.get(_key(source))
         if found is None:
+            check_unicode(source, "action_source")
             raise one_of(
                 [member.value for member in cls],
                 "action_source",
                 source.strip(),
                 "an action source",
+                shown=echo_code(source, _CODE_WORDS),
             )
         return found
 
@@ -377,3 +393,33 @@ _ACTION_SOURCES: dict[str, ActionSource] = {
     "systemgenerated": ActionSource.OFFLINE,
     "other": ActionSource.OFFLINE,
 }
+
+# Words quoted back in errors about event names and action sources: Snap's own names and
+# the spellings that map onto them, never data. Anything else is masked (it may be a name
+# or an email that a careless mapping put in the column).
+_CODE_WORDS: frozenset[str] = frozenset(
+    [member.value for member in (*EventName, *ActionSource)]
+    + [source.upper() for source in _ACTION_SOURCES]
+)
+# The words event names are made of ("Order", "Placed", "Checkout", "Refunded"): a name of
+# these words only is no one's data, and quoting it keeps the message useful.
+_EVENT_WORDS: frozenset[str] = frozenset(
+    [*_MEANINGS, *_DONE_WORDS, *_UNDOING_WORDS]
+    + [word.lower() for name in (*_ALIAS_SPELLINGS, *_CODE_WORDS) for word in _WORD.findall(name)]
+)
+_WORDS_ONLY = re.compile(r"[A-Za-z][A-Za-z _\-]{0,39}")
+
+
+def _shown(name: str) -> str:
+    """Show an unknown event name in its error, masked unless it is made of event words.
+
+    An event name column is where a careless mapping puts a name or an email, so only codes
+    (``'WEB'``) and names made of the words of event names (``'Order Placed'``) are quoted;
+    ``'Webinar Joined'`` is masked like ``'Zebulonia Smith'``, since no table tells them apart.
+    """
+    text = name.strip()
+    if _WORDS_ONLY.fullmatch(text) and all(
+        word.lower() in _EVENT_WORDS for word in _WORD.findall(text)
+    ):
+        return repr(text)
+    return echo_code(text, _CODE_WORDS)

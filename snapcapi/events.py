@@ -29,7 +29,7 @@ from snapcapi._convert import (
     text,
     text_list,
 )
-from snapcapi._masking import echo, echo_time, mask
+from snapcapi._masking import echo, echo_code, echo_time, mask
 from snapcapi.app_data import AppData
 from snapcapi.custom_data import CustomData
 from snapcapi.enums import ActionSource, EventName
@@ -189,7 +189,8 @@ def _unknown_zone(name: str) -> str:
         ]
         close = list(dict.fromkeys(close))[:3]
         hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
-    return f"{echo(name)} is not an IANA time zone such as 'Europe/Paris' or 'UTC'{hint}"
+    shown = echo_code(name, _ABBREVIATIONS)
+    return f"{shown} is not an IANA time zone such as 'Europe/Paris' or 'UTC'{hint}"
 
 
 def resolve_timezone(value: _dt.tzinfo | str) -> _dt.tzinfo:
@@ -234,7 +235,7 @@ def _from_number(value: int | float, field: str, zone: _dt.tzinfo | None) -> int
             return int(value)
         if _Y2000_MS <= value <= _FAST_MAX_MS:
             return int(value) // 1000
-    if not 0 < value < math.inf:  # NaN compares false
+    if not value > 0:  # NaN compares false
         raise ValidationError(field, "must be a positive Unix timestamp")
     if value < 100_000_000:
         if value >= 10_000_000 and value == int(value):
@@ -244,10 +245,8 @@ def _from_number(value: int | float, field: str, zone: _dt.tzinfo | None) -> int
         unit = _UNITS[0]  # 1970-1973: refused below, naming the unit
     else:
         found = next((size for size in _UNITS if value < size[0]), None)
-        if found is None:
-            raise ValidationError(
-                field, f"{echo(str(value))} is too large for a Unix time in seconds to nanoseconds"
-            )
+        if found is None:  # infinite, or past 10**20: its digits are not shown (nor str()'d)
+            raise _too_large(field)
         unit = found
     _, per_second, name = unit
     seconds = int(value // per_second if value.__class__ is int else value / per_second)
@@ -259,6 +258,12 @@ def _from_number(value: int | float, field: str, zone: _dt.tzinfo | None) -> int
     when = "before 2000" if seconds < _Y2000 else "more than a year from now"
     raise ValidationError(
         field, f"{echo(str(value))} read as Unix {name} is in {year}, {when}; {_UNIT_ADVICE}"
+    )
+
+
+def _too_large(field: str) -> ValidationError:
+    return ValidationError(
+        field, f"is too large for a Unix time in seconds to nanoseconds; {_UNIT_ADVICE}"
     )
 
 
@@ -316,21 +321,29 @@ def _format_parts(time_format: str) -> tuple[bool, bool]:
     return bool(_FORMAT_TIME.search(plain)), bool(_FORMAT_YEAR.search(plain))
 
 
+def _shown_format(time_format: str) -> str:
+    """Quote a time format in a message (a setting, not data), cut when it is long."""
+    return repr(time_format if len(time_format) <= 60 else time_format[:60] + "…")
+
+
 def _from_format(text: str, time_format: str, field: str, zone: _dt.tzinfo | None) -> int:
+    shown = _shown_format(time_format)
     try:
         parsed = _dt.datetime.strptime(text, time_format)
     except ValueError as exc:
         detail = str(exc)
         if detail.startswith(("time data", "unconverted data")):
             raise ValidationError(
-                field, f"{echo_time(text)} does not match the time format {time_format!r}"
+                field, f"{echo_time(text)} does not match the time format {shown}"
             ) from None
+        # strptime's own words quote the format (and only it), at any length: say it once.
+        detail = detail.replace(f" {time_format!r}", "")
         raise ValidationError(
-            "time_format", f"{time_format!r} is not a strptime format ({detail})"
+            "time_format", f"{shown} is not a strptime format ({detail[:200]})"
         ) from None
     has_time, has_year = _format_parts(time_format)
     if not has_year:
-        raise ValidationError("time_format", f"{time_format!r} has no year; add %Y")
+        raise ValidationError("time_format", f"{shown} has no year; add %Y")
     if parsed.tzinfo is not None:
         return int(parsed.timestamp())
     if zone is not None:
@@ -345,6 +358,8 @@ def _from_text(value: str, field: str, zone: _dt.tzinfo | None, time_format: str
     if time_format is not None:
         return _from_format(text, time_format, field, zone)
     if text.isdigit() and text.isascii():  # Unix time or YYYYMMDD; GA4 writes INT64 as text
+        if len(text) > 20:  # past nanoseconds; int() refuses 4,300 digits
+            raise _too_large(field)
         return _from_number(int(text), field, zone)
     # Fast paths for the shapes most exports write, YYYY-MM-DD and YYYY-MM-DD HH:MM:SS with an
     # optional fraction and offset: fromisoformat reads exactly these alike on every Python
@@ -509,17 +524,27 @@ def to_epoch_seconds(
     if isinstance(value, decimal.Decimal):
         if not value.is_finite():
             raise ValidationError(field, "must be a positive Unix timestamp")
+        if value.adjusted() >= 20:  # before int(), which would build all its digits
+            raise _too_large(field)
         integral = value == value.to_integral_value()
         return _from_number(int(value) if integral else float(value), field, zone)
     if isinstance(value, numbers.Integral):
         return _from_number(int(value), field, zone)
     if isinstance(value, numbers.Real):
-        return _from_number(float(value), field, zone)
+        return _from_number(_real_seconds(value), field, zone)
     if isinstance(value, str):
         return _from_text(str(value), field, zone, time_format)
     raise ValidationError(
         field, f"expected a datetime or a Unix timestamp, got {type(value).__name__}"
     )
+
+
+def _real_seconds(value: Any) -> float:
+    """Read a real number that is not an int, a float or a Decimal (a Fraction, numpy's)."""
+    try:
+        return float(value)
+    except OverflowError:  # a Fraction past the float range
+        return math.inf if value > 0 else -math.inf
 
 
 def _event_id(value: Any) -> str:
@@ -530,7 +555,8 @@ def _event_id(value: Any) -> str:
         and value
         and len(value) <= 255
         and not value[0].isspace()
-        and (not value[-1].isspace())
+        and not value[-1].isspace()
+        and value.isascii()
     ):
         return str(value)
     result = text(value, "event_id")
@@ -539,15 +565,25 @@ def _event_id(value: Any) -> str:
     return result
 
 
-_URL_START = re.compile(r"https?://[^\s/?#@]+(?:[/?#]|$)")
+# The common URL, taken without urlsplit (IPv6 hosts, in brackets, go the long way).
+_URL_START = re.compile(r"https?://[^\s/?#@\[\]]+(?:[/?#]|$)")
 
 
 def _url(value: Any) -> str:
-    if value.__class__ is str and _URL_START.match(value) and not value[-1].isspace():
+    if (
+        value.__class__ is str
+        and value.isascii()
+        and _URL_START.match(value)
+        and not value[-1].isspace()
+    ):
         return str(value)
     result = text(value, "event_source_url")
-    parts = urlsplit(result)
-    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+    try:
+        parts = urlsplit(result)
+        valid = parts.scheme.lower() in ("http", "https") and bool(parts.netloc)
+    except ValueError:  # an unclosed IPv6 bracket
+        valid = False
+    if not valid:
         raise ValidationError(
             "event_source_url", "must be an absolute http(s) URL such as https://shop.example.com/"
         )
@@ -927,11 +963,11 @@ class Event:
         parts: dict[str, dict[str, Any]] = {"event": {}, "user": {}, "custom": {}, "app": {}}
         items: list[tuple[str, Any]] = []
         for raw_key, value in record.items():
-            key = str(raw_key).strip()
+            key = _record_key(raw_key)
             if key not in _NESTED:
                 items.append((key, value))
             elif isinstance(value, Mapping):
-                items.extend((f"{key}.{str(k).strip()}", v) for k, v in value.items())
+                items.extend((f"{key}.{_record_key(k)}", v) for k, v in value.items())
             elif value is not None:
                 raise ValidationError(key, f"expected a dict, got {type(value).__name__}")
         for key, value in items:
@@ -1066,6 +1102,15 @@ def _url_for_display(url: str) -> str:
     hidden = "?…" if parts.query or parts.fragment else ""
     host = parts.netloc.rpartition("@")[2]  # never user:password@
     return f"{parts.scheme}://{host}{parts.path}{hidden}"
+
+
+def _record_key(key: object) -> str:
+    """Return a record's key as a field name: text, or a column number (a DataFrame's 0)."""
+    if isinstance(key, str):
+        return key.strip()
+    if isinstance(key, int) and not isinstance(key, bool) and -(10**9) < key < 10**9:
+        return str(key)
+    raise ValidationError("record", f"keys must be field names (text), got {type(key).__name__}")
 
 
 def _route(key: str) -> tuple[str, str]:

@@ -38,7 +38,7 @@ import phonenumbers
 
 from snapcapi import _iso
 from snapcapi._convert import check_unicode
-from snapcapi._masking import echo, mask, mask_email
+from snapcapi._masking import echo_code, mask, mask_email
 from snapcapi.errors import Remedy, ValidationError
 from snapcapi.problems import PHONE_NO_COUNTRY_CODE
 
@@ -62,8 +62,10 @@ __all__ = [
 _HEX64 = re.compile(r"[0-9a-fA-F]{64}")
 
 
-def is_hashed(value: str) -> bool:
+def is_hashed(value: object) -> bool:
     """Tell whether ``value`` already is a SHA-256 digest in hex (64 hex characters)."""
+    if not isinstance(value, str):
+        return False
     return len(value) == 64 and _HEX64.fullmatch(value) is not None
 
 
@@ -146,16 +148,32 @@ def email(value: str) -> str:
     try:
         email_validator.validate_email(address, check_deliverability=False)
     except email_validator.EmailNotValidError as exc:
-        detail = str(exc)
-        local, _, domain = address.rpartition("@")
-        for part in sorted({address, local, domain}, key=len, reverse=True):
-            if len(part) >= 3:
-                detail = detail.replace(part, mask(part))
+        detail = _masked_detail(str(exc), address)
         raise ValidationError(
-            "email",
-            f"{mask_email(address)} is not a valid email address ({detail.rstrip('.')})",
+            "email", f"{mask_email(address)} is not a valid email address ({detail})"
         ) from None
     return address
+
+
+# What email-validator quotes in its messages: a domain label, a local part, decoded IDNA.
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
+
+
+def _masked_detail(detail: str, address: str) -> str:
+    """Mask every part of an address that email-validator's message quotes or repeats.
+
+    Its IDNA messages quote one label of the domain (``in 'zebulonia'``), sometimes decoded
+    from punycode, so a label is no substring of the address: everything quoted is masked,
+    then every remaining label, local part or domain of at least three characters (but the
+    top-level domain, which the masked address shows anyway).
+    """
+    detail = _QUOTED.sub(lambda quoted: repr(mask(quoted.group()[1:-1])), detail)
+    local, _, domain = address.rpartition("@")
+    parts = {address, local, domain, *domain.split(".")[:-1], *local.split(".")}
+    for part in sorted(parts, key=len, reverse=True):
+        if len(part) >= 3:
+            detail = detail.replace(part, mask(part))
+    return detail.rstrip(".")
 
 
 # --------------------------------------------------------------------------- phone
@@ -390,18 +408,30 @@ def _strip_trunk_prefix(national: str, plan: _Numbering) -> str:
     return national
 
 
-@lru_cache(maxsize=1024)
-def _region_code(region: str | None) -> str | None:
+def _region_code(region: object) -> str | None:
     if region is None:
         return None
+    if not isinstance(region, str):  # checked before the cache, which needs a hashable key
+        raise ValidationError(
+            "region",
+            f"expected a country code such as 'US' or 'GB', got {type(region).__name__}",
+        )
+    return _known_region_code(region)
+
+
+@lru_cache(maxsize=1024)
+def _known_region_code(region: str) -> str:
     code = region.strip().upper()
     if len(code) == 2 and code in phonenumbers.SUPPORTED_REGIONS:
         return code
     try:
         return country(region).upper()
-    except ValidationError:
+    except ValidationError as exc:
+        if exc.remedy is not None:  # not valid Unicode: say so
+            raise ValidationError("region", exc.problem, remedy=exc.remedy) from None
         raise ValidationError(
-            "region", f"{region!r} is not a country; use an ISO 3166-1 code such as 'US' or 'GB'"
+            "region",
+            f"{echo_code(region)} is not a country; use an ISO 3166-1 code such as 'US' or 'GB'",
         ) from None
 
 
@@ -672,10 +702,11 @@ def country(value: str) -> str:
     close = difflib.get_close_matches(key, list(_iso.COUNTRY_ALIASES), n=6, cutoff=0.75)
     names = list(dict.fromkeys(_iso.COUNTRY_NAMES[_iso.COUNTRY_ALIASES[c]] for c in close))[:3]
     hint = f"; did you mean {' or '.join(repr(n) for n in names)}?" if names else ""
+    # A country column is where a careless mapping puts a name: only known codes are quoted.
     raise ValidationError(
         "country",
-        f"{echo(text)} is not a country; use an ISO 3166-1 code such as 'us' or an English "
-        f"name{hint}",
+        f"{echo_code(text)} is not a country; use an ISO 3166-1 code such as 'us' or an "
+        f"English name{hint}",
     )
 
 

@@ -99,10 +99,14 @@ _country_code = lru_cache(maxsize=1024)(normalize.country)
 
 def _region(value: Any) -> str:
     """Normalize a phone region, reporting problems against ``region``."""
+    if not isinstance(value, str):
+        raise ValidationError(
+            "region", f"expected a country code such as 'US' or 'GB', got {type(value).__name__}"
+        )
     try:
         return _country_code(text(value, "region"))
     except ValidationError as exc:
-        raise ValidationError("region", exc.reason) from None
+        raise ValidationError("region", exc.problem, remedy=exc.remedy) from None
 
 
 def _plain_country(countries: tuple[str, ...] | None) -> str | None:
@@ -219,7 +223,7 @@ class UserData:
 
     _FIELDS: ClassVar[frozenset[str]] = frozenset([*_HASHED, *_RAW, "region", "on_invalid"])
 
-    def __init__(self, **fields: Unpack[UserDataFields]) -> None:
+    def __init__(self, /, **fields: Unpack[UserDataFields]) -> None:
         on_invalid = fields.pop("on_invalid", "raise")
         if on_invalid not in ("raise", "drop"):
             raise ValidationError("on_invalid", "must be 'raise' or 'drop'")

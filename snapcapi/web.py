@@ -35,6 +35,7 @@ from wsgiref.util import request_uri
 
 import attrs
 
+from snapcapi._convert import check_unicode
 from snapcapi.errors import ValidationError
 from snapcapi.user_data import UserData
 
@@ -110,19 +111,37 @@ def _ip(text: str | None) -> str | None:
 
 
 def _client_ip(environ: Mapping[str, Any], trusted_proxies: int) -> str | None:
-    remote = _ip(environ.get("REMOTE_ADDR"))
+    remote = _ip(_variable(environ, "REMOTE_ADDR"))
     if trusted_proxies == 0:
         return remote
-    header = str(environ.get("HTTP_X_FORWARDED_FOR", ""))
+    header = _variable(environ, "HTTP_X_FORWARDED_FOR")
     forwarded = [part.strip() for part in header.split(",") if part.strip()]
     if len(forwarded) < trusted_proxies:
         return remote  # the proxies we trust did not all add themselves: do not guess
     return _ip(forwarded[-trusted_proxies]) or remote
 
 
-def _text(value: Any) -> str | None:
-    text = str(value).strip() if value is not None else ""
+def _text(value: str | None) -> str | None:
+    text = value.strip() if value is not None else ""
     return text or None
+
+
+def _variable(environ: Mapping[str, Any], key: str) -> str:
+    """Return an environ variable's text ("" when absent), refusing what no server sets.
+
+    WSGI servers set text (PEP 3333): a number or text that is not valid Unicode comes from
+    a hand-made environ, and is refused naming the variable rather than sent on.
+    """
+    value = environ.get(key)
+    if value is None:
+        return ""
+    if key == "SERVER_PORT" and isinstance(value, int) and not isinstance(value, bool):
+        return str(value) if 0 <= value <= 65535 else ""
+    if not isinstance(value, str):
+        raise ValidationError(
+            f"environ[{key!r}]", f"must be text, as WSGI servers set it; got {type(value).__name__}"
+        )
+    return check_unicode(value, f"environ[{key!r}]")
 
 
 def from_wsgi(
@@ -146,8 +165,10 @@ def from_wsgi(
 
     Raises:
         ValidationError: ``environ`` is not a WSGI environ (an ASGI scope or request: use
-            :func:`from_asgi`); ``trusted_proxies`` is not a whole number, or is negative;
-            ``page_url`` is not an absolute http(s) URL.
+            :func:`from_asgi`), or a variable read from it is not text or not valid Unicode
+            (which no WSGI server sets; the field names the variable); ``trusted_proxies`` is
+            not a whole number, or is negative; ``page_url`` is not an absolute http(s) URL
+            or is not valid Unicode.
     """
     if not isinstance(environ, Mapping):
         raise ValidationError("environ", _not_an_environ(environ))
@@ -155,8 +176,8 @@ def from_wsgi(
         raise ValidationError("environ", _asgi_not_wsgi(environ))
     _check_trusted_proxies(trusted_proxies)
     page = _page_url(page_url) if page_url is not None else None
-    cookies = _cookies(str(environ.get("HTTP_COOKIE", "")))
-    click = _text(_click_id(str(environ.get("QUERY_STRING", ""))))
+    cookies = _cookies(_variable(environ, "HTTP_COOKIE"))
+    click = _text(_click_id(_variable(environ, "QUERY_STRING")))
     if page is not None:
         url: str | None = page
         click = click or _text(_click_id(urlsplit(page).query))
@@ -164,7 +185,7 @@ def from_wsgi(
         url = _request_url(environ, trusted_proxies)
     return RequestContext(
         client_ip_address=_client_ip(environ, trusted_proxies),
-        client_user_agent=_text(environ.get("HTTP_USER_AGENT")),
+        client_user_agent=_text(_variable(environ, "HTTP_USER_AGENT")),
         sc_cookie1=_text(cookies.get("_scid")),
         sc_click_id=click or _text(cookies.get("_scclid")),
         event_source_url=url,
@@ -191,18 +212,48 @@ def _click_id(query_string: str) -> str | None:
     )
 
 
+# What request_uri reads, with the value a hand-made environ may leave out.
+_URL_VARIABLES = {
+    "wsgi.url_scheme": "http",
+    "HTTP_HOST": "",
+    "SERVER_NAME": "",
+    "SERVER_PORT": "",
+    "SCRIPT_NAME": "",
+    "PATH_INFO": "",
+    "QUERY_STRING": "",
+}
+
+
 def _request_url(environ: Mapping[str, Any], trusted_proxies: int) -> str | None:
     """Return the URL the request was made to, or None when the environ names no host."""
-    url_environ = dict(environ)
+    url_environ = {
+        key: _variable(environ, key) or default for key, default in _URL_VARIABLES.items()
+    }
+    if url_environ["wsgi.url_scheme"] not in ("http", "https"):
+        url_environ["wsgi.url_scheme"] = "http"
+    if not url_environ["SERVER_PORT"]:  # the scheme's own port: none is written in the URL
+        url_environ["SERVER_PORT"] = "443" if url_environ["wsgi.url_scheme"] == "https" else "80"
     if trusted_proxies:
-        proto = _text(str(environ.get("HTTP_X_FORWARDED_PROTO", "")).split(",")[0])
-        host = _text(str(environ.get("HTTP_X_FORWARDED_HOST", "")).split(",")[0])
+        proto = _text(_variable(environ, "HTTP_X_FORWARDED_PROTO").split(",")[0])
+        host = _text(_variable(environ, "HTTP_X_FORWARDED_HOST").split(",")[0])
         if proto in ("http", "https"):
             url_environ["wsgi.url_scheme"] = proto
         if host:
             url_environ["HTTP_HOST"] = host
-    has_host = url_environ.get("HTTP_HOST") or url_environ.get("SERVER_NAME")
-    return request_uri(url_environ, include_query=True) if has_host else None
+    if not (url_environ["HTTP_HOST"] or url_environ["SERVER_NAME"]):
+        return None
+    for key in ("SCRIPT_NAME", "PATH_INFO"):  # request_uri quotes them as latin-1
+        url_environ[key] = _latin1(url_environ[key])
+    return request_uri(url_environ, include_query=True)
+
+
+def _latin1(text: str) -> str:
+    """Return a path as WSGI carries it: text beyond latin-1 as the latin-1 of its UTF-8."""
+    try:
+        text.encode("latin-1")
+    except UnicodeEncodeError:
+        return text.encode("utf-8").decode("latin-1")
+    return text
 
 
 def _page_url(value: object) -> str | None:
@@ -213,7 +264,7 @@ def _page_url(value: object) -> str | None:
             f"must be the page's URL as text (the front end's location.href), "
             f"got {type(value).__name__}",
         )
-    text = value.strip()
+    text = check_unicode(value.strip(), "page_url")
     if not text:
         return None
     try:

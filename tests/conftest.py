@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import math
 import random
+import re
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
 
 from snapcapi import AppData, Client, CustomData, Event, UserData
 from snapcapi.testing import FakeSnapServer
@@ -17,6 +21,141 @@ from snapcapi.testing import FakeSnapServer
 # (building its Unicode tables) and single examples can be slow, which is not a failure here.
 settings.register_profile("snapcapi", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("snapcapi")
+
+
+# --------------------------------------------------------------------------- hostile inputs
+#
+# What a broken file, a careless mapping or an attacker hands the models (issue 11): numbers
+# past every range, values that are no numbers, text no encoder takes, containers that never
+# end, and personal data in fields where it does not belong. The property tests draw from
+# these so that a constructor raising anything but ValidationError cannot go unnoticed.
+
+#: A Latin-1 "café-1" read as UTF-8 with surrogateescape, as a file in the wrong encoding is.
+LONE_SURROGATE_TEXT = b"caf\xe9-1".decode("utf-8", "surrogateescape")
+#: Personal data as a careless mapping puts it in any column; errors must never quote it.
+PII_VALUES = ("jane.doe@example.com", "Zebulonia Smith", "Zebulonia", "+1 415 555 0132")
+
+
+def nested_list(depth: int = 600) -> list[Any]:
+    """Return a list nested ``depth`` deep (a JSON bomb's shape)."""
+    root: list[Any] = []
+    inner = root
+    for _ in range(depth - 1):
+        inner.append([])
+        inner = inner[0]
+    return root
+
+
+def nested_dict(depth: int = 600) -> dict[str, Any]:
+    """Return a dict nested ``depth`` deep."""
+    root: dict[str, Any] = {}
+    inner = root
+    for _ in range(depth - 1):
+        inner["a"] = {}
+        inner = inner["a"]
+    return root
+
+
+def cyclic_list() -> list[Any]:
+    """Return a list that contains itself."""
+    loop: list[Any] = []
+    loop.append(loop)
+    return loop
+
+
+def cyclic_dict() -> dict[str, Any]:
+    """Return a dict that contains itself."""
+    loop: dict[str, Any] = {}
+    loop["self"] = loop
+    return loop
+
+
+def _huge(digits: int, sign: int) -> int:
+    return sign * (10**digits - 1)
+
+
+#: Integers past the float range and past Python's 4,300-digit int-to-text limit.
+huge_ints = st.one_of(
+    st.sampled_from([10**400, -(10**400), 10**4300, 10**4301]),
+    st.builds(_huge, st.integers(min_value=300, max_value=5000), st.sampled_from([1, -1])),
+)
+#: Floats that are no number, or no finite one.
+non_finite_floats = st.sampled_from([math.nan, math.inf, -math.inf, -0.0, 1e308, 5e-324])
+#: Decimals that trap, overflow or vanish.
+hostile_decimals = st.one_of(
+    st.sampled_from([Decimal("NaN"), Decimal("sNaN"), Decimal("-sNaN"), Decimal("Infinity"),
+                     Decimal("-Infinity"), Decimal("1e5000"), Decimal("-1e5000"),
+                     Decimal("1e-5000"), Decimal("1e999999999"), Decimal("9" * 5000)]),
+    st.decimals(),
+)  # fmt: skip
+#: Fractions, including those no float can hold.
+hostile_fractions = st.one_of(
+    st.fractions(),
+    st.builds(Fraction, huge_ints, st.integers(min_value=1, max_value=7)),
+)
+#: Text with a lone surrogate somewhere (plain st.text() never draws one).
+surrogate_text = st.builds(
+    lambda head, point, tail: head + chr(point) + tail,
+    st.text(max_size=8),
+    st.integers(min_value=0xD800, max_value=0xDFFF),
+    st.text(max_size=8),
+) | st.just(LONE_SURROGATE_TEXT)
+#: Digit strings past the int-to-text limit, and numbers written with 400 digits.
+huge_digit_text = st.sampled_from(["9" * 400, "9" * 5000, "1" * 4301, "9" * 400 + ".5"])
+#: Containers 600 deep, and containers that contain themselves (made afresh each draw).
+hostile_containers = st.one_of(
+    st.builds(nested_list), st.builds(nested_dict), st.builds(cyclic_list), st.builds(cyclic_dict),
+    st.builds(lambda: [nested_list()]), st.builds(lambda: {"a": cyclic_list()}),
+)  # fmt: skip
+#: Values of the wrong type where a country code or a name is expected.
+wrong_types = st.sampled_from([5, ["US"], ("US",), b"US", {"US"}, {"US": 1}, object(), 2.5, True])
+#: Personal data: errors about it show masked forms, never these strings.
+pii_text = st.one_of(
+    st.sampled_from(PII_VALUES),
+    st.emails(),
+    st.from_regex(r"[A-Z][a-z]{3,9} [A-Z][a-z]{3,9}", fullmatch=True),
+)
+_hostile_scalars = st.one_of(
+    huge_ints, non_finite_floats, hostile_decimals, hostile_fractions, surrogate_text,
+    huge_digit_text, wrong_types, pii_text,
+    st.text(alphabet=st.characters(exclude_categories=()), max_size=30),
+)  # fmt: skip
+#: Everything above, alone or inside a list or a dict, for "any value gives a result or
+#: ValidationError, nothing else".
+hostile_values = st.one_of(
+    _hostile_scalars,
+    hostile_containers,
+    st.lists(_hostile_scalars, max_size=3),
+    st.dictionaries(st.sampled_from(["note", "n"]), _hostile_scalars, max_size=2),
+)
+
+
+_NAME = re.compile(r"[A-Z][a-z]{3,9} [A-Z][a-z]{3,9}")
+
+
+def looks_personal(raw: object) -> bool:
+    """Tell whether a drawn value is personal data as pii_text makes it (an email, a name).
+
+    Other text is not checked: short random text ("code") is found in any message's words.
+    """
+    if not isinstance(raw, str):
+        return False
+    text = raw.strip()
+    return text in PII_VALUES or ("@" in text and len(text) >= 6) or bool(_NAME.fullmatch(text))
+
+
+def assert_never_quoted(error: BaseException, raw: object) -> None:
+    """Assert that no text an error carries (str, repr, args, reason) holds personal ``raw``."""
+    if not looks_personal(raw):
+        return
+    assert isinstance(raw, str)
+    texts = [str(error), repr(error), *(str(arg) for arg in error.args)]
+    texts += [str(getattr(error, name, "")) for name in ("problem", "reason", "field")]
+    explain = getattr(error, "explain", None)
+    if explain is not None:
+        texts.append(explain("cli"))
+    for text in texts:
+        assert raw.strip() not in text, (raw, text)
 
 
 def make_event(i: int = 0, **overrides: Any) -> Event:

@@ -44,8 +44,8 @@ def test_bad_values(given, fragment):
 def test_currency_is_iso_4217_uppercased():
     """Currencies are uppercased and checked against ISO 4217, with suggestions."""
     assert CustomData(currency=" eur ").currency == "EUR"
-    with pytest.raises(ValidationError, match="'XYZ' is not an ISO 4217"):
-        CustomData(currency="xyz")
+    with pytest.raises(ValidationError, match=r"'x\*\*' is not an ISO 4217"):
+        CustomData(currency="xyz")  # not a code anywhere: masked, since it may be a name
     with pytest.raises(ValidationError, match="did you mean"):
         CustomData(currency="USDD")
 

@@ -10,6 +10,15 @@ import zoneinfo
 from decimal import Decimal
 
 import pytest
+from conftest import (
+    hostile_decimals,
+    hostile_fractions,
+    hostile_values,
+    huge_digit_text,
+    huge_ints,
+    non_finite_floats,
+    surrogate_text,
+)
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -121,7 +130,7 @@ def test_event_time_forms(given, expected):
         (10**21, "too large"),
         (True, "bool"),
         (math.nan, "positive"),
-        (math.inf, "positive"),
+        (math.inf, "too large for a Unix time"),
         (Decimal("NaN"), "positive"),
         (1234567, "before 2000"),
     ],
@@ -377,6 +386,7 @@ record_values = st.one_of(
     st.integers(), st.floats(), st.booleans(),
     st.lists(st.text(max_size=10), max_size=3),
     st.dictionaries(st.text(max_size=5), st.text(max_size=5), max_size=2),
+    hostile_values,  # issue 11: huge ints, NaN, sNaN, Fractions, surrogates, deep and cyclic
 )  # fmt: skip
 record_keys = st.sampled_from(
     ["event_name", "event_time", "action_source", "email", "phone", "first_name", "value",
@@ -787,7 +797,12 @@ def test_naive_text_in_a_zone_reads_as_the_naive_datetime(moment):
         )
 
 
-@given(value=st.one_of(st.text(max_size=40), st.integers(), st.floats(), st.decimals()))
+@given(
+    value=st.one_of(
+        st.text(max_size=40), st.integers(), st.floats(), st.decimals(), huge_ints,
+        hostile_decimals, hostile_fractions, huge_digit_text, non_finite_floats, surrogate_text,
+    )
+)  # fmt: skip
 def test_any_value_gives_seconds_or_a_validation_error(value):
     """Whatever the value, to_epoch_seconds returns an int or raises ValidationError."""
     try:

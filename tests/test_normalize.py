@@ -9,6 +9,7 @@ import string
 import email_validator
 import phonenumbers
 import pytest
+from conftest import assert_never_quoted, hostile_values, pii_text, surrogate_text, wrong_types
 from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
@@ -258,6 +259,7 @@ NORMALIZERS = {
 any_text = st.text(alphabet=st.characters(exclude_categories=()))
 messy_text = st.one_of(
     any_text,
+    hostile_values,  # issue 11: huge ints, NaN, sNaN, Fractions, surrogates, deep and cyclic
     st.text(alphabet=string.printable),
     st.emails().map(lambda e: f"  {e.upper()} "),
     st.sampled_from(["Raphaël", "O'Neil", "San Francisco", "94107-1234", "SW1A 1AA", "usa",
@@ -274,7 +276,8 @@ def test_normalizers_are_total_and_idempotent(field, value):
     normalizer = NORMALIZERS[field]
     try:
         once = normalizer(value)
-    except ValidationError:
+    except ValidationError as error:
+        assert_never_quoted(error, value)
         return
     assert isinstance(once, str)
     assert once
@@ -288,16 +291,22 @@ phone_like = st.builds(
     st.sampled_from(["", " ", "-", ".", ") ", "/"]),
 )
 regions = st.one_of(st.none(), st.sampled_from(sorted(phonenumbers.SUPPORTED_REGIONS)))
+# Regions as a careless caller gives them (issue 11): numbers, lists, bytes, broken text, names.
+hostile_regions = st.one_of(regions, wrong_types, surrogate_text, pii_text, st.text(max_size=6))
 
 
-@given(value=st.one_of(phone_like, any_text), region=regions)
+@given(value=st.one_of(phone_like, any_text, hostile_values), region=hostile_regions)
 @settings(max_examples=1000)
 @example(value="+44 844 412 4653", region=None)
+@example(value="4155550132", region=5)
+@example(value="4155550132", region=["US"])
 def test_phone_is_total_and_stable(value, region):
-    """Any text ends in digits or ValidationError; the result read back with '+' is unchanged."""
+    """Any value and region end in digits or ValidationError; the digits read back unchanged."""
     try:
         once = normalize.phone(value, region)
-    except ValidationError:
+    except ValidationError as error:
+        assert_never_quoted(error, value)
+        assert_never_quoted(error, region)
         return
     assert once.isdigit()
     assert normalize.phone("+" + once) == once
