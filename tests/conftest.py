@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import math
+import os
 import random
 import re
+import shutil
+import subprocess
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from fractions import Fraction
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -156,6 +160,29 @@ def assert_never_quoted(error: BaseException, raw: object) -> None:
         texts.append(explain("cli"))
     for text in texts:
         assert raw.strip() not in text, (raw, text)
+
+
+def self_signed_certificate(folder: Path, name: str) -> tuple[Path, Path]:
+    """Make a one-day self-signed certificate for ``name`` (a DNS name or an IP) with openssl.
+
+    Returns the certificate's and the key's paths. Without the openssl command the test is
+    skipped on a developer's machine and fails in CI (``CI=true``), never silently passes.
+    """
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        message = "needs the openssl command to make a certificate"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    kind = "IP" if name.replace(".", "").isdigit() else "DNS"
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-subj", f"/CN={name}", "-addext", f"subjectAltName={kind}:{name}",
+         "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+    return cert, key
 
 
 def make_event(i: int = 0, **overrides: Any) -> Event:

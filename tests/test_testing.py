@@ -5,16 +5,14 @@ from __future__ import annotations
 import concurrent.futures
 import hashlib
 import re
-import shutil
 import socket
 import ssl
-import subprocess
 import time
 import zlib
 
 import pytest
 import requests
-from conftest import make_event
+from conftest import make_event, self_signed_certificate
 
 from snapcapi import ValidationError
 from snapcapi.testing import FakeSnapServer
@@ -732,16 +730,7 @@ def test_hostile_options_are_checked(snap_server, options, field):
 
 def test_tls_serves_https_with_the_given_certificate(tmp_path):
     """tls=: the fake speaks HTTPS; a client trusting its certificate gets through."""
-    openssl = shutil.which("openssl")
-    if openssl is None:
-        pytest.skip("needs the openssl command to make a certificate")
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(
-        [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-         "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True, timeout=60,
-    )  # fmt: skip
+    cert, key = self_signed_certificate(tmp_path, "127.0.0.1")
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)
     with FakeSnapServer(tls=context) as server:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import socket
 import ssl
 import subprocess
@@ -17,7 +16,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from conftest import make_event
+from conftest import make_event, self_signed_certificate
 
 from snapcapi import APIError, Client, EventStatus, ValidationError
 from snapcapi.testing import FakeSnapServer
@@ -294,18 +293,7 @@ def test_a_session_s_own_proxies_are_skipped_for_a_loopback_server(snap_server, 
 @pytest.fixture(scope="module")
 def certificate(tmp_path_factory) -> tuple[Path, Path]:
     """A self-signed certificate for snap.test (and its key), made with openssl."""
-    openssl = shutil.which("openssl")
-    if openssl is None:
-        pytest.skip("needs the openssl command to make a certificate")
-    folder = tmp_path_factory.mktemp("tls")
-    cert, key = folder / "cert.pem", folder / "key.pem"
-    subprocess.run(
-        [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-         "-subj", "/CN=snap.test", "-addext", "subjectAltName=DNS:snap.test",
-         "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True, timeout=60,
-    )  # fmt: skip
-    return cert, key
+    return self_signed_certificate(tmp_path_factory.mktemp("tls"), "snap.test")
 
 
 @pytest.fixture
