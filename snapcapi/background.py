@@ -14,12 +14,16 @@ process starts with an empty queue, a fresh HTTP session and its own worker, on 
 - at interpreter exit (a normal end, ``sys.exit``, an uncaught ``KeyboardInterrupt`` after
   Ctrl-C), within ``close_timeout``;
 - on ``SIGTERM``, when the application has no handler of its own: the sender's handler
-  delivers within ``sigterm_timeout``, then lets SIGTERM end the process as it would have;
+  delivers within ``sigterm_timeout``, then lets SIGTERM end the process as it would have.
+  Python installs signal handlers only from the main thread: a sender made in another thread
+  (lazily, in a request) relies on :meth:`BackgroundSender.install_sigterm_handler` having
+  been called from the main thread at startup, and logs a warning once when it was not;
 - never on ``SIGKILL``, which no process survives.
 
 Whatever could not be delivered in time is reported ``FAILED`` (safe to resend) through
-``on_result`` and the log. The exit, fork and SIGTERM hooks are installed by the first
-``BackgroundSender`` made, never by importing the module.
+``on_result``, and logged in one summary line (each event at ``DEBUG``). The exit, fork and
+SIGTERM hooks are installed by the first ``BackgroundSender`` made (or by
+``install_sigterm_handler``), never by importing the module.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from __future__ import annotations
 import _thread
 import atexit
 import collections
+import contextlib
 import itertools
 import logging
 import math
@@ -38,7 +43,7 @@ import time
 import weakref
 from collections.abc import Callable
 from types import FrameType
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import attrs
 
@@ -58,6 +63,8 @@ _hooks_installed = threading.Event()
 _RESEND = "; safe to resend (the event_id deduplicates)"
 #: How often a wait for delivery at SIGTERM looks whether a second SIGTERM said to hurry.
 _POLL = 0.1
+#: How many event ids the one warning about events a process ending cut off names.
+_IDS_SHOWN = 5
 
 
 @attrs.frozen
@@ -65,6 +72,13 @@ class _Queued:
     number: int  # the event's place among everything this sender was given
     event: Event
     at: float  # time.monotonic() when it was queued
+
+
+class _Lost(NamedTuple):
+    """An event a process ending cut off, and whether it was on its way to Snap then."""
+
+    item: _Queued
+    on_the_wire: bool
 
 
 @attrs.frozen
@@ -122,8 +136,10 @@ class BackgroundSender:
             is installed only from the main thread and only while SIGTERM has its default
             disposition (an application or server with its own handler keeps it); after
             delivering it restores the default and sends SIGTERM again, so the process ends
-            as the process manager expects. ``False``: this sender takes no part (what it
-            holds is lost on SIGTERM).
+            as the process manager expects. A sender made in another thread (lazily, in a
+            request) uses the handler :meth:`install_sigterm_handler` installed from the main
+            thread at startup; without it, it logs a warning, once per process. ``False``:
+            this sender takes no part (what it holds is lost on SIGTERM).
         sigterm_timeout: How long the delivery on SIGTERM may take; what is not delivered
             then is reported ``FAILED``. Keep it under the process manager's grace period
             (10 s for ``docker stop``, 30 s for Kubernetes).
@@ -167,6 +183,25 @@ class BackgroundSender:
         if handle_sigterm:
             _SIGTERM.install()
         _SENDERS.add(self)
+
+    @staticmethod
+    def install_sigterm_handler() -> bool:
+        """Have SIGTERM deliver what every sender holds, senders made later in any thread too.
+
+        Call it from the main thread at startup (an ``AppConfig.ready()``, an app factory, a
+        ``wsgi.py``) when senders are made later, lazily, in request threads: Python installs
+        signal handlers only from the main thread, so such a sender cannot install one itself.
+        A sender made in the main thread does this by itself. It installs the handler only
+        while SIGTERM has its default disposition (an application or server with a handler of
+        its own keeps it); called again with the handler in place, it changes nothing. It can
+        be called before any sender exists.
+
+        Returns:
+            True when snapcapi's handler handles SIGTERM (installed now or before); False when
+            another handler does, SIGTERM is ignored, the platform has no SIGTERM to handle,
+            or this is not the main thread (which also logs a warning, once per process).
+        """
+        return _SIGTERM.install()
 
     def _fresh_state(self) -> None:
         """(Re)create the queue, lock and counters: at start and in a forked child."""
@@ -313,6 +348,17 @@ class BackgroundSender:
         Returns:
             True when everything queued was delivered within ``timeout``.
         """
+        flushed = self._shut(timeout)
+        if not flushed:
+            logger.warning(
+                "BackgroundSender closed with %d events not delivered (timeout %ss)",
+                self.pending,
+                timeout,
+            )
+        return flushed
+
+    def _shut(self, timeout: float | None) -> bool:
+        """Close without a word: say whether everything queued was delivered in time."""
         if self._closed:
             return True
         deadline = None if timeout is None else time.monotonic() + timeout
@@ -324,12 +370,6 @@ class BackgroundSender:
         if worker is not None and worker is not threading.current_thread():
             worker.join(None if deadline is None else max(deadline - time.monotonic(), 0.0))
         self._closed = True
-        if not flushed:
-            logger.warning(
-                "BackgroundSender closed with %d events not delivered (timeout %ss)",
-                self.pending,
-                timeout,
-            )
         return flushed
 
     def __enter__(self) -> BackgroundSender:
@@ -485,24 +525,28 @@ class BackgroundSender:
                     return
                 self._changed.wait(min(remaining, _POLL))
 
-    def _cut_off(self, ending: _Ending) -> int:
-        """Report every event still queued or being sent ``FAILED``; return how many."""
+    def _cut_off(self, ending: _Ending) -> list[_Lost]:
+        """Report every event still queued or being sent ``FAILED``; return them.
+
+        Each is logged at ``DEBUG`` only: the caller logs one summary for all of them.
+        """
         with self._lock:
             self._closing = True
             self._refusal = ending.refusal
-            lost = [(item, ending.on_the_wire) for item in self._sending.values()]
-            lost.extend((item, ending.queued) for item in self._queue)
+            lost = [_Lost(item, on_the_wire=True) for item in self._sending.values()]
+            lost.extend(_Lost(item, on_the_wire=False) for item in self._queue)
             self._sending.clear()
             self._queue.clear()
             self._changed.notify_all()
-        for item, reason in lost:
-            logger.warning("event %s %s", item.event.event_id, reason)
+        for item, on_the_wire in lost:
+            reason = ending.on_the_wire if on_the_wire else ending.queued
+            logger.debug("event %s %s", item.event.event_id, reason)
             # The process is ending: an interpreter exit from on_result has nowhere to go.
             self._deliver(EventResult(item.number, item.event.event_id, EventStatus.FAILED, reason))
         with self._lock:
             self._settled += len(lost)
             self._changed.notify_all()
-        return len(lost)
+        return lost
 
     def _after_fork(self) -> None:
         """In a forked child: forget the parent's queue and worker; start afresh."""
@@ -573,14 +617,49 @@ def _own_senders() -> list[BackgroundSender]:
 
 def _close_all() -> None:
     """At interpreter exit: deliver what every sender holds; report what is left ``FAILED``."""
-    interrupted = False
-    for sender in _own_senders():
-        if not interrupted:
-            try:
-                sender.close(sender.close_timeout)
-            except KeyboardInterrupt:  # Ctrl-C again while exiting: stop waiting
-                interrupted = True
-        sender._cut_off(_EXITED)
+    senders = _own_senders()
+    held = sum(sender.pending for sender in senders)
+    if held:
+        # Said before the wait: a SIGKILL during it (a process manager's grace period shorter
+        # than close_timeout) leaves no other trace of what was at stake.
+        logger.info(
+            "at exit: delivering the %d events BackgroundSenders hold, within close_timeout "
+            "(%ss); a SIGKILL before that loses the rest unreported",
+            held,
+            max(sender.close_timeout for sender in senders),
+        )
+    start = time.monotonic()
+    cause = "close_timeout ran out"
+    for sender in senders:
+        try:
+            sender._shut(sender.close_timeout)
+        except KeyboardInterrupt:  # Ctrl-C again while exiting: stop waiting
+            cause = "Ctrl-C cut the wait short"
+            break
+    lost = [cut for sender in senders for cut in sender._cut_off(_EXITED)]
+    _summarize_lost("at exit", held, lost, f"{cause} after {time.monotonic() - start:.1f}s")
+
+
+def _summarize_lost(when: str, held: int, lost: list[_Lost], cause: str) -> None:
+    """Log one WARNING for every event a process ending cut off (each one is at DEBUG)."""
+    if not lost:
+        return
+    on_the_wire = sum(1 for cut in lost if cut.on_the_wire)
+    shown = [cut.item.event.event_id for cut in lost[:_IDS_SHOWN]]
+    more = f" and {len(lost) - len(shown)} more" if len(lost) > len(shown) else ""
+    logger.warning(
+        "%s: %d of %d events waiting were not delivered (%s): %d not sent, %d interrupted while "
+        "being sent (they may have reached Snap); each is reported FAILED through on_result, "
+        "safe to resend (the event_id deduplicates); event ids: %s%s",
+        when,
+        len(lost),
+        max(held, len(lost)),
+        cause,
+        len(lost) - on_the_wire,
+        on_the_wire,
+        ", ".join(shown),
+        more,
+    )
 
 
 def _reset_in_child() -> None:
@@ -604,30 +683,47 @@ def _install_process_hooks() -> None:
 class _SigtermHandler:
     """Deliver what the senders hold on SIGTERM, then end the process by SIGTERM after all.
 
-    Installed (once per process, inherited by forked children) only from the main thread,
-    only on POSIX, and only while SIGTERM has its default disposition, which is what the
-    handler restores before sending SIGTERM again.
+    Installed (and inherited by forked children) only from the main thread, only on POSIX,
+    and only while SIGTERM has its default disposition, which is what the handler restores
+    before sending SIGTERM again.
     """
 
     def __init__(self) -> None:
-        self.installed = False
         self.running = False
         self.hurry = threading.Event()  # a second SIGTERM: stop waiting
+        self.warned_pid = 0  # the process told already that SIGTERM would lose its queue
 
-    def install(self) -> None:
-        """Handle SIGTERM, if this is the main thread and nobody else does; at most once."""
-        if self.installed or os.name != "posix":
-            return
+    def install(self) -> bool:
+        """Handle SIGTERM if this is the main thread and nobody else does; say if it is ours."""
+        if os.name != "posix":
+            return False
         if threading.current_thread() is not threading.main_thread():
-            return  # signal.signal works only there
+            self._warn_if_unhandled()  # signal.signal works only in the main thread
+        else:
+            with _hooks_lock:
+                if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+                    # ValueError: the main thread of a subinterpreter, which cannot either.
+                    with contextlib.suppress(ValueError):
+                        signal.signal(signal.SIGTERM, self)
+        return signal.getsignal(signal.SIGTERM) is self
+
+    def _warn_if_unhandled(self) -> None:
+        """Outside the main thread: say once per process that SIGTERM would lose the queue."""
         with _hooks_lock:
-            if self.installed or signal.getsignal(signal.SIGTERM) != signal.SIG_DFL:
-                return  # the application's (or server's) own handler stays
-            try:
-                signal.signal(signal.SIGTERM, self)
-            except ValueError:  # pragma: no cover - the main thread of a subinterpreter
+            if self.warned_pid == os.getpid():
                 return
-            self.installed = True
+            if signal.getsignal(signal.SIGTERM) != signal.SIG_DFL:
+                return  # ours, or the application's: it decides
+            self.warned_pid = os.getpid()
+        logger.warning(
+            "BackgroundSender used outside the main thread (in thread %r) while SIGTERM has "
+            "its default handling: Python installs signal handlers only from the main thread, "
+            "so on SIGTERM the events senders hold would be lost, unreported. Call "
+            "snapcapi.BackgroundSender.install_sigterm_handler() from the main thread at "
+            "startup (before serving requests), or make the sender there. Said once per "
+            "process.",
+            threading.current_thread().name,
+        )
 
     def __call__(self, signum: int, frame: FrameType | None) -> None:
         if self.running:
@@ -647,15 +743,12 @@ def _deliver_before_termination(hurry: threading.Event) -> None:
     start = time.monotonic()
     for sender in senders:  # all at once: their workers send side by side
         sender._stop_taking(_TERMINATED)
+    held = sum(sender.pending for sender in senders)  # what comes from now on is dropped
     for sender in senders:
         sender._wait_delivered(start + sender.sigterm_timeout, hurry)
-    lost = sum(sender._cut_off(_TERMINATED) for sender in senders)
-    if lost:
-        logger.warning(
-            "SIGTERM: %d queued events were not delivered in time (sigterm_timeout); each is "
-            "reported FAILED, safe to resend",
-            lost,
-        )
+    lost = [cut for sender in senders for cut in sender._cut_off(_TERMINATED)]
+    cause = "a second SIGTERM cut the wait short" if hurry.is_set() else "sigterm_timeout ran out"
+    _summarize_lost("SIGTERM", held, lost, f"{cause} after {time.monotonic() - start:.1f}s")
 
 
 _SIGTERM = _SigtermHandler()

@@ -25,6 +25,20 @@ def run_child(snap_server, tmp_path, body, **client_options):
     as ``{event_id: (status, reason)}``, asserting that no event got two.
     """
     results = tmp_path / "results.txt"
+    script = child_script(snap_server, results, body, **client_options)
+    completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                               timeout=120, check=False)  # fmt: skip
+    lines = results.read_text().splitlines() if results.exists() else []
+    reported = {}
+    for line in lines:
+        _index, event_id, status, reason = json.loads(line)
+        assert event_id not in reported, f"{event_id} reported twice"
+        reported[event_id] = (status, reason)
+    return completed, reported
+
+
+def child_script(snap_server, results, body, **client_options):
+    """The Python program run_child runs: the prelude, then ``body``."""
     options = ", ".join(f"{name}={value!r}" for name, value in client_options.items())
     prelude = textwrap.dedent(
         f"""
@@ -40,16 +54,7 @@ def run_child(snap_server, tmp_path, body, **client_options):
                         base_url={snap_server.url!r}, {options})
         """
     )
-    script = prelude + textwrap.dedent(body)
-    completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                               timeout=120, check=False)  # fmt: skip
-    lines = results.read_text().splitlines() if results.exists() else []
-    reported = {}
-    for line in lines:
-        _index, event_id, status, reason = json.loads(line)
-        assert event_id not in reported, f"{event_id} reported twice"
-        reported[event_id] = (status, reason)
-    return completed, reported
+    return prelude + textwrap.dedent(body)
 
 
 ENQUEUE_AND_TERMINATE = """
@@ -102,9 +107,60 @@ def test_sigterm_reports_what_its_grace_period_could_not_deliver(snap_server, tm
         status, reason = reported[event_id]
         assert status == "FAILED"
         assert reason.startswith(f"interrupted while being sent, {terminated}: it may have")
-    last = max(not_sent, key=lambda event_id: int(event_id[1:]))
-    assert f"event {last} not sent: {terminated}" in completed.stderr  # logged, by id
-    assert f"SIGTERM: {len(not_sent | on_the_wire)} queued events" in completed.stderr
+    [summary] = completed.stderr.splitlines()  # one line, not one per event
+    assert summary.startswith(
+        f"SIGTERM: {len(not_sent | on_the_wire)} of 2000 events waiting were not delivered "
+        f"(sigterm_timeout ran out after 0."
+    )
+    assert f": {len(not_sent)} not sent, {len(on_the_wire)} interrupted while being sent" in (
+        summary
+    )
+    assert summary.endswith(f" and {len(not_sent | on_the_wire) - 5} more")
+
+
+def test_sigterm_logs_one_summary_warning_and_each_event_at_debug(snap_server, tmp_path):
+    """With logging at DEBUG: one WARNING for all the events cut off, and a DEBUG line each."""
+    snap_server.latency = 0.5
+    body = textwrap.dedent(
+        """
+        import logging
+        logging.basicConfig(level=logging.DEBUG, format="%(name)s %(levelname)s %(message)s")
+        sender = BackgroundSender(client, flush_at=50, sigterm_timeout=0.2, on_result=record)
+        """
+    )
+    body += ENQUEUE_AND_TERMINATE
+    completed, reported = run_child(snap_server, tmp_path, body, batch_size=50)
+    assert completed.returncode == -signal.SIGTERM, completed.stderr
+    assert set(reported) == ALL  # one result per event, still
+    lines = completed.stderr.splitlines()
+    warnings = [line for line in lines if line.startswith("snapcapi WARNING")]
+    assert len(warnings) == 1, warnings
+    assert "sigterm_timeout ran out" in warnings[0]
+    cut_off = [line for line in lines if line.startswith("snapcapi DEBUG event e")]
+    not_delivered = [i for i, (status, _) in reported.items() if status == "FAILED"]
+    assert len(cut_off) == len(not_delivered) > 1000
+    assert (
+        "snapcapi DEBUG event e1999 not sent: the process was terminated (SIGTERM) before it "
+        "was sent; safe to resend (the event_id deduplicates)"
+    ) in lines
+
+
+def test_a_second_sigterm_cuts_the_wait_short_and_the_summary_says_so(snap_server, tmp_path):
+    """SIGTERM twice: the wait stops, the rest is reported, and the log says the second did it."""
+    snap_server.latency = 0.5
+    body = textwrap.dedent(
+        """
+        sender = BackgroundSender(client, flush_at=50, sigterm_timeout=60, on_result=record)
+        threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGTERM)).start()  # the second one
+        """
+    )
+    body += ENQUEUE_AND_TERMINATE
+    completed, reported = run_child(snap_server, tmp_path, body, batch_size=50)
+    assert completed.returncode == -signal.SIGTERM, completed.stderr
+    assert set(reported) == ALL
+    [summary] = completed.stderr.splitlines()
+    assert "(a second SIGTERM cut the wait short after 1." in summary
+    assert "sigterm_timeout" not in summary
 
 
 def test_an_application_sigterm_handler_is_kept(snap_server, tmp_path):
@@ -178,6 +234,146 @@ def test_sigterm_is_handled_only_when_made_in_the_main_thread_and_not_refused(
     assert states == {"thread": True, "refused": True, "main": False}
 
 
+IN_A_REQUEST_THREAD = """
+senders = []
+def serve_requests():  # what a threaded server's request thread does with a lazy sender
+    senders.append(BackgroundSender(client, flush_at=100, on_result=record))
+    for i in range(2000):
+        assert senders[0].enqueue(make_event(i))
+thread = threading.Thread(target=serve_requests, name="request-1")
+thread.start()
+thread.join()
+os.kill(os.getpid(), signal.SIGTERM)
+time.sleep(30)
+sys.exit(7)
+"""
+
+
+def test_a_sender_made_in_a_request_thread_delivers_on_sigterm_after_the_installer(
+    snap_server, tmp_path
+):
+    """install_sigterm_handler() at startup: a sender made later in a thread delivers all 2,000."""
+    body = textwrap.dedent(
+        """
+        assert BackgroundSender.install_sigterm_handler() is True
+        assert BackgroundSender.install_sigterm_handler() is True  # again: nothing changes
+        """
+    )
+    completed, reported = run_child(snap_server, tmp_path, body + IN_A_REQUEST_THREAD)
+    assert completed.returncode == -signal.SIGTERM, completed.stderr
+    assert completed.stderr == ""  # no warning: the handler was in place
+    assert set(reported) == ALL
+    assert {status for status, _ in reported.values()} == {"ACCEPTED"}
+    assert snap_server.event_ids() == ALL
+
+
+def test_a_slow_snap_and_a_request_thread_sender_report_every_event_on_sigterm(
+    snap_server, tmp_path
+):
+    """The trial's case: a slow Snap, a sender made in a thread; each of 2,000 is accounted for."""
+    snap_server.latency = 0.5
+    body = "BackgroundSender.install_sigterm_handler()\n" + IN_A_REQUEST_THREAD
+    completed, reported = run_child(snap_server, tmp_path, body, batch_size=50)
+    assert completed.returncode == -signal.SIGTERM, completed.stderr
+    assert set(reported) == ALL
+    accepted = {i for i, (status, _) in reported.items() if status == "ACCEPTED"}
+    assert accepted <= snap_server.event_ids()
+    [summary] = completed.stderr.splitlines()
+    assert summary.startswith(f"SIGTERM: {2000 - len(accepted)} of 2000 events waiting")
+
+
+WARNING = "BackgroundSender used outside the main thread (in thread 'request-1')"
+
+
+def test_a_sender_made_in_a_thread_without_a_handler_warns_once(snap_server, tmp_path):
+    """No handler in place and SIGTERM's default: one warning per process, naming the fix."""
+    body = textwrap.dedent(
+        """
+        def serve_requests():
+            for _ in range(3):  # three senders made, three workers started: one warning
+                sender = BackgroundSender(client, flush_interval=3600)
+                sender.enqueue(make_event(0))
+                assert sender.flush(timeout=30)
+        thread = threading.Thread(target=serve_requests, name="request-1")
+        thread.start()
+        thread.join()
+        print(signal.getsignal(signal.SIGTERM) == signal.SIG_DFL)
+        """
+    )
+    completed, _ = run_child(snap_server, tmp_path, body)
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.splitlines() == ["True"]  # no handler from another thread
+    [warning] = completed.stderr.splitlines()
+    assert warning.startswith(WARNING)
+    assert "on SIGTERM the events senders hold would be lost, unreported" in warning
+    assert "Call snapcapi.BackgroundSender.install_sigterm_handler() from the main thread" in (
+        warning
+    )
+
+
+@pytest.mark.parametrize(
+    "setup",
+    [
+        "BackgroundSender.install_sigterm_handler()",
+        "signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))",
+        "signal.signal(signal.SIGTERM, signal.SIG_IGN)",
+        "options['handle_sigterm'] = False",
+    ],
+    ids=["installed", "the-app-s-own-handler", "ignored", "refused"],
+)
+def test_a_sender_made_in_a_thread_warns_only_when_sigterm_would_lose_its_queue(
+    snap_server, tmp_path, setup
+):
+    """No warning with snapcapi's handler, the app's own, SIGTERM ignored, or the opt-out."""
+    body = textwrap.dedent(
+        f"""
+        options = {{}}
+        {setup}
+        def serve_requests():
+            sender = BackgroundSender(client, flush_interval=3600, **options)
+            sender.enqueue(make_event(0))
+            assert sender.flush(timeout=30)
+        thread = threading.Thread(target=serve_requests, name="request-1")
+        thread.start()
+        thread.join()
+        """
+    )
+    completed, _ = run_child(snap_server, tmp_path, body)
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stderr == ""
+
+
+def test_the_installer_says_whether_snapcapi_handles_sigterm(snap_server, tmp_path):
+    """True once in place; False with the app's own handler, SIGTERM ignored, or in a thread."""
+    body = textwrap.dedent(
+        """
+        install = BackgroundSender.install_sigterm_handler
+        found = {}
+        thread = threading.Thread(target=lambda: found.update(thread=install()), name="request-1")
+        thread.start()
+        thread.join()
+        found["main"] = install()
+        found["again"] = install()
+        def own(signum, frame):
+            pass
+        signal.signal(signal.SIGTERM, own)
+        found["own"] = install()
+        found["kept"] = signal.getsignal(signal.SIGTERM) is own
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        found["ignored"] = install()
+        print(json.dumps(found))
+        """
+    )
+    completed, _ = run_child(snap_server, tmp_path, body)
+    assert completed.returncode == 0, completed.stderr
+    found = json.loads(completed.stdout.splitlines()[-1])
+    assert found == {
+        "thread": False, "main": True, "again": True, "own": False, "kept": True,
+        "ignored": False,
+    }  # fmt: skip
+    assert completed.stderr.startswith(WARNING)  # the call from a thread said why
+
+
 def test_a_sender_that_refuses_sigterm_is_not_waited_for(snap_server, tmp_path):
     """On SIGTERM, handle_sigterm=False senders take no part; the others deliver."""
     body = """
@@ -215,7 +411,38 @@ def test_an_exit_that_runs_out_of_time_reports_what_is_left(snap_server, tmp_pat
         "not sent: the process exited before it was sent; safe to resend (the event_id "
         "deduplicates)",
     ]
-    assert "event e19 not sent: the process exited" in completed.stderr
+    [summary] = completed.stderr.splitlines()  # one line for all of them
+    not_sent = sum(1 for _, reason in reported.values() if reason.startswith("not sent"))
+    assert summary.startswith(
+        "at exit: 20 of 20 events waiting were not delivered (close_timeout ran out after 0."
+    )
+    assert f": {not_sent} not sent, {20 - not_sent} interrupted while being sent" in summary
+    snap_server.stop()  # end the hanging request
+
+
+def test_the_exit_flush_says_what_is_at_stake_before_a_sigkill_can_cut_it(snap_server, tmp_path):
+    """A SIGKILL during the exit flush (a grace period under close_timeout) leaves a trace."""
+    snap_server.script("process", delay=60)  # Snap hangs: the exit flush waits
+    body = """
+    import logging
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
+    sender = BackgroundSender(client, close_timeout=60, on_result=record)
+    for i in range(20):
+        sender.enqueue(make_event(i))
+    """  # then a normal exit, as a gunicorn worker's after its graceful stop
+    script = child_script(snap_server, tmp_path / "results.txt", body)
+    with subprocess.Popen(
+        [sys.executable, "-c", script], stderr=subprocess.PIPE, text=True
+    ) as child:
+        for line in child.stderr:  # the process manager's SIGKILL comes during the wait
+            if line.startswith("INFO at exit:"):
+                child.kill()
+                break
+        assert child.wait(timeout=30) == -signal.SIGKILL
+    assert line == (
+        "INFO at exit: delivering the 20 events BackgroundSenders hold, within close_timeout "
+        "(60.0s); a SIGKILL before that loses the rest unreported\n"
+    )
     snap_server.stop()  # end the hanging request
 
 

@@ -57,7 +57,13 @@ def create_app(**sender_options: Any) -> FastAPI:
 
     ``sender_options`` go to the ``BackgroundSender`` (tests hold events with a long
     ``flush_interval`` until they flush).
+
+    Called at import, in the main thread, it installs snapcapi's SIGTERM handler there: the
+    lifespan may run in another thread (``TestClient`` runs it in one), where Python cannot.
+    While uvicorn serves, SIGTERM is uvicorn's to handle: its shutdown runs the lifespan's
+    ``close()``, which delivers the queue.
     """
+    snapcapi.BackgroundSender.install_sigterm_handler()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -22,7 +22,13 @@ log = logging.getLogger(__name__)
 
 
 def create_app(sender: snapcapi.BackgroundSender, *, trusted_proxies: int = 0) -> Flask:
-    """Build the app around a sender (one per process; it survives gunicorn's fork)."""
+    """Build the app around a sender (one per process; it survives gunicorn's fork).
+
+    Call it at startup, in the main thread (a ``wsgi.py``: ``app = create_app(sender)``), as
+    app factories are: it installs snapcapi's SIGTERM handler there, which a sender made later
+    in a request thread could not do (see docs/web.md, "When the process ends").
+    """
+    snapcapi.BackgroundSender.install_sigterm_handler()  # kept out if the server has its own
     app = Flask(__name__)
 
     @app.post("/checkout")

@@ -1,8 +1,10 @@
 """One BackgroundSender per process, made on first use from the settings.
 
-Made lazily, not at import: under gunicorn the master imports the app and forks workers; each
-worker gets its own queue and thread anyway (snapcapi is fork-safe), but there is no reason to
-start anything in the master.
+Made lazily, on the first checkout, so that tests can point it at another server (``reset``).
+That first use is in a request thread, where Python cannot install a signal handler: the
+app's ``ready()`` (shop/apps.py) installs snapcapi's SIGTERM handler at startup, in the main
+thread, and this sender uses it. Under gunicorn each worker gets its own queue and thread
+(snapcapi is fork-safe).
 """
 
 from __future__ import annotations
