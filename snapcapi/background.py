@@ -47,6 +47,7 @@ from typing import Literal, NamedTuple
 
 import attrs
 
+from snapcapi._transport._config import read_whole
 from snapcapi.client import Client
 from snapcapi.errors import ValidationError
 from snapcapi.events import Event
@@ -165,8 +166,8 @@ class BackgroundSender:
         if overflow not in ("block", "drop_new", "drop_oldest"):
             raise ValidationError("overflow", "must be 'block', 'drop_new' or 'drop_oldest'")
         self.client = client
-        self.max_queue = _whole("max_queue", max_queue)
-        self.flush_at = min(_whole("flush_at", flush_at), max_queue, client.batch_size)
+        self.max_queue = read_whole("max_queue", max_queue, 1)
+        self.flush_at = min(read_whole("flush_at", flush_at, 1), self.max_queue, client.batch_size)
         self.flush_interval = _seconds("flush_interval", flush_interval)
         self.on_result = on_result
         self.overflow = overflow
@@ -552,13 +553,6 @@ class BackgroundSender:
         """In a forked child: forget the parent's queue and worker; start afresh."""
         self._fresh_state()
         self.client._reset_after_fork()
-
-
-def _whole(name: str, value: object) -> int:
-    """Check a whole number >= 1, naming the setting when it is wrong."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValidationError(name, f"must be a whole number >= 1, got {value!r}")
-    return value
 
 
 def _seconds(name: str, value: object, *, or_none: str = "") -> float:
