@@ -17,21 +17,23 @@ import os
 import re
 import time
 from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
-from typing import IO, Any, TextIO
+from typing import IO, Any, TextIO, TypeVar
 
 import attrs
 
+from snapcapi._convert import ENCODING_REMEDY
 from snapcapi._files import (
     ReportWriter,
     RowSource,
     cap_text,
+    check_gzip,
     file_format,
     legacy_characters,
     open_text,
 )
 from snapcapi._masking import echo, plural
 from snapcapi._progress import Progress
-from snapcapi._resume import AcceptedIds, ReportMeta
+from snapcapi._resume import AcceptedIds, ReportMeta, merge_report
 from snapcapi._transport import _wire
 from snapcapi.client import Client
 from snapcapi.errors import ValidationError
@@ -61,6 +63,7 @@ _GROUPED = 500
 _WORDS = re.compile(r"(\s+)")
 _LEADING_VALUE = re.compile(r"^((?:[\w.]+: )?)'[^']*'")
 _TOP_REASONS_KEPT = 10_000
+_PLACES_SHOWN = 3
 _BAD = ("INVALID", "REJECTED")
 
 
@@ -138,9 +141,16 @@ class BulkSummary:
     resume_truncated: bool = False
     unterminated: bool = False
     kept_report: tuple[str, str] | None = None
+    merged_report: str | None = None
+    leftover_merged: str | None = None
     truncated_after: int | None = None
+    #: Where the first rows counted under a reason are in the file (``line 401``), for the
+    #: rows the reader could not read: without a report, the summary says where to look.
+    places: dict[str, list[str]] = attrs.field(factory=dict)
 
-    def add(self, status: str, reason: str | None, kind: str | None = None) -> None:
+    def add(
+        self, status: str, reason: str | None, kind: str | None = None, place: str | None = None
+    ) -> None:
         """Count one row's final status (and why, when it went wrong).
 
         Args:
@@ -148,6 +158,7 @@ class BulkSummary:
             reason: Why, as the report words it.
             kind: What is wrong as titles of problems (see :func:`_kind_of`), when the row was
                 judged here; then ``reason`` is not read. Results from the client have none.
+            place: Where the row is in the file (its physical lines), when it could not be read.
         """
         self.counts[status] += 1
         # Skipped rows are counted by filter and as duplicates below, not as reasons.
@@ -160,10 +171,22 @@ class BulkSummary:
         key = f"{status}: {kind}"
         if key in self.reasons or len(self.reasons) < _TOP_REASONS_KEPT:
             self.reasons[key] += 1
+            if place is not None:
+                places = self.places.setdefault(key, [])
+                if len(places) < _PLACES_SHOWN:
+                    places.append(place)
 
-    def warn(self, drop: Problem) -> None:
+    def _places(self, reason: str, count: int) -> str:
+        """Say where the first rows counted under ``reason`` are (`` (line 401, line 9)``)."""
+        places = self.places.get(reason)
+        if not places:
+            return ""
+        more = ", ..." if count > len(places) else ""
+        return f" ({', '.join(places)}{more})"
+
+    def warn(self, drop: Problem, advice: str | None = None) -> None:
         """Count one identifier dropped from an event that was kept, by what is wrong."""
-        key = drop.title
+        key = drop.title if advice is None else f"{drop.title}; {advice}"
         if key in self.warnings or len(self.warnings) < _TOP_REASONS_KEPT:
             self.warnings[key] += 1
 
@@ -234,16 +257,27 @@ class BulkSummary:
                 "  the --resume report is cut short (a damaged .gz?): rows after the cut were "
                 "sent again (Snap deduplicates them by event_id)\n"
             )
+        if self.leftover_merged is not None:
+            out.write(
+                f"  {self.leftover_merged}, the lines an interrupted run wrote aside, was merged "
+                "into the --resume report first\n"
+            )
+        if self.merged_report is not None:
+            out.write(
+                f"  the run did not complete: {self.merged_report} now holds this run's lines "
+                "and, for the rows it did not reach, the earlier run's accepted ones; resume "
+                "with it again\n"
+            )
         if self.kept_report is not None:
             report, partial = self.kept_report
             out.write(
-                f"  the run did not complete: {report} was kept as it was (resume with it "
-                f"again); this run's lines are in {partial}\n"
+                f"  the run did not complete: {report} was kept as it was and this run's "
+                f"lines are in {partial}; resume with {report} again (it reads both)\n"
             )
         if self.resume_unusable:
             out.write(
-                f"  {self.resume_unusable:,} lines of the --resume report could not be used "
-                "(unreadable, or ACCEPTED without an event_id); their rows were sent again\n"
+                f"  {plural(self.resume_unusable, 'line')} of the --resume report could not be "
+                "used (unreadable, or ACCEPTED without an event_id); their rows were sent again\n"
             )
         if self.warnings:
             total = sum(self.warnings.values())
@@ -254,7 +288,7 @@ class BulkSummary:
         if self.reasons:
             out.write("top reasons:\n")
             for reason, n in self.reasons.most_common(5):
-                out.write(f"  {n:>9,}  {_shorten(reason, 220)}\n")
+                out.write(f"  {n:>9,}  {_shorten(reason, 220)}{self._places(reason, n)}\n")
         if self.all_skipped:
             out.write("every row was skipped: check the filters (--where, --exclude)\n")
         if self.stopped:
@@ -341,21 +375,48 @@ class _InvalidRows:
         self._status = "status" if "status" not in taken else "snapcapi_status"
         self._reason = "reason" if "reason" not in taken else "snapcapi_reason"
         self._csv: Any = None
+        self._delimiter = "\t" if self.format == "tsv" else ","
         if self._columns is not None:
-            delimiter = "\t" if self.format == "tsv" else ","
-            self._csv = csv.writer(self._stream, delimiter=delimiter, lineterminator="\n")
+            self._csv = csv.writer(self._stream, delimiter=self._delimiter, lineterminator="\n")
             self._csv.writerow([*self._columns, self._status, self._reason])
 
-    def write(self, group: Sequence[Mapping[str, Any]], status: str, reason: str | None) -> None:
-        """Write the row (every row of a line-item group) with its status and reason."""
+    def write(
+        self, group: Sequence[Mapping[str, Any] | RowProblem], status: str, reason: str | None
+    ) -> None:
+        """Write the row (every row of a line-item group) with its status and reason.
+
+        A row the file reader could not read is written as far as it could be read: in CSV,
+        the values of its own text (its first line, for a quote left open; values past the
+        header's width joined into its last column), in JSON lines its text and row number.
+        """
         reason = cap_text(reason)
         for record in group:
-            if self._csv is not None and self._columns is not None:
+            if isinstance(record, RowProblem):
+                self._write_unread(record, status, reason or "")
+            elif self._csv is not None and self._columns is not None:
                 values = [record.get(c, "") for c in self._columns]
                 self._csv.writerow([*values, status, reason or ""])
             else:
                 line = {**record, self._status: status, self._reason: reason or ""}
                 self._stream.write(json.dumps(line, ensure_ascii=False, default=str) + "\n")
+
+    def _write_unread(self, problem: RowProblem, status: str, reason: str) -> None:
+        """Write a row the file reader could not read, with what could be read of it."""
+        if self._csv is not None and self._columns is not None:
+            width = len(self._columns)
+            values = list(problem.values or ((problem.text or "").rstrip("\r\n"),))
+            if len(values) > width:  # a line wider than the header: keep all of its text
+                values[width - 1 :] = [self._delimiter.join(values[width - 1 :])]
+            values += [""] * (width - len(values))
+            self._csv.writerow([*values, status, reason])
+            return
+        line = {
+            "snapcapi_row": problem.row,
+            "snapcapi_text": (problem.text or "").rstrip("\r\n"),
+            self._status: status,
+            self._reason: reason,
+        }
+        self._stream.write(json.dumps(line, ensure_ascii=False, default=str) + "\n")
 
     def close(self) -> None:
         """Flush and close the file."""
@@ -363,6 +424,70 @@ class _InvalidRows:
 
 
 _EARLIER = "accepted in an earlier run (--resume)"
+#: Fields a virtual field's column feeds as well (``full_name`` is split into two).
+_ALSO_FED = {"first_name": "full_name", "last_name": "full_name"}
+
+
+class _Drops:
+    """The identifiers dropped from a kept event, in the summary's and the report's words.
+
+    A drop whose columns hold text that did not decode (a byte kept aside by ``--encoding``
+    as a lone surrogate) says which ``--encoding`` to pass: that is found from the row's
+    values, never from a message's wording.
+    """
+
+    def __init__(self) -> None:
+        self.feeds: dict[str, tuple[str, ...]] = {}  # field -> the columns feeding it
+        self.group: Sequence[Any] = ()  # the source records of the row last handed out
+
+    def take_map(self, found: ColumnMap) -> None:
+        """Learn which columns feed which field."""
+        self.feeds = {match.field: match.columns for match in found.matches}
+        for field, virtual in _ALSO_FED.items():
+            if field not in self.feeds and virtual in self.feeds:
+                self.feeds[field] = self.feeds[virtual]
+
+    def advice(self, drop: Problem) -> str | None:
+        """Return the advice for one drop of the row last handed out, when there is one."""
+        columns = self.feeds.get(drop.field or "", ())
+        for record in self.group:
+            if isinstance(record, Mapping) and any(
+                _undecodable(record.get(column)) for column in columns
+            ):
+                return ENCODING_REMEDY.advice("cli")
+        return None
+
+    def note(self, event: Event, summary: BulkSummary) -> str | None:
+        """Count an event's drops in the summary; return what its report line says of them."""
+        if not event.drops:
+            return None
+        said: dict[str, None] = {}
+        advices: dict[str, None] = {}  # each advice once, after the drops it fixes
+        for drop in event.drops:
+            advice = self.advice(drop)
+            summary.warn(drop, advice)
+            said[drop.message] = None
+            if advice is not None:
+                advices[advice] = None
+        return "; ".join([*said, *advices])
+
+
+def _undecodable(value: Any) -> bool:
+    """Tell whether a cell holds text that did not decode (lone surrogates), or a list of it."""
+    if isinstance(value, str):
+        return not value.isascii() and not _utf8_safe(value)
+    if isinstance(value, list):
+        return any(_undecodable(item) for item in value)
+    return False
+
+
+def _utf8_safe(text: str) -> bool:
+    """Tell whether text can be written as UTF-8 (it holds no lone surrogate)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 class _Run:
@@ -383,8 +508,10 @@ class _Run:
         self.accepted = AcceptedIds()
         self.report: ReportWriter | None = None
         self.invalid: _InvalidRows | None = None
-        self.groups: dict[Hashable, Sequence[Mapping[str, Any]]] = {}
+        self.groups: dict[Hashable, Sequence[Mapping[str, Any] | RowProblem]] = {}
         self.handed = 0  # rows settled at once or passed on to be sent
+        self.drops = _Drops()
+        self.notes: dict[Hashable, str] = {}  # row -> its event's drops, until it settles
 
     def settle(
         self,
@@ -396,13 +523,18 @@ class _Run:
         event_name: str | None = None,
         problems: Sequence[Problem] = (),
         kind: str | None = None,
+        place: str | None = None,
     ) -> None:
         """Record one row's final status: report, invalid rows, summary, progress.
 
         ``problems`` are what was found wrong here (their codes go in the report's ``codes``),
-        and ``kind`` the line the summary counts the row under (see :func:`_kind_of`).
+        ``kind`` the line the summary counts the row under (see :func:`_kind_of`) and
+        ``place`` the physical lines of a row the file reader could not read.
         """
         codes = result.codes if result is not None else tuple(p.code for p in problems)
+        note = self.notes.pop(row, None) if self.notes else None
+        if note is not None and status in ("ACCEPTED", "VALID") and not reason:
+            reason = note  # what the event lost on the way (identifiers dropped)
         if self.report is not None:
             # What Snap answered about the event (none for a row settled here, unsent).
             self.report.write(
@@ -415,7 +547,7 @@ class _Run:
             group = self.groups.pop(row, None)
             if status in _BAD and group is not None:
                 self.invalid.write(group, status, reason)
-        self.summary.add(status, reason, kind)
+        self.summary.add(status, reason, kind, place)
         self.progress.result(status, sent=result is not None and result.http_status is not None)
 
     def check_rate(self) -> None:
@@ -432,9 +564,16 @@ class _Run:
         if bad > rate * self.handed:
             raise ErrorRateExceeded(bad, self.handed, rate)
 
-    def keep_group(self, row: Hashable, group: Sequence[Mapping[str, Any]]) -> None:
-        """Keep a row's source records until it settles (for ``--invalid-out``)."""
-        if group and isinstance(group[0], Mapping):
+    def keep_group(self, row: Hashable, group: Sequence[Mapping[str, Any] | RowProblem]) -> None:
+        """Keep a row's source records until it settles (for ``--invalid-out``).
+
+        A row the file reader could not read is kept as its problem, which holds its text.
+        """
+        self.drops.group = group  # read when the row is settled or handed on, just after
+        if self.invalid is None or not group:
+            return
+        first = group[0]
+        if isinstance(first, Mapping) or (isinstance(first, RowProblem) and first.text):
             self.groups[row] = group
 
     def outcomes(
@@ -462,6 +601,7 @@ class _Run:
                     "skipped; pass --consent-column COLUMN",
                 )
             self.summary.ignored_columns = found.ignored
+            self.drops.take_map(found)
             if self.on_map is not None:
                 self.on_map(describe_map(found, options.recipe))
 
@@ -471,7 +611,7 @@ class _Run:
             columns=source.columns,
             stats=stats,
             on_map=mapped,
-            on_group=self.keep_group if self.invalid is not None else None,
+            on_group=self.keep_group,
         )
 
     def settled_early(self, row: Hashable, item: Event | RowProblem | RowSkip) -> Event | None:
@@ -486,6 +626,7 @@ class _Run:
                 item.event_id,
                 problems=(problem,),
                 kind=problem.title + advice,
+                place=item.where,
             )
             return None
         if isinstance(item, RowSkip):
@@ -496,8 +637,9 @@ class _Run:
             self.summary.resumed += 1
             self.settle(row, "ACCEPTED", _EARLIER, item.event_id, event_name=name)
             return None
-        for drop in item.drops:
-            self.summary.warn(drop)
+        note = self.drops.note(item, self.summary)
+        if note is not None:
+            self.notes[row] = note
         return item
 
     def settled_unfit(self, row: Hashable, event: Event) -> bool:
@@ -522,7 +664,8 @@ class _Run:
 
     def dry_run(self, pairs: Iterator[tuple[Hashable, Event | RowProblem | RowSkip]]) -> None:
         options = self.options
-        payloads = open_text(options.payload_out, "w") if options.payload_out else None
+        path = options.payload_out
+        payloads = _writable("payload_out", path, lambda: open_text(path, "w")) if path else None
         try:
             for row, item in pairs:
                 self.handed += 1
@@ -617,6 +760,9 @@ def run_bulk(
             differs = earlier.differs(meta, report=options.resume)
             if differs is not None:
                 raise ValidationError("resume", differs)
+    check_gzip(options.path)  # a corrupt .gz may decompress to garbage: none of it is sent
+    if options.resume:
+        run.summary.leftover_merged = _merge_leftover(options.resume, meta)
         # Read before the new report is opened: --report and --resume may name one file.
         run.accepted = AcceptedIds.from_report(options.resume)
         run.summary.resume_unusable = run.accepted.unidentified + run.accepted.unreadable
@@ -631,10 +777,11 @@ def run_bulk(
     completed = False
     with RowSource(options.path, options.format, options.encoding) as source:
         if report_path:
-            run.report = ReportWriter(report_path)
-            meta.write(report_path)
+            run.report = _writable("report", report_path, lambda: ReportWriter(report_path))
+            _writable("report", report_path, lambda: meta.write(report_path))
         if options.invalid_out:
-            run.invalid = _InvalidRows(options.invalid_out, source.columns)
+            path = options.invalid_out
+            run.invalid = _writable("invalid_out", path, lambda: _InvalidRows(path, source.columns))
         try:
             pairs = run.outcomes(source)
             if options.dry_run:
@@ -671,6 +818,25 @@ def run_bulk(
             if report_path != options.report and report_path is not None:
                 _settle_report(report_path, options.report or "", completed, run.summary)
     return run.summary
+
+
+_T = TypeVar("_T")
+
+
+def _writable(field: str, path: str | None, opening: Callable[[], _T]) -> _T:
+    """Open an output the options name; one that cannot be written is the option's error.
+
+    Raises:
+        ValidationError: (``field``) The file cannot be created or written.
+    """
+    try:
+        return opening()
+    except OSError as exc:
+        raise ValidationError(
+            field,
+            f"cannot write {path}: {exc.strerror or exc}; give a path in a folder that exists "
+            "and that you may write to",
+        ) from None
 
 
 def _check_groups(options: BulkOptions) -> None:
@@ -711,14 +877,52 @@ def _same_file(first: str, second: str) -> bool:
 
 
 def _settle_report(partial: str, report: str, completed: bool, summary: BulkSummary) -> None:
-    """Put a report written aside in place of the one resumed, once the run has completed."""
+    """Put a report written aside in place of the one resumed.
+
+    A run that completed read every row: its report replaces the old one. A run that did not
+    (Ctrl-C, SIGTERM, a refused token) has lines only for the rows it read: the old report's
+    ACCEPTED lines for the other rows are added to them, so resuming with the report again
+    skips every event either run got accepted. Should even that fail, both files are kept,
+    and the next ``--resume`` of the report merges them first.
+    """
     meta = f"{partial}.meta.json"
     if completed:
         os.replace(partial, report)
         if os.path.exists(meta):
             os.replace(meta, f"{report}.meta.json")
-    else:
+        return
+    try:
+        merge_report(partial, report, report)
+    except (Exception, KeyboardInterrupt):  # a second Ctrl-C, a full disk: keep both as they are
         summary.kept_report = (report, partial)
+    else:
+        summary.merged_report = report
+
+
+def _merge_leftover(resume: str, meta: ReportMeta) -> str | None:
+    """Merge a report an interrupted run left aside into the report it resumed, if one is there.
+
+    Only a leftover made with this run's settings is merged; return its path when one was.
+    """
+    leftover = _partial(resume)
+    if resume == "-" or not os.path.exists(leftover):
+        return None
+    try:
+        made = ReportMeta.read(leftover)
+    except ValidationError:
+        return None
+    if made is None or made.differs(meta) is not None:
+        return None
+    try:
+        merge_report(leftover, resume, resume)
+    except (OSError, ValidationError) as exc:
+        detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise ValidationError(
+            "resume",
+            f"cannot merge {leftover} (the lines an interrupted run wrote aside) into {resume}: "
+            f"{detail}; fix that, or delete {leftover} to resend the rows it accepted",
+        ) from None
+    return leftover
 
 
 def explain(

@@ -10,9 +10,10 @@ are skipped but counted, so row N is line N of the file).
 A CSV quote that is never closed (or closes many lines later) would make one row of every line
 after it. Such a row is reported by the lines it spans, as one unreadable row for its first
 line, and reading goes on at the line after that one: the rows after it keep the numbers a
-well-quoted file gives them, and none vanishes. A ``.gz`` file cut short or damaged ends the
-rows where it can no longer be read: :attr:`RowSource.truncated` tells, and the rows before
-are read as usual.
+well-quoted file gives them, and none vanishes. A ``.gz`` file cut short ends the rows where
+it can no longer be read: :attr:`RowSource.truncated` tells, and the rows before are read as
+usual. A damaged one may decompress to garbage before gzip notices: :func:`check_gzip`
+refuses it before any row is read.
 """
 
 from __future__ import annotations
@@ -25,12 +26,11 @@ import io
 import json
 import sys
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any, Literal, TextIO, cast
 
-import attrs
-
+from snapcapi._mapping import MAX_DEPTH, TooDeep
 from snapcapi.errors import ValidationError
 from snapcapi.problems import NOT_A_RECORD, NOT_JSON, UNREADABLE_CSV, WRONG_WIDTH
 from snapcapi.records import RowProblem
@@ -46,6 +46,7 @@ __all__ = [
     "RowSource",
     "cap_text",
     "check_encoding",
+    "check_gzip",
     "encodable",
     "file_format",
     "legacy_characters",
@@ -78,9 +79,6 @@ CUT_MARK = "… (cut)"
 #: Physical lines one CSV row may span (a quoted value written over several lines): past
 #: this, its opening quote is taken for one that was never closed.
 MAX_QUOTED_LINES = 1000
-#: Levels of nesting a JSON lines record may have (``{"a": [{"b": ...}]}`` has 3); a deeper
-#: one is refused as its row's problem, before anything reads it recursively.
-MAX_DEPTH = 100
 #: What reading a damaged or cut ``.gz`` raises once the readable part has been read.
 _GZIP_ERRORS = (EOFError, zlib.error, gzip.BadGzipFile)
 
@@ -397,7 +395,7 @@ class RowSource:
             except csv.Error as exc:
                 if len(held) < 2 or not self.recover:  # that line's (or value's) row alone
                     row += 1
-                    yield row, RowProblem(row, None, f"unreadable CSV: {exc}", code=UNREADABLE_CSV)
+                    yield row, feed.unreadable(row, f"unreadable CSV: {exc}", UNREADABLE_CSV)
                     continue
                 values = None  # a quoted value over several lines ran past the field limit
             if self.truncated:
@@ -406,7 +404,8 @@ class RowSource:
                 broken = feed.broken(values, width)
                 if broken is not None:
                     row += 1
-                    yield row, RowProblem(row, None, broken, code=UNREADABLE_CSV)
+                    # The row is its first line alone: the lines after it are read again.
+                    yield row, feed.unreadable(row, broken, UNREADABLE_CSV, alone=True)
                     feed.again()
                     reader = csv.reader(feed.lines(), delimiter=self._delimiter)
                     continue
@@ -415,15 +414,9 @@ class RowSource:
                 continue  # a blank line is no record
             row += 1
             if len(values) != width:
-                yield (
-                    row,
-                    RowProblem(
-                        row,
-                        None,
-                        f"has {len(values)} values but the header has {width} columns",
-                        code=WRONG_WIDTH,
-                    ),
-                )
+                where = feed.where()
+                why = f"{where} has {len(values)} values but the header has {width} columns"
+                yield row, feed.unreadable(row, why, WRONG_WIDTH, values=values)
                 continue
             yield row, dict(zip(columns, values, strict=True))
 
@@ -432,28 +425,49 @@ class RowSource:
             if not line.strip():
                 continue
             try:
-                record = json.loads(line)
-            except RecursionError:  # nested far past MAX_DEPTH: json itself gives up
-                yield line_number, _Deep(None).at(line_number)
-                continue
+                record = _loads(line)
             except ValueError as exc:
-                problem = RowProblem(line_number, None, f"not valid JSON: {exc}", code=NOT_JSON)
+                yield line_number, _not_json(line_number, line, exc)
+                continue
+            if record is None or not isinstance(record, dict):
+                kind = "a value nested too deeply" if record is None else type(record).__name__
+                problem = RowProblem(
+                    line_number, None, f"expected a JSON object, got {kind}",
+                    code=NOT_A_RECORD, lines=(line_number, line_number), text=line,
+                )  # fmt: skip
                 yield line_number, problem
                 continue
-            if not isinstance(record, dict):
-                kind = type(record).__name__
-                yield (
-                    line_number,
-                    RowProblem(
-                        line_number, None, f"expected a JSON object, got {kind}", code=NOT_A_RECORD
-                    ),
-                )
-                continue
-            deep = _too_deep(record)
-            if deep is not None:
-                yield line_number, deep.at(line_number)
-                continue
+            _mark_too_deep(record)
             yield line_number, record
+
+
+def _loads(line: str) -> Any:
+    """Parse a JSON lines line; one too deep for :func:`json.loads` is read key by key.
+
+    Returns:
+        The value, or None for a line too deep whose top level is not an object.
+
+    Raises:
+        ValueError: The line is not JSON.
+    """
+    try:
+        return json.loads(line)
+    except RecursionError:  # nested far past MAX_DEPTH: json itself gives up
+        return _shallow_object(line)
+
+
+def _not_json(line_number: int, line: str, exc: ValueError) -> RowProblem:
+    """Make the problem of a JSON lines line that is not JSON, placed by the file's line."""
+    if isinstance(exc, json.JSONDecodeError):
+        # json numbers lines within the text it was given: one line, so always "line 1".
+        what = exc.msg.removesuffix(" starting at").removesuffix(" at")
+        why = f"{what} at line {line_number:,}, column {exc.colno:,}"
+    else:
+        why = f"line {line_number:,}: {exc}"
+    return RowProblem(
+        line_number, None, f"not valid JSON: {why}", code=NOT_JSON,
+        lines=(line_number, line_number), text=line,
+    )  # fmt: skip
 
 
 class _Feed:
@@ -493,6 +507,39 @@ class _Feed:
             held.append(line)
             self.next_line += 1
             yield line
+
+    def where(self) -> str:
+        """Name the physical line(s) of the row just read (``line 9``, ``lines 9-11``)."""
+        first, last = self.next_line - len(self.held), self.next_line - 1
+        return f"line {first:,}" if first == last else f"lines {first:,}-{last:,}"
+
+    def unreadable(
+        self,
+        row: int,
+        reason: str,
+        code: str,
+        *,
+        alone: bool = False,
+        values: list[str] | None = None,
+    ) -> RowProblem:
+        """Make the problem of the row just read, with its lines, its text and what it holds.
+
+        Args:
+            row: Its row number.
+            reason: What is wrong.
+            code: The problem's code.
+            alone: The row is its first line alone (the lines after it are read again).
+            values: Its values as the csv module read them, when it did.
+        """
+        held = self.held[:1] if alone else self.held
+        first = self.next_line - len(self.held)
+        text = "".join(held)
+        if values is None or alone:
+            values = _salvaged(text, self.delimiter)
+        return RowProblem(
+            row, None, reason, code=code, lines=(first, first + max(len(held), 1) - 1),
+            text=text, values=tuple(values),
+        )  # fmt: skip
 
     def broken(self, values: list[str] | None, width: int) -> str | None:
         """Say why the row just read is not one row, or None when it is.
@@ -547,42 +594,144 @@ class _Feed:
         self.open_at_end = self.ran_on = False
 
 
-@attrs.frozen
-class _Deep:
-    """A JSON lines record nested deeper than :data:`MAX_DEPTH`, and the key that is."""
-
-    key: str | None
-
-    def at(self, row: int) -> RowProblem:
-        """Return the row's problem."""
-        subject = "" if self.key is not None else "the line "
-        return RowProblem(
-            row,
-            self.key,
-            f"{subject}is nested more than {MAX_DEPTH} levels deep (JSON values inside JSON "
-            "values), deeper than any field of an event; flatten it, or leave it out",
-        )
+def _salvaged(text: str, delimiter: str) -> list[str]:
+    """Read the values of a row's own text as far as they go (a quote left open ends there)."""
+    line = text.rstrip("\r\n").replace("\x00", "")
+    try:
+        return next(csv.reader([line], delimiter=delimiter), [])
+    except csv.Error:  # pragma: no cover - one line without NUL reads in non-strict mode
+        return [line]
 
 
-def _too_deep(record: dict[str, Any]) -> _Deep | None:
-    """Find a value of ``record`` nested deeper than :data:`MAX_DEPTH`, without recursion."""
+def _mark_too_deep(record: dict[str, Any]) -> None:
+    """Put a :class:`TooDeep` in place of each value nested deeper than :data:`MAX_DEPTH`.
+
+    Without recursion, so a value nested thousands deep is walked as safely as a flat one.
+    """
     for key, value in record.items():
-        if value.__class__ not in (dict, list):
-            continue
-        stack: list[tuple[Any, int]] = [(value, 2)]
-        while stack:
-            item, depth = stack.pop()
-            children = item.values() if item.__class__ is dict else item
-            for child in children:
-                if child.__class__ in (dict, list):
-                    if depth >= MAX_DEPTH:
-                        return _Deep(key if len(key) <= 64 else None)
-                    stack.append((child, depth + 1))
-    return None
+        if value.__class__ in (dict, list) and _depth_over(value, MAX_DEPTH):
+            record[key] = TooDeep()
+
+
+def _depth_over(value: Any, limit: int) -> bool:
+    """Tell whether a record's value nests containers deeper than ``limit`` (the record is 1)."""
+    stack: list[tuple[Any, int]] = [(value, 2)]
+    while stack:
+        item, depth = stack.pop()
+        children = item.values() if item.__class__ is dict else item
+        for child in children:
+            if child.__class__ in (dict, list):
+                if depth >= limit:
+                    return True
+                stack.append((child, depth + 1))
+    return False
+
+
+def _shallow_object(line: str) -> dict[str, Any] | None:
+    """Read a JSON object too deep for :func:`json.loads`, one top-level value at a time.
+
+    Each value nested deeper than :data:`MAX_DEPTH` becomes a :class:`TooDeep` without being
+    parsed (in time linear in its length); the others are parsed as usual.
+
+    Returns:
+        The record, or None when the line's top level is not an object.
+
+    Raises:
+        ValueError: The line is not JSON.
+    """
+    decoder = json.JSONDecoder()
+    position = _skip_space(line, 0)
+    if not line.startswith("{", position):
+        return None
+    record: dict[str, Any] = {}
+    position = _skip_space(line, position + 1)
+    if line.startswith("}", position):
+        return record
+    while True:
+        key, position = decoder.raw_decode(line, position)
+        position = _skip_space(line, position)
+        if not isinstance(key, str) or not line.startswith(":", position):
+            raise ValueError("expected a key and a colon")
+        start = _skip_space(line, position + 1)
+        end, depth = _value_span(line, start)
+        record[key] = TooDeep() if depth >= MAX_DEPTH else json.loads(line[start:end])
+        position = _skip_space(line, end)
+        if line.startswith("}", position):
+            return record
+        if not line.startswith(",", position):
+            raise ValueError("expected , or }")
+        position = _skip_space(line, position + 1)
+
+
+def _skip_space(text: str, position: int) -> int:
+    while position < len(text) and text[position] in " \t\r\n":
+        position += 1
+    return position
+
+
+def _value_span(text: str, start: int) -> tuple[int, int]:
+    """Return where the JSON value at ``start`` ends and how deep its containers nest."""
+    if start >= len(text) or text[start] not in "[{":
+        return json.JSONDecoder().raw_decode(text, start)[1], 0
+    depth = deepest = 0
+    position = start
+    in_string = False
+    while position < len(text):
+        char = text[position]
+        if in_string:
+            if char == "\\":
+                position += 1
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+            if depth == 0:
+                return position + 1, deepest
+        position += 1
+    raise ValueError("a value is not closed before the end of the line")
 
 
 class DamagedFile(ValidationError):
-    """A ``.gz`` file that cannot be read from its start (field ``file``)."""
+    """A ``.gz`` file that cannot be read from its start, or is corrupt (field ``file``)."""
+
+
+def check_gzip(path: str) -> None:
+    """Refuse a ``.gz`` file whose content fails gzip's own checks, before any row is read.
+
+    gzip checks the decompressed data (its CRC and length) only at the end of the stream, and
+    corrupt compressed data can decompress to plausible text for a while before it fails:
+    any row may be garbage, and no row of it can be trusted. A file merely cut short (a copy
+    or download stopped early) passes: what comes before the cut is the file's own data,
+    read and sent as usual (see :attr:`RowSource.truncated`). Reads the file once, in 1 MB
+    pieces; files that are not gzip (and ``-``) are not read.
+
+    Raises:
+        DamagedFile: The file is a corrupt ``.gz``.
+    """
+    if path == "-":
+        return
+    with open(path, "rb") as probe:
+        if probe.read(2) != b"\x1f\x8b":
+            return
+    try:
+        with gzip.open(path, "rb") as stream:
+            while stream.read(1 << 20):
+                pass
+    except EOFError:
+        return  # cut short: the rows before the cut are whole
+    except (zlib.error, gzip.BadGzipFile) as exc:
+        raise DamagedFile(
+            "file",
+            f"{path} is a damaged .gz ({exc}): damaged data can decompress to plausible rows "
+            "before gzip notices (its check of the whole content comes at the end of the "
+            "stream), so any of its rows may be garbage, and none was read or sent; copy or "
+            f"download it again (gzip -t {path} tells a good copy)",
+        ) from None
 
 
 def _damaged(path: str, exc: BaseException) -> DamagedFile:
@@ -616,6 +765,33 @@ def _capped_messages(messages: tuple[str, ...]) -> tuple[str, ...]:
     return messages
 
 
+def _appended(path: str) -> IO[str]:
+    """Open a report to add lines at its end (a ``.gz`` gets a new member)."""
+    if path.lower().endswith(".gz"):
+        return io.TextIOWrapper(
+            gzip.open(path, "ab"), encoding="utf-8", errors="backslashreplace", newline=""
+        )
+    return open(path, "a", encoding="utf-8", errors="backslashreplace", newline="")
+
+
+def _text_or_none(value: Any) -> str | None:
+    return None if value is None or value == "" else str(value)
+
+
+def _listed(value: Any, separator: str) -> tuple[str, ...]:
+    """Read a report's ``codes`` or ``messages``: a JSON list, or CSV text joined."""
+    if isinstance(value, list):
+        return tuple(str(item) for item in value)
+    if isinstance(value, str) and value:
+        return tuple(value.split(separator))
+    return ()
+
+
+def _number(value: Any) -> int | None:
+    text = str(value or "").strip()
+    return int(text) if text.isdigit() and len(text) <= 3 else None
+
+
 def _delimiter(header: str) -> str:
     """Guess a CSV delimiter from the header line: the most frequent of , ; tab and |."""
     counts = {d: header.count(d) for d in (",", ";", "\t", "|")}
@@ -624,16 +800,36 @@ def _delimiter(header: str) -> str:
 
 
 class ReportWriter:
-    """Write one line per input row: CSV or JSONL by the file's name (``.gz`` too)."""
+    """Write one line per input row: CSV or JSONL by the file's name (``.gz`` too).
 
-    def __init__(self, path: str) -> None:
+    With ``append``, lines are added to the end of an existing report (no header; a ``.gz``
+    gets one more gzip member, which every gzip reader reads on).
+    """
+
+    def __init__(self, path: str, *, append: bool = False) -> None:
         self.format = file_format(path)
-        self._stream = open_text(path, "w")
+        self._stream = _appended(path) if append else open_text(path, "w")
         self._csv: Any = None
         if self.format in ("csv", "tsv"):
             delimiter = "\t" if self.format == "tsv" else ","
             self._csv = csv.writer(self._stream, delimiter=delimiter, lineterminator="\n")
-            self._csv.writerow(REPORT_COLUMNS)
+            if not append:
+                self._csv.writerow(REPORT_COLUMNS)
+
+    def copy(self, line: Mapping[str, Any]) -> None:
+        """Write a line read from a report (CSV cells or a JSON object) as it was."""
+        codes, messages, status = line.get("codes"), line.get("messages"), line.get("http_status")
+        self.write(
+            line.get("row", ""),
+            _text_or_none(line.get("event_id")),
+            str(line.get("status", "")),
+            _text_or_none(line.get("reason")),
+            _listed(codes, ";"),
+            _text_or_none(line.get("event_name")),
+            messages=_listed(messages, MESSAGE_SEPARATOR),
+            http_status=status if isinstance(status, int) else _number(status),
+            request_id=_text_or_none(line.get("request_id")),
+        )
 
     def write(
         self,

@@ -33,10 +33,12 @@ __all__ = [
     "GENERIC_NAMES",
     "ITEM_FIELDS",
     "LIST_FIELDS",
+    "MAX_DEPTH",
     "SYNONYMS",
     "VIRTUAL_FIELDS",
     "ColumnMap",
     "Match",
+    "TooDeep",
     "canonical",
     "extract",
     "is_field",
@@ -218,6 +220,30 @@ def canonical(column: str) -> str:
 
 # --------------------------------------------------------------------------- paths
 
+#: Levels of nesting a JSON lines record's value may have to be read (``{"a": [{"b": ...}]}``
+#: has 3); a deeper one is kept as a :class:`TooDeep`, a problem only for the rows that read it.
+MAX_DEPTH = 100
+
+
+@attrs.frozen
+class TooDeep:
+    """A JSON value nested deeper than :data:`MAX_DEPTH`, kept in its record in its place.
+
+    Nothing reads it recursively. A row whose mapping, filters, key or grouping reads it is
+    INVALID (:meth:`error`); a column no field reads costs its row nothing.
+    """
+
+    def error(self, name: str) -> ValidationError:
+        """Return the error of reading it as ``name`` (a field, a column or a path)."""
+        return ValidationError(
+            name,
+            f"is nested more than {MAX_DEPTH} levels deep (JSON values inside JSON values), "
+            "deeper than any field of an event; flatten it, or leave it unmapped",
+        )
+
+    def __str__(self) -> str:
+        return f"(nested more than {MAX_DEPTH} levels deep: not read)"
+
 
 def _kv_value(value: Any) -> Any:
     """Read a BigQuery key/value cell: ``{"string_value": ..., "int_value": ...}``."""
@@ -256,9 +282,15 @@ def extract(record: Mapping[str, Any], column: str) -> Any:
     A column named exactly (dots and all) wins. Along a path, a list of ``{"key", "value"}``
     objects (BigQuery's ``event_params``) is entered by key, and any other list of objects
     collects the rest of the path from each element (``items.item_id`` → every item's id).
+
+    Raises:
+        ValidationError: The value (or one the path goes through) is a :class:`TooDeep`.
     """
     if column in record:
-        return record[column]
+        found = record[column]
+        if found.__class__ is TooDeep:
+            raise found.error(column)
+        return found
     if "." not in column:
         return None
     return _walk(record, column.split("."), column)
@@ -266,6 +298,8 @@ def extract(record: Mapping[str, Any], column: str) -> Any:
 
 def _walk(value: Any, parts: Sequence[str], path: str) -> Any:
     for position, part in enumerate(parts):
+        if value.__class__ is TooDeep:
+            raise value.error(path)
         if isinstance(value, str):
             value = _parsed(value, path.split(".")[position - 1] if position else path)
         if isinstance(value, Mapping):
@@ -388,7 +422,11 @@ class ColumnMap:
         return None
 
     def record(self, row: Mapping[str, Any]) -> dict[str, Any]:
-        """Return the field → value record for one row (lists for multi-column fields)."""
+        """Return the field → value record for one row (lists for multi-column fields).
+
+        Raises:
+            ValidationError: A column read is nested too deeply to read (a :class:`TooDeep`).
+        """
         record: dict[str, Any] = {}
         get = row.get
         for match in self.matches:
@@ -397,6 +435,8 @@ class ColumnMap:
                 value = get(columns[0])  # a plain column, the common case
                 if value is None and "." in columns[0]:
                     value = extract(row, columns[0])
+                elif value.__class__ is TooDeep:
+                    raise value.error(match.field)
                 record[match.field] = value
                 continue
             values: list[Any] = []

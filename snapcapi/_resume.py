@@ -20,10 +20,12 @@ accepted ids mistakes one row for accepted with a probability of about 5 in 10**
 from __future__ import annotations
 
 import array
+import contextlib
 import hashlib
 import json
 import os
 import shlex
+import shutil
 import sys
 from bisect import bisect_left as _bisect_left
 from collections.abc import Iterable, Mapping
@@ -34,11 +36,12 @@ from typing import Any, Final
 
 import attrs
 
-from snapcapi._files import DamagedFile, RowSource, file_format
+from snapcapi._digests import DigestSet, run_key
+from snapcapi._files import DamagedFile, ReportWriter, RowSource, file_format
 from snapcapi.errors import ValidationError
 from snapcapi.records import RowProblem
 
-__all__ = ["SETTING_FLAGS", "AcceptedIds", "ReportMeta", "meta_path"]
+__all__ = ["SETTING_FLAGS", "AcceptedIds", "ReportMeta", "merge_report", "meta_path"]
 
 _BUCKETS: Final = 256  # by the digest's first byte: ids spread evenly, each bucket sorted
 _EMPTY: Final = array.array("Q")  # shared by every empty bucket (never mutated)
@@ -300,6 +303,57 @@ def _read_jsonl(path: str, source: RowSource, builder: _Builder) -> None:
         builder.add(
             event_id if isinstance(event_id, str) else "", name if isinstance(name, str) else ""
         )
+
+
+# --- reports written aside -------------------------------------------------------------------
+
+
+def merge_report(partial: str, earlier: str, target: str) -> None:
+    """Make one report of a run's report written aside and the report that run resumed.
+
+    ``target`` becomes ``partial``'s lines, then the ``ACCEPTED`` lines of ``earlier`` whose
+    event the partial does not mark accepted (the rows the interrupted run did not reach),
+    so that resuming with ``target`` skips every event either report got accepted. Written to
+    a temporary file and put in place in one rename: an interruption leaves both files as
+    they were. ``partial`` and its sidecar are then put in place of ``target``'s.
+
+    Raises:
+        OSError: A file cannot be read or written (nothing was changed).
+        ValidationError: ``partial`` or ``earlier`` is not a report (nothing was changed).
+    """
+    base, gz = (target[:-3], ".gz") if target.lower().endswith(".gz") else (target, "")
+    root, ext = os.path.splitext(base)
+    temporary = f"{root}.{os.getpid()}.merging{ext}{gz}"
+    try:
+        shutil.copyfile(partial, temporary)
+        seen = DigestSet()
+        with RowSource(partial, file_format(partial), recover=False) as lines:
+            for _, line in lines:
+                if isinstance(line, dict) and line.get("status") == _ACCEPTED:
+                    seen.add(run_key(_line_key(line)))
+        with (
+            ReportWriter(temporary, append=True) as writer,
+            RowSource(earlier, file_format(earlier), recover=False) as old,
+        ):
+            for _, line in old:
+                if not isinstance(line, dict) or line.get("status") != _ACCEPTED:
+                    continue
+                if line.get("event_id") and seen.add(run_key(_line_key(line))):
+                    writer.copy(line)
+        os.replace(temporary, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+    os.unlink(partial)
+    sidecar = meta_path(partial)
+    if sidecar is not None and os.path.exists(sidecar):
+        os.replace(sidecar, f"{target}{_META_SUFFIX}")
+
+
+def _line_key(line: Mapping[str, Any]) -> str:
+    event_id, name = line.get("event_id"), line.get("event_name")
+    return _key(str(event_id or ""), name if isinstance(name, str) else "")
 
 
 # --- report metadata -------------------------------------------------------------------------

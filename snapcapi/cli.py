@@ -5,23 +5,27 @@ through the real client and prints what became of each one. ``snapcapi send FILE
 CSV or JSONL file (``validate`` and ``diagnose`` are shorthands); see ``snapcapi --help``.
 
 Exit codes: 0 every row accepted (in a dry run: valid), 1 some not, 2 a usage or configuration
-error (nothing sent, or the token refused) or a ``.gz`` that breaks part way (the rows before
-it sent and reported).
+error (nothing sent, or the token refused) or a ``.gz`` cut short (the rows before the cut
+sent and reported) or damaged (nothing sent), 130 Ctrl-C and 143 SIGTERM (the summary
+printed, every row read in the report).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import math
 import os
+import signal
 import sys
+import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
-from typing import Any, TextIO, cast
+from typing import Any, NoReturn, TextIO, cast
 
 from snapcapi._bulk import (
     BulkOptions,
@@ -192,7 +196,8 @@ such as `snapcapi fake-server`.
 
 exit codes: 0 every row accepted (dry run: valid; rows skipped on purpose count as fine),
 1 some rows not (or diagnose below --fail-under), 2 usage or configuration error (or a .gz
-that breaks part way: the rows before the break are sent and reported).
+cut short: the rows before the cut are sent and reported; or damaged: nothing is sent),
+130 Ctrl-C, 143 SIGTERM (both: the summary printed, every row read in the report).
 """
 
 _FILE_HELP = """\
@@ -237,12 +242,78 @@ _FLAGS = {
     "consent_column": "--consent-column",
     "ignore": "--ignore",
     "invalid_out": "--invalid-out",
+    "report": "--report",
+    "payload_out": "--payload-out",
     "require_consent": "--require-consent",
 }
 
 
 class _Usage(Exception):
     """A usage or configuration problem: exit 2 with the message."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """The argument parser, whose errors are one line naming the flag, then where help is."""
+
+    def error(self, message: str) -> NoReturn:
+        """Print ``snapcapi: error: MESSAGE`` and a line pointing at ``--help``; exit 2."""
+        self.exit(2, f"snapcapi: error: {message}\nsee {self.prog} --help\n")
+
+
+def _whole(minimum: int, maximum: int | None = None) -> Callable[[str], int]:
+    """Return an argparse type for a whole number from ``minimum`` (to ``maximum``)."""
+    wanted = (
+        f"a whole number from {minimum} to {maximum}"
+        if maximum is not None
+        else f"a whole number, {minimum} or more"
+    )
+
+    def whole(text: str) -> int:
+        stripped = text.strip()
+        digits = stripped.removeprefix("-").removeprefix("+")
+        if not digits.isdigit() or len(digits) > 18:  # also 1e400, nan, 3.5, a word
+            raise argparse.ArgumentTypeError(f"takes {wanted}, not {_printable(text)!r}")
+        number = int(stripped)
+        if number < minimum or (maximum is not None and number > maximum):
+            raise argparse.ArgumentTypeError(f"takes {wanted}, not {number}")
+        return number
+
+    whole.__name__ = "whole number"
+    return whole
+
+
+class Terminated(KeyboardInterrupt):
+    """The process was sent SIGTERM: the command line stops as on Ctrl-C (exit 143).
+
+    A ``KeyboardInterrupt``, so the send stops as on Ctrl-C: every row read gets its line in
+    the report (an event on the wire "may have reached Snap; safe to resend") and the summary
+    is printed.
+    """
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """Make SIGTERM raise :class:`Terminated` in the main thread while the command runs.
+
+    Outside the main thread (an embedding program's worker), nothing is installed. A second
+    SIGTERM while the first is being handled is ignored: the report is being written.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    raised = False
+
+    def on_sigterm(signum: int, frame: Any) -> None:
+        nonlocal raised
+        if not raised:
+            raised = True
+            raise Terminated
+
+    previous = signal.signal(signal.SIGTERM, on_sigterm)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _pairs(values: Sequence[str], option: str, *, empty: bool = False) -> dict[str, str]:
@@ -433,10 +504,12 @@ def _add_snap_options(creds: Any) -> None:
     creds.add_argument("--snap-app-id", help="Snap App ID for MOBILE_APP events")
     creds.add_argument("--token-file", metavar="PATH", help="file holding the access token")
     creds.add_argument("--base-url", help="Snap's host (default https://tr.snapchat.com)")
-    creds.add_argument("--batch-size", type=int, default=2000, help="events per request")
-    creds.add_argument("--workers", type=int, default=1, help="requests in flight at once")
     creds.add_argument(
-        "--max-retries", type=int, default=5, help="retries of a request after an outage"
+        "--batch-size", type=_whole(1, 2000), default=2000, help="events per request"
+    )
+    creds.add_argument("--workers", type=_whole(1), default=1, help="requests in flight at once")
+    creds.add_argument(
+        "--max-retries", type=_whole(0), default=5, help="retries of a request after an outage"
     )
     creds.add_argument("--timeout", type=float, default=10.0, help="seconds per request")
     creds.add_argument("--test-event-code", help="send as test events under this code")
@@ -457,12 +530,16 @@ def _add_output_options(output: Any) -> None:
         help="stop (exit 1) when more than this share of rows is invalid or rejected (0.05)",
     )
     output.add_argument(
-        "--min-rows", type=int, default=100, metavar="N", help="rows before --max-error-rate counts"
+        "--min-rows",
+        type=_whole(0),
+        default=100,
+        metavar="N",
+        help="rows before --max-error-rate counts",
     )
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="snapcapi",
         description="Send conversions to Snap's Conversions API v3.",
         epilog=_EPILOG,
@@ -540,7 +617,9 @@ def _parser() -> argparse.ArgumentParser:
             "--show prints what arrives, one line per accepted event."
         ),
     )
-    fake.add_argument("--port", type=int, default=0, help="port to listen on (default: any)")
+    fake.add_argument(
+        "--port", type=_whole(0, 65535), default=0, help="port to listen on (default: any)"
+    )
     fake.add_argument("--latency", type=float, default=0.0, help="seconds before each answer")
     fake.add_argument(
         "--fail-rate", type=float, default=0.0, help="share of requests failed at random"
@@ -627,7 +706,7 @@ def _options(args: argparse.Namespace) -> BulkOptions:
     )
     recipe.check()
     if recipe.timezone:
-        resolve_timezone(recipe.timezone)  # a misspelt zone is refused before any row
+        _check_timezone(recipe.timezone)  # a misspelt zone is refused before any row
     max_error_rate = getattr(args, "max_error_rate", None)
     if max_error_rate is not None and not 0 <= max_error_rate <= 1:
         raise _Usage("--max-error-rate is a share between 0 and 1, such as 0.05")
@@ -650,6 +729,21 @@ def _options(args: argparse.Namespace) -> BulkOptions:
         max_error_rate=max_error_rate,
         min_rows=getattr(args, "min_rows", 100),
     )
+
+
+def _check_timezone(zone: str) -> None:
+    """Refuse a time zone Python does not know, quoting it (a zone's name is not personal).
+
+    Raises:
+        _Usage: Naming --timezone (or the preset's ``timezone``) and the zone as given.
+    """
+    try:
+        resolve_timezone(zone)
+    except ValidationError:
+        raise _Usage(
+            f"--timezone {_printable(zone)!r} is not a time zone Python knows; give an IANA "
+            "name such as Europe/Paris, America/New_York or UTC"
+        ) from None
 
 
 def _check_input(path: str) -> None:
@@ -748,19 +842,20 @@ def _run_file(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _cut_short(path: str, row: int, *, sent: bool = False) -> str:
-    """Say that a file could be read only up to ``row`` (a ``.gz`` cut short or damaged)."""
+    """Say that a file could be read only up to ``row`` (a ``.gz`` cut short)."""
     done, again = (
         (" and sent", " with --resume REPORT to skip the rows accepted") if sent else ("", "")
     )
+    last = f"after row {row:,}" if row else "before its first row"
     return (
-        f"{path} is cut short or damaged after row {row:,} (a .gz not copied or downloaded "
-        f"whole): the rows up to it were read{done}, the rows after it could not be; get the "
-        f"whole file and run again{again}"
+        f"{path} is cut short {last} (a .gz not copied or downloaded whole): the rows up to "
+        f"the cut were read{done}, the rest of the file is missing; get the whole file and run "
+        f"again{again}"
     )
 
 
 def _run_diagnose(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from snapcapi._files import RowSource
+    from snapcapi._files import RowSource, check_gzip
     from snapcapi.diagnostics import diagnose
 
     _check_number(args.fail_under, "--fail-under", lambda v: 0 <= v <= 100, "a score from 0 to 100")
@@ -770,6 +865,7 @@ def _run_diagnose(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.explain:
         explain(options, out)
         return 0
+    check_gzip(args.file)  # a corrupt .gz may decompress to garbage: it is not judged
     with RowSource(args.file, options.format, options.encoding) as source:
 
         def show_map(found: ColumnMap) -> None:
@@ -839,6 +935,14 @@ def _run_fake_server(args: argparse.Namespace, out: TextIO) -> int:
     )
     if args.fail_rate:
         server.faults(args.fail_rate, seed=int(time.time()))
+    try:
+        server.start()
+    except OSError as exc:
+        raise _Usage(
+            f"--port {args.port}: cannot listen on 127.0.0.1:{args.port} "
+            f"({exc.strerror or exc}); another program may use it: pick another port, or "
+            "leave --port out for any free one"
+        ) from None
     with server:
         out.write(
             f"fake Snap server at {server.url} ({args.answers} answers; Ctrl-C stops it)\n"
@@ -960,6 +1064,20 @@ def main(
         library_log.addHandler(logging.NullHandler())
     parser = _parser()
     args = parser.parse_args(argv)
+    with _sigterm_as_interrupt():
+        return _run_command(parser, args, stdout, err, pipe, real_stdout=real_stdout)
+
+
+def _run_command(
+    parser: argparse.ArgumentParser,
+    args: argparse.Namespace,
+    stdout: TextIO,
+    err: TextIO,
+    pipe: _QuietPipe,
+    *,
+    real_stdout: bool,
+) -> int:
+    """Run the command ``args`` names; say what stopped it, if anything; return the exit code."""
     try:
         if args.command == "demo":
             return run_demo(stdout)
@@ -986,6 +1104,9 @@ def main(
     except SnapCapiError as exc:
         err.write(f"snapcapi: error: {exc}\n")
         return 2
+    except Terminated:
+        err.write("snapcapi: terminated (SIGTERM); the report covers every row read so far\n")
+        return 128 + signal.SIGTERM
     except KeyboardInterrupt:
         err.write("snapcapi: interrupted; the report covers every row read so far\n")
         return 130

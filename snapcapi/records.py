@@ -69,6 +69,7 @@ from snapcapi.problems import (
     INVALID_VALUE,
     NOT_A_RECORD,
     PHONE_NO_COUNTRY_CODE,
+    UNREADABLE_CSV,
     Problem,
 )
 from snapcapi.user_data import OnInvalid
@@ -108,6 +109,12 @@ class RowProblem:
         event_id: The row's event id, when it got that far.
         code: What is wrong, as a short stable identifier (see :mod:`snapcapi.problems`):
             ``"invalid_value"`` for a value an error refused, ``"not_a_record"``, ...
+        lines: The first and last physical line of a file row that could not be read as a
+            row (an unbalanced quote, a wrong number of values, a line that is not JSON).
+        text: That row's text as the file has it, for ``--invalid-out``. Never shown by
+            ``repr`` or ``str``: it may hold personal data.
+        values: The values read from :attr:`text` alone, as far as they go (a CSV row), for
+            ``--invalid-out`` and to tell which line-item group the row began. Never shown.
     """
 
     row: Hashable
@@ -116,6 +123,17 @@ class RowProblem:
     remedy: Remedy | None = attrs.field(default=None, eq=False, repr=False)
     event_id: str | None = attrs.field(default=None, eq=False, repr=False)
     code: str = attrs.field(default=INVALID_VALUE, eq=False, repr=False, kw_only=True)
+    lines: tuple[int, int] | None = attrs.field(default=None, eq=False, repr=False, kw_only=True)
+    text: str | None = attrs.field(default=None, eq=False, repr=False, kw_only=True)
+    values: tuple[str, ...] | None = attrs.field(default=None, eq=False, repr=False, kw_only=True)
+
+    @property
+    def where(self) -> str | None:
+        """Name the physical line(s) of the row (``"line 401"``, ``"lines 7-12"``), if known."""
+        if self.lines is None:
+            return None
+        first, last = self.lines
+        return f"line {first:,}" if first == last else f"lines {first:,}-{last:,}"
 
     @classmethod
     def from_error(
@@ -410,12 +428,13 @@ def iter_recipe(
     stats: RecordStats | None = None,
     ignored: set[str] | None = None,
     on_map: Callable[[ColumnMap], None] | None = None,
-    on_group: Callable[[Hashable, Sequence[Mapping[str, Any]]], None] | None = None,
+    on_group: Callable[[Hashable, Sequence[Any]], None] | None = None,
 ) -> Iterator[tuple[Hashable, Event | RowProblem | RowSkip]]:
     """Run :func:`iter_events` with a :class:`Recipe` (the command line's way in).
 
     ``on_group`` is called with each row's source record(s) (a group of line-item rows for
-    ``group_by``) just before the row's outcome is yielded.
+    ``group_by``; for a row a file reader could not read, its :class:`RowProblem`) just
+    before the row's outcome is yielded.
     """
     pipeline = _Pipeline(recipe, stats or RecordStats(), ignored, on_map, on_group)
     return pipeline.run(rows, columns)
@@ -480,7 +499,7 @@ def _misfits(
     for match in found.matches:
         if match.how != "synonym" or match.field in _NEVER_MISFIT:
             continue
-        values = [extract(r, match.columns[0]) for r in sample]
+        values = [_sampled(r, match.columns[0]) for r in sample]
         values = [v for v in values if not is_blank(v) and not isinstance(v, (dict, list))]
         bad = sum(not _fits(match.field, v, recipe) for v in values)
         if values and bad * 2 > len(values):
@@ -495,6 +514,14 @@ def _misfits(
                 f"values do not fit{hint}; map it explicitly if it is"
             )
     return misfits
+
+
+def _sampled(record: Mapping[str, Any], column: str) -> Any:
+    """Return a sample row's value, None for one that cannot be read (its row fails later)."""
+    try:
+        return extract(record, column)
+    except ValidationError:
+        return None
 
 
 def _fits(field: str, value: Any, recipe: Recipe) -> bool:
@@ -619,17 +646,59 @@ def _plan(found: ColumnMap, recipe: Recipe) -> _Plan:
     return _Plan(found, options, items, found.identity, flat if plain else None)
 
 
+class _Headless(list):  # type: ignore[type-arg]
+    """The rows of a line-item group that follows a row the file reader could not read.
+
+    Attributes:
+        after: The unreadable row's problem.
+        certain: That row's own first line gives this group's value: it was the group's first
+            row (the one that holds an order's fields), so the rows here cannot be an event.
+    """
+
+    def __init__(self, rows: list[Mapping[str, Any]], after: RowProblem, certain: bool) -> None:
+        super().__init__(rows)
+        self.after = after
+        self.certain = certain
+
+    def problem(self, row: Hashable, column: str) -> RowProblem:
+        """Return the group's problem: its first row is (or may be) the unreadable one."""
+        where = self.after.where or f"row {self.after.row}"
+        if self.certain:
+            why = (
+                f"the first row of this group ({where}) could not be read, so its line-item "
+                "rows lack the fields that row holds"
+            )
+        else:
+            why = (
+                f"this group comes right after a row that could not be read ({where}), which "
+                "may be its first row (the one its filters and fields are read from)"
+            )
+        reason = f"{why}; fix {where} and send the file again (--resume skips what was accepted)"
+        return RowProblem(row, column, reason, code=UNREADABLE_CSV)
+
+
+#: The group value of an unreadable row whose own first line does not reach the column.
+_UNKNOWN = object()
+
+
 class _Groups:
     """Line items: consecutive rows with the same ``group_by`` value are one event.
 
     A value that comes back after other rows (a sorted-away or shuffled file) would split its
-    order in two, one of them with some items missing: that row becomes a problem.
+    order in two, one of them with some items missing: that row becomes a problem. A group
+    that starts right after a row the reader could not read is :class:`_Headless`: that row
+    may have been the group's first, which holds the order's fields.
     """
 
-    def __init__(self, column: str | None, stats: RecordStats) -> None:
+    def __init__(
+        self, column: str | None, stats: RecordStats, header: Sequence[str] | None = None
+    ) -> None:
         self.column = column
         self.stats = stats
         self.seen = DigestSet()
+        self.place = header.index(column) if header and column in header else None
+        self.width = len(header) if header else 0
+        self.unread: tuple[RowProblem, object] | None = None  # the last unreadable row, value
 
     def __call__(self, rows: Iterator[tuple[Hashable, Any]]) -> Iterator[tuple[Hashable, Any]]:
         """Yield ``(row, item)``, the item being a list of records for a group."""
@@ -640,6 +709,8 @@ class _Groups:
         head_value: str | None = None
         for row, item in rows:
             if not isinstance(item, Mapping):
+                if isinstance(item, RowProblem) and item.lines is not None:
+                    self.unread = (item, self._value_of(item))
                 yield row, item  # an unreadable line does not end the group around it
                 continue
             try:
@@ -651,10 +722,11 @@ class _Groups:
             if head is not None and text is not None and text == head_value:
                 head[1].append(item)
                 self.stats.folded += 1
+                self.unread = None  # the unreadable row was one of this group's items
                 continue
             if head is not None:
                 yield head
-            head, head_value = (row, [item]), text
+            head, head_value = (row, self._started(item, text)), text
             if text is not None and not self.seen.add(run_key(text)):
                 self.stats.split_groups += 1
                 head = None
@@ -670,6 +742,31 @@ class _Groups:
                 )
         if head is not None:
             yield head
+
+    def _value_of(self, problem: RowProblem) -> object:
+        """Return the group value an unreadable row's own first line gives, if it reaches it.
+
+        A quote left open swallows the rest of its line into one last value: only the values
+        before that one are the row's own (all of them when the line has the header's width).
+        """
+        values, place = problem.values, self.place
+        if place is None or values is None or place >= len(values):
+            return _UNKNOWN
+        if place == len(values) - 1 and len(values) != self.width:
+            return _UNKNOWN
+        return values[place].strip() or None
+
+    def _started(self, item: Mapping[str, Any], text: str | None) -> list[Mapping[str, Any]]:
+        """Begin a group at ``item``: headless when an unreadable row came just before it."""
+        unread, self.unread = self.unread, None
+        if unread is None:
+            return [item]
+        problem, value = unread
+        if value is _UNKNOWN:
+            return _Headless([item], problem, certain=False)
+        if value is not None and value == text:
+            return _Headless([item], problem, certain=True)
+        return [item]
 
 
 def scattered_groups(
@@ -715,7 +812,7 @@ class _Pipeline:
         stats: RecordStats,
         ignored: set[str] | None,
         on_map: Callable[[ColumnMap], None] | None,
-        on_group: Callable[[Hashable, Sequence[Mapping[str, Any]]], None] | None = None,
+        on_group: Callable[[Hashable, Sequence[Any]], None] | None = None,
     ) -> None:
         self.recipe = recipe
         self.stats = stats
@@ -725,6 +822,7 @@ class _Pipeline:
         self.seen = DigestSet()
         self.first: _Plan | None = None
         self.header = False
+        self.columns: list[str] | None = None  # the header, when the source has one
         self.plans: dict[tuple[str, ...], _Plan | ValidationError] = {}
         self.misfits: dict[str, str] = {}
         self.names: dict[str, str] = {}  # event names as written → Snap's, for ids
@@ -739,6 +837,7 @@ class _Pipeline:
         if columns is not None:
             # Mapping errors (an unknown column, a required field missing) surface at the call.
             header = [str(c) for c in columns]
+            self.columns = header
             _check_columns(self.recipe, header)
             sample = list(itertools.islice(iterator, SAMPLE_ROWS))
             self.header = True
@@ -800,7 +899,8 @@ class _Pipeline:
             iterator = itertools.chain(sample, iterator)
         grouped = iterator
         if self.recipe.group_by is not None:
-            grouped = _Groups(self.recipe.group_by, self.stats)(iterator)
+            groups = _Groups(self.recipe.group_by, self.stats, self.columns)
+            grouped = groups(iterator)
         for row, item in grouped:
             outcome = self._one(row, item)
             if self.on_group is not None:
@@ -829,10 +929,15 @@ class _Pipeline:
         else:
             what = f"expected a record (a dict), got {type(item).__name__}"
             return RowProblem(row, None, what, code=NOT_A_RECORD)
+        headless = item if isinstance(item, _Headless) else None
+        if headless is not None and headless.certain:
+            return headless.problem(row, str(self.recipe.group_by))
         merged = group[0] if len(group) == 1 else _merged(group)
         try:
             for rule in self.rules:
                 if not rule.passes(merged):
+                    if headless is not None:  # judged on rows that may lack the first one
+                        return headless.problem(row, str(self.recipe.group_by))
                     self.stats.filtered[rule] += 1
                     return RowSkip(row, f"filtered by {rule}", rule=rule)
         except ValidationError as exc:  # a filter's path into a cell that is not JSON

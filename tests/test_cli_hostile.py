@@ -150,28 +150,42 @@ def test_a_cut_gz_sends_the_rows_before_the_cut_then_exits_2(snap_server, tmp_pa
     assert snap_server.event_ids() == {f"A{i}" for i in range(1, last + 1)}  # no cut row sent
     [message] = done.stderr.splitlines()
     assert message.startswith("snapcapi: error: ")
-    assert f"is cut short or damaged after row {last:,}" in message
+    assert f"is cut short after row {last:,}" in message
     assert f"{last:,} rows processed" in done.stdout
 
 
-def test_a_damaged_gz_is_reported_after_its_readable_rows(snap_server, tmp_path):
-    """A .gz whose checksum is wrong, or that is damaged mid-way: one line, exit 2, no traceback."""
+def test_a_damaged_gz_sends_nothing_and_says_so_honestly(snap_server, tmp_path):
+    """A .gz whose check fails (CRC, or bytes flipped a third in): no row read or sent, one line.
+
+    Corrupt deflate data decompresses to plausible rows until gzip's check at the end of the
+    stream: the file once said "damaged after row 5,075" of 5,000 and numbered garbage rows.
+    """
     source = tmp_path / "orders.csv.gz"
     data = bytearray(_gz_export(source, 3000))
     data[-6] ^= 0xFF  # the CRC: every row decompresses, the check fails at the end
     source.write_bytes(bytes(data))
     done = snapcapi("send", source, *DEFAULTS, "--dry-run", "--quiet")
     assert done.returncode == 2
-    assert "is cut short or damaged after row 3,000" in done.stderr
-    assert "3,000 rows checked" in done.stdout
+    [message] = done.stderr.splitlines()
+    assert "is a damaged .gz (CRC check failed" in message
+    assert "none was read or sent" in message
+    assert "rows checked" not in done.stdout
 
-    data[len(data) // 2] ^= 0xFF  # the middle of the stream
+    data[-6] ^= 0xFF
+    third = len(data) // 3
+    data[third : third + 2] = bytes(b ^ 0xFF for b in data[third : third + 2])
     source.write_bytes(bytes(data))
-    done = snapcapi("send", source, *DEFAULTS, "--report", tmp_path / "r.csv", "--quiet",
-                    server=snap_server)  # fmt: skip
-    assert done.returncode == 2
-    assert len(done.stderr.splitlines()) == 1
-    assert "is cut short or damaged after row" in done.stderr
+    report = tmp_path / "r.csv"
+    for command in ("send", "diagnose"):
+        done = snapcapi(command, source, *DEFAULTS, "--quiet",
+                        *(("--report", report) if command == "send" else ()),
+                        server=snap_server if command == "send" else None)  # fmt: skip
+        assert done.returncode == 2
+        [message] = done.stderr.splitlines()
+        assert "is a damaged .gz" in message
+        assert "after row" not in message  # no count of rows the file may not have
+    assert snap_server.request_count == 0  # no garbage row is ever sent
+    assert not report.exists()
 
     source.write_bytes(bytes(data[:20]))  # not even the header can be read
     done = snapcapi("diagnose", source, *DEFAULTS)
@@ -216,13 +230,15 @@ def test_hostile_values_fail_their_row_only(snap_server, tmp_path):
                     "--quiet", server=snap_server)  # fmt: skip
     assert done.returncode == 1, done.stderr
     got = [json.loads(line) for line in report.read_text(encoding="utf-8").splitlines()]
+    # extra and custom_data are never read unless mapped: nesting there costs nothing; contents
+    # is read (by its name), so its row is INVALID.
     assert sorted((line["row"], line["status"]) for line in got) == [
-        (1, "ACCEPTED"), (2, "INVALID"), (3, "INVALID"), (4, "INVALID"), (5, "INVALID"),
+        (1, "ACCEPTED"), (2, "ACCEPTED"), (3, "ACCEPTED"), (4, "INVALID"), (5, "INVALID"),
         (6, "ACCEPTED"),
     ]  # fmt: skip
-    assert "nested more than" in {line["row"]: line for line in got}[2]["reason"]
-    assert {"j1", "j6"} <= snap_server.event_ids()
-    assert not {"j2", "j3", "j4", "j5"} & snap_server.event_ids()
+    assert "contents: is nested more than" in {line["row"]: line for line in got}[4]["reason"]
+    assert {"j1", "j2", "j3", "j6"} <= snap_server.event_ids()
+    assert not {"j4", "j5"} & snap_server.event_ids()
 
 
 # --------------------------------------------------------------------------- odd flags
@@ -386,3 +402,288 @@ def test_the_report_never_multiplies_a_long_reason(tmp_path):
     assert sum(len(m) for m in line["messages"]) <= REPORT_TEXT_LIMIT + 100
     assert line["messages"][-1].endswith("more cut)")
     assert path.stat().st_size < 3 * REPORT_TEXT_LIMIT
+
+
+# --------------------------------------------------------------------------- issue 11, CLI trial
+
+
+def test_invalid_out_holds_the_rows_that_could_not_be_read(snap_server, tmp_path):
+    """Unreadable CSV rows go to --invalid-out as far as they read; the summary names lines."""
+    source = _export(tmp_path / "orders.csv", 20, '"Leave at the door')
+    text = source.read_text(encoding="utf-8").splitlines()
+    text[10] = text[10] + ",one too many"  # row 9 (line 11: row 2 spans two) is too wide
+    source.write_text("\n".join(text) + "\n", encoding="utf-8")
+    bad = tmp_path / "bad.csv"
+    done = snapcapi("send", source, *DEFAULTS, "--invalid-out", bad, "--quiet",
+                    server=snap_server)  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    # Without --report, the summary says where the unreadable rows are.
+    assert "INVALID: unreadable CSV (line 7)" in done.stdout
+    assert "has more or fewer values than the header has columns (line 11)" in done.stdout
+    with open(bad, newline="", encoding="utf-8") as stream:
+        written = list(csv.DictReader(stream))
+    by_id = {line["event_id"]: line for line in written}
+    assert set(by_id) == {"A5", "A9"}
+    # Its first line, as far as it reads: the open quote takes the rest of the line.
+    assert by_id["A5"]["Note"] == f"Leave at the door,5.50,USD,{WHEN}"
+    assert by_id["A5"]["Created at"] == ""
+    assert "line 7" in by_id["A5"]["reason"]
+    assert by_id["A9"]["Created at"] == f"{WHEN},one too many"  # nothing of the line lost
+    assert by_id["A9"]["reason"] == "line 11 has 7 values but the header has 6 columns"
+
+    lines = tmp_path / "events.jsonl"
+    good = {"event_name": "SIGN_UP", "event_time": WHEN, "action_source": "OFFLINE",
+            "email": "a@example.com", "event_id": "j1"}  # fmt: skip
+    lines.write_text(json.dumps(good) + '\n{"event_id": "cut", "em\n' + "[" * 5000 + "]" * 5000
+                     + "\n", encoding="utf-8")  # fmt: skip
+    bad = tmp_path / "bad.jsonl"
+    done = snapcapi("send", lines, "--invalid-out", bad, "--quiet", server=snap_server)
+    assert done.returncode == 1, done.stderr
+    written = [json.loads(line) for line in bad.read_text(encoding="utf-8").splitlines()]
+    assert [(line["snapcapi_row"], line["snapcapi_status"]) for line in written] == [
+        (2, "INVALID"), (3, "INVALID")
+    ]  # fmt: skip
+    assert written[0]["snapcapi_text"] == '{"event_id": "cut", "em'
+    assert "at line 2, column" in written[0]["snapcapi_reason"]
+    assert written[1]["snapcapi_text"].startswith("[[[")
+
+
+@pytest.mark.parametrize("ignore", [(), ("--ignore", "meta")])
+def test_a_deep_json_column_nobody_reads_fails_no_row(snap_server, tmp_path, ignore):
+    """meta nested 150 or 5,000 deep, unmapped or --ignore'd: the rows are sent; mapped: INVALID."""
+    good = {"event_name": "PURCHASE", "event_time": WHEN, "action_source": "OFFLINE",
+            "email": "a@example.com", "value": 1, "currency": "USD"}  # fmt: skip
+    lines = tmp_path / "events.jsonl"
+    text = [json.dumps({**good, "event_id": "flat"})]
+    for name, depth in (("deep", 150), ("deeper", 5000)):
+        text.append(json.dumps({**good, "event_id": name})[:-1]
+                    + f', "meta": {"[" * depth}1{"]" * depth}}}')  # fmt: skip
+    lines.write_text("\n".join(text) + "\n", encoding="utf-8")
+    report = tmp_path / "report.jsonl"
+    done = snapcapi("send", lines, "--report", report, *ignore, "--quiet", server=snap_server)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert snap_server.event_ids() == {"flat", "deep", "deeper"}
+
+    if not ignore:  # read through a mapping, the same values make their rows INVALID
+        done = snapcapi("send", lines, "--report", report, "--map", "extra=meta", "--quiet",
+                        server=snap_server)  # fmt: skip
+        assert done.returncode == 1
+        text = report.read_text(encoding="utf-8")
+        got = {line["row"]: line for line in map(json.loads, text.splitlines())}
+        assert got[1]["status"] == "ACCEPTED"
+        for row in (2, 3):
+            assert got[row]["status"] == "INVALID"
+            assert got[row]["reason"].startswith("extra: is nested more than 100 levels")
+
+
+SHOPIFY = ["Name", "Email", "Financial Status", "Currency", "Total", "Created at",
+           "Lineitem quantity", "Lineitem price", "Lineitem sku", "Billing Name", "Billing City",
+           "Billing Zip", "Billing Province", "Billing Country", "Billing Phone", "Phone",
+           "Cancelled at", "Notes"]  # fmt: skip
+
+
+def _shopify(path, broken_head):
+    """Write 6 paid orders of 2 line items; order #1003's first row has a quote never closed."""
+    when = (datetime.now(timezone.utc) - timedelta(hours=3)).strftime("%Y-%m-%d %H:%M:%S +0000")
+    lines = [",".join(SHOPIFY)]
+    for i in range(1, 7):
+        head = [f"#100{i}", f"buyer{i}@example.com", "paid", "EUR", f"{i}0.50", when, "1",
+                "5.00", "SKU-0", "Ana Lima", "Porto", "4000", "", "PT", "+351 912 345 67{i}",
+                "", "", ""]  # fmt: skip
+        item = [f"#100{i}", f"buyer{i}@example.com", "", "", "", when, "2", "5.00", "SKU-1",
+                *[""] * 9]  # fmt: skip
+        line = ",".join(head)
+        if i == 3:
+            line = broken_head(line)
+        lines += [line, ",".join(item)]
+    path.write_text("\r\n".join(lines) + "\r\n", encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("breaking", "certain"),
+    [
+        (lambda line: line + '"gate code 12', True),  # the trial: the Notes cell opens a quote
+        (lambda line: '"' + line, False),  # the quote opens in Name: its value cannot be read
+    ],
+)
+def test_line_items_of_an_order_whose_first_row_is_unreadable_are_not_filtered(
+    snap_server, tmp_path, breaking, certain
+):
+    """#1003's first row is unreadable: its item row is INVALID pointing at it, never SKIPPED."""
+    source = _shopify(tmp_path / "orders_export.csv", breaking)
+    report = tmp_path / "report.csv"
+    done = snapcapi("send", source, "--preset", "shopify", "--report", report, "--quiet",
+                    server=snap_server)  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    lines = {int(line["row"]): line for line in read_report(report)}
+    head, items = lines[5], lines[6]  # order #1003: rows 5 (line 6) and 6
+    assert (head["status"], head["codes"]) == ("INVALID", "unreadable_csv")
+    assert items["status"] == "INVALID"
+    assert "(line 6)" in items["reason"]
+    assert ("first row of this group" if certain else "may be its first row") in items["reason"]
+    assert "skipped by" not in done.stdout
+    assert len(snap_server.event_ids()) == 5
+
+
+def test_a_name_that_is_not_in_the_encoding_is_dropped_with_encoding_advice(snap_server, tmp_path):
+    """--encoding utf-8 on Latin-1: the name is dropped; the summary and report say --encoding."""
+    source = tmp_path / "orders.csv"
+    rows = [["event_id", "Email", "full_name", "Total", "Currency", "Created at"],
+            ["plain-1", "a@example.com", "Zo\xeb \xc5ngstr\xf6m", "1.00", "USD", WHEN]]  # fmt: skip
+    source.write_bytes("".join(",".join(r) + "\n" for r in rows).encode("latin-1"))
+    report = tmp_path / "report.csv"
+    done = snapcapi("send", source, *DEFAULTS, "--encoding", "utf-8", "--report", report,
+                    server=snap_server)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert snap_server.event_ids() == {"plain-1"}
+    advice = "pass --encoding cp1252"
+    warnings = done.stdout.split("dropped (events kept):\n", 1)[1].splitlines()[:2]
+    assert all(line.strip().startswith("1  ") and advice in line for line in warnings)
+    [line] = read_report(report)
+    assert line["status"] == "ACCEPTED"
+    assert line["reason"].startswith("first_name dropped: is not valid Unicode")
+    assert line["reason"].count(advice) == 1
+
+
+@pytest.mark.parametrize(
+    ("flag", "value"),
+    [
+        ("--timeout", "abc"),
+        ("--workers", "nan"),
+        ("--min-rows", "1e400"),
+        ("--min-rows", "-5"),
+        ("--batch-size", "0"),
+        ("--max-retries", "-1"),
+    ],
+)
+def test_a_flag_argparse_refuses_is_one_line_and_a_hint(snap_server, tmp_path, flag, value):
+    """No 20-line usage block: the error naming the flag, then where help is; exit 2."""
+    source = tmp_path / "orders.csv"
+    with open(source, "w", newline="", encoding="utf-8") as stream:
+        csv.writer(stream).writerows([COLUMNS, order(1)])
+    done = snapcapi("send", source, *DEFAULTS, f"{flag}={value}", server=snap_server)
+    assert done.returncode == 2
+    message, hint = done.stderr.splitlines()
+    assert message.startswith(f"snapcapi: error: argument {flag}: ")
+    assert hint == "see snapcapi send --help"
+    assert snap_server.request_count == 0
+
+
+@pytest.mark.parametrize("flag", ["--report", "--invalid-out", "--payload-out"])
+def test_an_output_in_a_missing_folder_names_its_flag(tmp_path, flag):
+    """--report /nonexistent/dir/r.csv (or --invalid-out, --payload-out): one line naming it."""
+    source = tmp_path / "orders.csv"
+    with open(source, "w", newline="", encoding="utf-8") as stream:
+        csv.writer(stream).writerows([COLUMNS, order(1)])
+    target = tmp_path / "no such folder" / "out.csv"
+    if flag == "--payload-out":
+        target = target.with_suffix(".jsonl")
+    done = snapcapi("send", source, *DEFAULTS, "--dry-run", flag, target)
+    assert done.returncode == 2
+    [message] = done.stderr.splitlines()
+    assert message.startswith(f"snapcapi: error: {flag}: cannot write {target}: ")
+
+
+def test_fake_server_port_out_of_range_or_in_use_names_port():
+    """--port 99999, -1 or a port in use: one line naming --port, exit 2, no traceback."""
+    import socket
+
+    for port in ("99999", "-1"):
+        done = snapcapi("fake-server", "--port", port, timeout=30)
+        assert done.returncode == 2
+        message, hint = done.stderr.splitlines()
+        assert message.startswith("snapcapi: error: argument --port: takes a whole number")
+        assert hint == "see snapcapi fake-server --help"
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = snapcapi("fake-server", "--port", port, timeout=30)
+    assert done.returncode == 2
+    [message] = done.stderr.splitlines()
+    assert message.startswith(f"snapcapi: error: --port {port}: cannot listen")
+
+
+def test_sigterm_mid_send_prints_the_summary_and_reports_every_answered_row(tmp_path):
+    """SIGTERM as Ctrl-C: summary, a report line per row read (none answered missing), exit 143."""
+    import signal
+    import time
+
+    from snapcapi.testing import FakeSnapServer
+
+    source = tmp_path / "orders.csv"
+    with open(source, "w", newline="", encoding="utf-8") as stream:
+        csv.writer(stream).writerows([COLUMNS, *(order(i) for i in range(1, 401))])
+    report = tmp_path / "report.csv"
+    with FakeSnapServer(latency=0.3) as slow:
+        environment = {**os.environ, "SNAP_ACCESS_TOKEN": slow.token}
+        process = subprocess.Popen(
+            [sys.executable, "-m", "snapcapi", "send", source, *DEFAULTS, "--pixel-id",
+             slow.pixel_id, "--base-url", slow.url, "--batch-size", "10", "--workers", "2",
+             "--report", report],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment,
+        )  # fmt: skip
+        deadline = time.monotonic() + 60
+        while slow.accepted_count < 40 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=60)
+        received = slow.event_ids()
+    assert process.returncode == 143, out + err
+    assert "Traceback" not in err
+    assert "rows processed" in out
+    assert err.strip() == "snapcapi: terminated (SIGTERM); the report covers every row read so far"
+    lines = read_report(report)
+    processed = int(out.split(" rows processed", 1)[0].replace(",", "").split()[-1])
+    assert len(lines) == processed
+    accepted = {line["event_id"] for line in lines if line["status"] == "ACCEPTED"}
+    assert accepted
+    assert accepted <= received
+    # Every event the server got is in the report: ACCEPTED, or FAILED as maybe delivered.
+    reported = {line["event_id"]: line for line in lines}
+    assert received <= set(reported)
+    for event_id in received - accepted:
+        assert "may have reached Snap" in reported[event_id]["reason"]
+
+
+def _two_orders(tmp_path):
+    source = tmp_path / "orders.csv"
+    with open(source, "w", newline="", encoding="utf-8") as stream:
+        csv.writer(stream).writerows([COLUMNS, order(1), order(2)])
+    return source
+
+
+def test_one_unusable_resume_line_is_one_line(snap_server, tmp_path):
+    """'1 line of the --resume report could not be used', not '1 lines'."""
+    source = _two_orders(tmp_path)
+    earlier = tmp_path / "report.csv"
+    with open(earlier, "w", newline="", encoding="utf-8") as stream:
+        writer = csv.writer(stream)
+        writer.writerow(["row", "event_id", "event_name", "status", "reason"])
+        writer.writerow(["1", "", "PURCHASE", "ACCEPTED", ""])
+    done = snapcapi("send", source, *DEFAULTS, "--resume", earlier, "--quiet", server=snap_server)
+    assert done.returncode == 0, done.stderr
+    assert "  1 line of the --resume report could not be used" in done.stdout
+
+
+def test_an_unknown_time_zone_is_quoted_as_given(snap_server, tmp_path):
+    """A zone name is not personal data: 'Mars/Olympus', not 'M*********us'; exit 2."""
+    source = _two_orders(tmp_path)
+    done = snapcapi("send", source, *DEFAULTS, "--timezone", "Mars/Olympus", server=snap_server)
+    assert done.returncode == 2
+    [message] = done.stderr.splitlines()
+    assert message.startswith("snapcapi: error: --timezone 'Mars/Olympus' is not a time zone")
+    assert snap_server.request_count == 0
+
+
+def test_a_json_error_names_the_files_line(tmp_path):
+    """A JSON lines error on line 9 says line 9 (json itself says line 1 of the text it got)."""
+    lines = tmp_path / "events.jsonl"
+    lines.write_text("\n" * 8 + '{"event_id": "cut", "ema\n', encoding="utf-8")
+    report = tmp_path / "report.jsonl"
+    snapcapi("send", lines, "--dry-run", "--report", report, "--quiet")
+    [line] = [json.loads(text) for text in report.read_text(encoding="utf-8").splitlines()]
+    assert line["row"] == 9
+    assert "at line 9, column" in line["reason"]
+    assert "line 1 column" not in line["reason"]

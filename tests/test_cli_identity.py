@@ -270,7 +270,7 @@ def test_diagnose_exits_1_when_no_row_is_usable(server, tmp_path):
 
 
 def test_ctrl_c_prints_the_summary_and_keeps_a_report_being_resumed(server, tmp_path):
-    """SIGINT mid-send: exit 130, the summary counts the rows read, the resumed report stays."""
+    """SIGINT mid-send: exit 130, the summary counts the rows read, nothing accepted is lost."""
     import signal
     import time
 
@@ -300,8 +300,11 @@ def test_ctrl_c_prints_the_summary_and_keeps_a_report_being_resumed(server, tmp_
     assert process.returncode == 130, out + err
     assert "rows processed" in out
     assert "the run did not complete" in out
-    assert report(tmp_path / "r.csv") == before  # the report being resumed is intact
-    assert os.path.exists(tmp_path / "r.partial.csv")
+    # The report resumed now holds this run's lines and the earlier accepted ones it lacked.
+    after = report(tmp_path / "r.csv")
+    accepted = {line["event_id"] for line in after if line["status"] == "ACCEPTED"}
+    assert {line["event_id"] for line in before} <= accepted
+    assert not os.path.exists(tmp_path / "r.partial.csv")
 
 
 def test_max_error_rate_does_not_stop_a_healthy_file(server, tmp_path):
@@ -508,3 +511,69 @@ def test_cut_utf16_unreadable_lines_and_set_consent_are_handled(server, tmp_path
     consent = send(server, write(tmp_path / "c.csv", [order(1)]), "--dry-run", "--set",
                    "consent=true", "--require-consent", check=0)  # fmt: skip
     assert "1 valid" in consent.stdout
+
+
+def _interrupt_when(process, server, accepted):
+    """Send SIGINT once the server has accepted ``accepted`` events (or after 60 s)."""
+    import signal
+    import time
+
+    deadline = time.monotonic() + 60
+    while server.accepted_count < accepted and time.monotonic() < deadline:
+        time.sleep(0.02)
+    process.send_signal(signal.SIGINT)
+    return process.communicate(timeout=60)
+
+
+def test_following_the_advice_after_two_interrupted_resumes_resends_nothing_accepted(tmp_path):
+    """--report R --resume R interrupted twice, then again: no event either run got accepted resent.
+
+    The second interrupted run's accepted events once sat in R.partial.csv, which the third
+    run (resuming R, as the summary said) never read: it sent all of them again.
+    """
+    source = write(tmp_path / "orders.csv", [order(i) for i in range(300)])
+    path = tmp_path / "r.csv"
+    slow = FakeSnapServer(latency=0.2).start()
+    try:
+        env = {**os.environ, "SNAP_ACCESS_TOKEN": slow.token}
+        argv = [sys.executable, "-m", "snapcapi", "send", source, "--pixel-id", slow.pixel_id,
+                "--base-url", slow.url, "--event-name", "PURCHASE", "--action-source",
+                "OFFLINE", "--key", "order_id", "--batch-size", "10", "--report", path]  # fmt: skip
+        first = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                 env=env)  # fmt: skip
+        _interrupt_when(first, slow, 40)
+        after_first = {r["event_id"] for r in report(path) if r["status"] == "ACCEPTED"}
+        sent_first = slow.event_ids()
+        second = subprocess.Popen([*argv, "--resume", path], stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True, env=env)  # fmt: skip
+        out, err = _interrupt_when(second, slow, slow.accepted_count + 40)
+        assert second.returncode == 130, out + err
+        assert "resume with it again" in out
+        after_second = {r["event_id"] for r in report(path) if r["status"] == "ACCEPTED"}
+        assert after_first < after_second  # the second run's accepted events are in R
+        assert after_second - sent_first  # some were first sent by the second run
+        before = len(slow.events)
+        third = subprocess.run([*argv, "--resume", path], capture_output=True, text=True,
+                               env=env, timeout=120, check=False)  # fmt: skip
+        resent = {event["event_id"] for event in slow.events[before:]}
+    finally:
+        slow.stop()
+    assert third.returncode == 0, third.stdout + third.stderr
+    assert not resent & after_second
+    assert len(slow.unique_events()) == 300
+
+
+def test_a_report_left_aside_is_merged_before_resuming(server, tmp_path):
+    """R.partial.csv left by an interrupted run (merge failed): --resume R skips its rows too."""
+    rows = [order(i) for i in range(60)]
+    send(server, write(tmp_path / "first.csv", rows[:20]), "--report", tmp_path / "r.csv", check=0)
+    send(server, write(tmp_path / "second.csv", rows[20:40]), "--report",
+         tmp_path / "r.partial.csv", check=0)  # fmt: skip
+    assert server.accepted_count == 40
+    done = send(server, write(tmp_path / "orders.csv", rows), "--report", tmp_path / "r.csv",
+                "--resume", tmp_path / "r.csv", check=0)  # fmt: skip
+    assert "r.partial.csv, the lines an interrupted run wrote aside, was merged" in done.stdout
+    assert "40 rows were accepted in an earlier run" in done.stdout
+    assert server.accepted_count == 60
+    assert len(server.unique_events()) == 60
+    assert not os.path.exists(tmp_path / "r.partial.csv")

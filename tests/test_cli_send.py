@@ -106,7 +106,7 @@ def test_malformed_rows_are_reported_and_the_run_goes_on(tmp_path):
     ]  # fmt: skip
     assert report[1]["reason"].startswith("email: b*****@ is not a valid email")
     assert "broken@" not in out + json.dumps(report)
-    assert report[2]["reason"] == "has 3 values but the header has 8 columns"
+    assert report[2]["reason"] == "line 4 has 3 values but the header has 8 columns"
     assert "top reasons:" in out
 
     lines = tmp_path / "orders.jsonl"
@@ -446,8 +446,8 @@ def test_rows_that_cannot_become_events_have_their_code_in_the_report(tmp_path):
     ]  # fmt: skip
     reasons = out.split("top reasons:\n", 1)[1].splitlines()
     assert [line.split(None, 1) for line in reasons] == [
-        ["2", "INVALID: not valid JSON"],
-        ["1", "INVALID: expected a record"],
+        ["2", "INVALID: not valid JSON (line 1, line 3)"],
+        ["1", "INVALID: expected a record (line 2)"],
     ]
 
 

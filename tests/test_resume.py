@@ -10,7 +10,7 @@ import tracemalloc
 
 import pytest
 
-from snapcapi._files import ReportWriter
+from snapcapi._files import ReportWriter, RowSource
 from snapcapi._resume import SETTING_FLAGS, AcceptedIds, ReportMeta, meta_path
 from snapcapi.errors import ValidationError
 
@@ -464,3 +464,40 @@ def test_a_reason_holding_report_lines_never_marks_a_row_accepted(tmp_path):
     assert not accepted.accepted("ord-9", "PURCHASE")
     assert not accepted.accepted("ord-10", "PURCHASE")
     assert (len(accepted), accepted.unreadable) == (1, 0)
+
+
+@pytest.mark.parametrize("name", ["r.csv", "r.csv.gz", "r.jsonl", "r.tsv.gz"])
+def test_merge_report_keeps_the_partials_lines_and_the_earlier_accepted_ones(tmp_path, name):
+    """The merged report: the partial's lines, then the earlier ACCEPTED lines it lacks, once."""
+    from snapcapi._resume import merge_report
+
+    target = str(tmp_path / name)
+    partial = str(tmp_path / f"partial-{name}")
+    with ReportWriter(target) as writer:
+        for row, event_id, status in [(1, "a", "ACCEPTED"), (2, "b", "ACCEPTED"),
+                                      (3, "c", "FAILED"), (4, "d", "ACCEPTED")]:  # fmt: skip
+            writer.write(row, event_id, status, "why | not", ("x", "y"), "PURCHASE",
+                         messages=("one", "two"), http_status=200, request_id="r-1")  # fmt: skip
+    with ReportWriter(partial) as writer:
+        writer.write(1, "a", "ACCEPTED", "accepted in an earlier run (--resume)", (), "PURCHASE")
+        writer.write(2, "b", "FAILED", "not sent: the send stopped early", (), "PURCHASE")
+        writer.write(3, "c", "ACCEPTED", None, (), "PURCHASE")
+    ReportMeta(source="orders.csv").write(partial)
+    merge_report(partial, target, target)
+    accepted = AcceptedIds.from_report(target)
+    assert [event_id for event_id in "abcd" if accepted.accepted(event_id, "PURCHASE")] == [
+        "a", "b", "c", "d"
+    ]  # fmt: skip
+    with RowSource(target, recover=False) as source:
+        lines = [line for _, line in source]
+    assert [(str(line["row"]), line["event_id"], line["status"]) for line in lines] == [
+        ("1", "a", "ACCEPTED"), ("2", "b", "FAILED"), ("3", "c", "ACCEPTED"),
+        ("2", "b", "ACCEPTED"), ("4", "d", "ACCEPTED"),
+    ]  # fmt: skip
+    copied = lines[3]
+    assert copied["reason"] == "why | not"
+    assert str(copied["http_status"]) == "200"
+    assert copied["request_id"] == "r-1"
+    assert ReportMeta.read(target).source == "orders.csv"
+    assert not (tmp_path / f"partial-{name}").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([name, f"{name}.meta.json"])
