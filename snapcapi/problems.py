@@ -105,9 +105,13 @@ _WHOLE_EVENT = frozenset(
     {NO_MATCH_KEY, PURCHASE_WITHOUT_VALUE, WEB_WITHOUT_URL, APP_WITHOUT_PLATFORM}
 )
 
-# What an error's reason may echo of the value at fault: a masked form (``j***@e******.com``),
-# or a quoted one at the start (``'Buy0' is not ...``) or after "got" (``expected ..., got 'x'``).
-_VALUE = re.compile(r"\S*\*\S*\s?|^(?:'[^']*'|\"[^\"]*\")\s+|,? got (?:'[^']*'|\"[^\"]*\")")
+# What an error's reason may echo of the value at fault: a masked form (``j***@e******.com``,
+# a word holding ``*``), or a quoted one at the start (``'Buy0' is not ...``) or after "got"
+# (``expected ..., got 'x'``). Words are matched one by one (``\S+`` cannot backtrack), and
+# only the start of a reason is read: the label never grows with a long value.
+_WORD = re.compile(r"\S+\s?")
+_QUOTED = re.compile(r"^(?:'[^']*'|\"[^\"]*\")\s+|,? got (?:'[^']*'|\"[^\"]*\")")
+_LABEL_SPAN = 500
 # The category ends where the detail or the advice begins (they vary with the value).
 _DETAIL = re.compile(r"; |\. | \(|\?")
 
@@ -120,7 +124,9 @@ def _category(reason: str) -> str:
     10,000 bad emails (or event times) form one line and no value is kept. Done once, here,
     where the problem is made; whoever counts it reads :attr:`Problem.label`.
     """
-    label = _DETAIL.split(_VALUE.sub("", reason).strip(), maxsplit=1)[0].strip(" .:,")
+    words = _WORD.findall(reason[:_LABEL_SPAN])
+    unmasked = "".join(word for word in words if "*" not in word)
+    label = _DETAIL.split(_QUOTED.sub("", unmasked).strip(), maxsplit=1)[0].strip(" .:,")
     return label or "invalid"
 
 

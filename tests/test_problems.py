@@ -43,6 +43,16 @@ def test_the_label_comes_from_the_code_or_from_a_message_that_carries_no_value()
     assert title("not_json", None, "not valid JSON") == "not valid JSON"
 
 
+def test_a_label_is_read_from_the_start_of_a_reason_however_long_its_value():
+    """A 200,000-character value without spaces labels like a short one (no backtracking)."""
+    long = Problem.from_error(ValidationError("order_id", "x" * 200_000 + " is too long"))
+    short = Problem.from_error(ValidationError("order_id", "x*y is too long"))
+    assert short.label == "is too long"
+    assert len(long.label) <= 500
+    masked = Problem.from_error(ValidationError("email", "j***@e.com " * 50_000))
+    assert masked.label == "invalid"
+
+
 def test_a_drop_is_worded_as_warnings_always_were():
     """Problem.dropped words the message '<field> dropped: <reason>' and labels the reason."""
     drop = Problem.dropped("invalid_value", "zip_code", "7***8 is not a zip code; fix it")
