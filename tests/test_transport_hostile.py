@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import socket
 import ssl
@@ -409,3 +410,325 @@ def test_a_client_shared_across_fork_reads_only_its_own_answers(snap_server, tmp
     ]
     assert rows == expected
     assert accepted == {event_id for event_id, status in rows if status == "ACCEPTED"} | {"e1000"}
+
+
+# --------------------------------------------------------------------------- a raw hostile server
+
+PIXEL = "11111111-2222-3333-4444-555555555555"
+TOKEN = "AbC+dEf/GhI=jkl_SECRET"
+
+
+def _read_request(conn: socket.socket) -> bytes:
+    """Read one request (headers and a Content-Length body) from ``conn``."""
+    conn.settimeout(10)
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = conn.recv(65536)
+        if not chunk:
+            return data
+        data += chunk
+    head, _, rest = data.partition(b"\r\n\r\n")
+    length = next(
+        (int(v) for k, _, v in (h.partition(b":") for h in head.split(b"\r\n")[1:])
+         if k.strip().lower() == b"content-length"),
+        0,
+    )  # fmt: skip
+    while len(rest) < length:
+        chunk = conn.recv(65536)
+        if not chunk:
+            break
+        rest += chunk
+    return head + b"\r\n\r\n" + rest
+
+
+class RawServer:
+    """A loopback server that answers each request with ``answer(request) -> bytes chunks``."""
+
+    def __init__(self, answer) -> None:
+        self.answer = answer
+        self.requests: list[bytes] = []
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        threading.Thread(target=self._loop, daemon=True).start()
+
+    def _loop(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        with conn:
+            try:
+                request = _read_request(conn)
+                self.requests.append(request)
+                for part in self.answer(request):
+                    if isinstance(part, float):
+                        time.sleep(part)
+                    else:
+                        conn.sendall(part)
+            except OSError:
+                pass
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+@pytest.fixture
+def raw():
+    servers: list[RawServer] = []
+
+    def make(answer) -> RawServer:
+        servers.append(RawServer(answer))
+        return servers[-1]
+
+    yield make
+    for server in servers:
+        server.close()
+
+
+def _answer(body: bytes, status: bytes = b"200 OK", headers: bytes = b"") -> bytes:
+    return (
+        b"HTTP/1.1 " + status + b"\r\nConnection: close\r\nContent-Length: %d\r\n" % len(body)
+        + headers + b"\r\n" + body
+    )  # fmt: skip
+
+
+def _raw_client(server: RawServer, **options) -> Client:
+    return Client(PIXEL, TOKEN, base_url=server.url, max_retries=0, **options)
+
+
+@pytest.mark.parametrize("depth", [500, 900])
+def test_a_deeply_nested_answer_is_read_without_recursion(raw, depth):
+    """JSON nested hundreds deep, which json.loads takes, reaches no recursive walk."""
+    body = b'{"status":"SUCCESS","x":' + b"[" * depth + b"]" * depth + b"}"
+    server = raw(lambda request: [_answer(body)])
+    with _raw_client(server) as client:
+        assert client.send([make_event(0)]).events[0].status is EventStatus.ACCEPTED
+        client.validation_stats()
+        client.validation_logs()
+
+
+def test_a_token_echoed_in_a_body_is_redacted_before_it_is_parsed(raw):
+    """Raw, URL-encoded and JSON-escaped spellings of the token are gone from the reason."""
+    escaped = json.dumps(TOKEN)[1:-1].replace("/", "\\/").replace("+", "\\u002b")
+    body = json.dumps({"status": "INVALID", "reason": f"saw {TOKEN} and "}).encode()[:-2]
+    body += f' and {escaped} and access_token=%41bc\\"x"}}'.encode()
+    server = raw(lambda request: [_answer(body, b"400 Bad Request")])
+    with _raw_client(server) as client:
+        reason = client.send([make_event(0)]).events[0].reason
+    assert reason.startswith("saw *** and  and *** and access_token=***")
+    assert TOKEN not in reason
+    assert "GhI" not in reason
+
+
+def test_a_content_length_of_unicode_digits_is_no_crash(raw):
+    """``Content-Length: ²`` (a Unicode digit, not an ASCII one) raises nothing of ours."""
+    answer = b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: \xb2\r\n\r\n"
+    server = raw(lambda request: [answer])
+    with _raw_client(server) as client:
+        event = client.send([make_event(0)]).events[0]
+    assert event.status in (EventStatus.ACCEPTED, EventStatus.FAILED)
+
+
+def test_an_encoding_header_echoing_the_token_is_not_quoted(raw):
+    """A Content-Encoding naming the token: the reason and the GET's error say no header."""
+
+    def answer(request: bytes):
+        return [_answer(b"{}", headers=b"Content-Encoding: " + TOKEN.encode() + b"\r\n")]
+
+    server = raw(answer)
+    with _raw_client(server) as client:
+        reason = client.send([make_event(0)]).events[0].reason
+        with pytest.raises(APIError) as info:
+            client.validation_stats()
+    for text in (reason, str(info.value)):
+        assert "an encoding snapcapi did not ask for" in text
+        assert "GhI" not in text
+        assert "access_token" not in text
+
+
+@pytest.mark.parametrize("auth", ["query", "bearer"])
+def test_warnings_with_a_traceback_quoting_the_request_keep_no_token(raw, auth):
+    """urllib3 logs a header parsing failure with exc_info: its traceback text is redacted."""
+
+    def answer(request: bytes):
+        quoted = request.split(b"\r\n")[0] + b"\r\nAuthorization " + TOKEN.encode()
+        return [_answer(b"{}", headers=b"X-Seen: yes\r\n" + quoted + b"\r\n")]
+
+    server = raw(answer)
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler(logging.WARNING)
+    handler.emit = records.append  # type: ignore[method-assign]
+    logger = logging.getLogger("urllib3")
+    logger.addHandler(handler)
+    try:
+        with _raw_client(server, auth=auth) as client:
+            client.send([make_event(0)])
+    finally:
+        logger.removeHandler(handler)
+    assert records, "urllib3 logged no warning: the test proves nothing"
+    formatter = logging.Formatter()
+    text = "\n".join(formatter.format(record) for record in records)
+    assert "HeaderParsingError" in text
+    for spelling in (TOKEN, "AbC%2BdEf", "GhI"):
+        assert spelling not in text
+
+
+_FORK_IN_CALLABLE = """
+import os, sys, threading, time
+sys.path.insert(0, {tests!r})
+from conftest import make_event
+from snapcapi import Client
+inside = threading.Event()
+def token():
+    inside.set()
+    time.sleep(3)
+    return "tok"
+client = Client({pixel!r}, token, base_url={url!r}, max_retries=0, timeout=2)
+threading.Thread(target=lambda: client.send([make_event(0)]), daemon=True).start()
+inside.wait()
+pid = os.fork()
+if pid == 0:
+    status = client.send([make_event(1)]).events[0].status.name
+    os._exit(0 if status == "ACCEPTED" else 1)
+_, code = os.waitpid(pid, 0)
+print(os.waitstatus_to_exitcode(code))
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_fork_while_the_token_callable_runs_does_not_hang_the_child(snap_server):
+    """The token source's lock, held by a thread that is not in the child, is made anew."""
+    script = _FORK_IN_CALLABLE.format(
+        tests=str(Path(__file__).parent),
+        pixel=snap_server.pixel_id,
+        url=snap_server.url,
+    )
+    snap_server.token = "tok"
+    completed = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.strip() == "0"
+
+
+@pytest.mark.parametrize("chunked", [False, True])
+def test_a_dripped_body_is_bounded_with_a_session_of_ones_own(raw, chunked):
+    """With session=, the body of an answer dripping a byte at a time ends by the deadline."""
+
+    def answer(request: bytes):
+        if chunked:
+            yield b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+            for _ in range(60):
+                yield b"1\r\n \r\n"
+                yield 0.25
+            yield b"0\r\n\r\n"
+        else:
+            yield b"HTTP/1.1 200 OK\r\nContent-Length: 60\r\n\r\n"
+            for _ in range(60):
+                yield b" "
+                yield 0.25
+
+    server = raw(answer)
+    with requests.Session() as session, _raw_client(server, timeout=1, session=session) as client:
+        started = time.monotonic()
+        event = client.send([make_event(0)]).events[0]
+        assert time.monotonic() - started < client.deadline + 1 + SLACK  # 15 s unbounded
+    assert event.status is EventStatus.FAILED
+    assert event.reason.startswith("timed out")
+
+
+@pytest.mark.parametrize("interim", [b"102 Processing", b"103 Early Hints"])
+def test_interim_answers_are_skipped_for_the_final_one(raw, interim):
+    """102 and 103 before the 200: the events are ACCEPTED, as the server answered."""
+    head = b"HTTP/1.1 " + interim + b"\r\nLink: </a.css>; rel=preload\r\n\r\n"
+    server = raw(lambda request: [head, _answer(b"")])
+    with _raw_client(server) as client:
+        result = client.send([make_event(0), make_event(1)])
+    assert [e.status for e in result.events] == [EventStatus.ACCEPTED] * 2
+
+
+@pytest.mark.parametrize("status", [b"101 Switching Protocols", b"999 Odd", b"000 None"])
+def test_a_status_outside_the_final_ones_fails_the_events(raw, status):
+    """A status that is no final HTTP answer leaves the events FAILED, safe to resend."""
+    server = raw(lambda request: [_answer(b'{"status":"INVALID"}', status)])
+    with _raw_client(server) as client:
+        result = client.send([make_event(0), make_event(1)])
+    for event in result.events:
+        assert event.status is EventStatus.FAILED
+        assert "safe to resend" in event.reason
+
+
+def test_413_splitting_counts_against_the_isolation_budget(snap_server):
+    """Splitting a too-large request stops after max_isolation_requests, events FAILED."""
+    snap_server.script(413, times=10_000)
+    with client_for(snap_server, max_retries=0, max_isolation_requests=10) as client:
+        result = client.send([make_event(i) for i in range(64)])
+    assert snap_server.request_count == 11  # was 127: 2n - 1
+    assert {e.status for e in result.events} == {EventStatus.FAILED}
+    assert "max_isolation_requests" in result.events[-1].reason
+
+
+@pytest.mark.parametrize("where", ["environment", "session"])
+def test_a_missing_ca_bundle_is_a_transport_failure(monkeypatch, where):
+    """A CA bundle path that names no file: FAILED and TransportError, naming the setting."""
+    session = requests.Session()
+    if where == "environment":
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/nonexistent/ca.pem")
+    else:
+        session.verify = "/nonexistent/ca.pem"
+    # An https host that is never reached: requests refuses before connecting.
+    client = Client(PIXEL, TOKEN, base_url="https://snap.invalid", session=session, max_retries=0)
+    with client:
+        event = client.send([make_event(0)]).events[0]
+        with pytest.raises(Exception, match="CA bundle") as info:
+            client.validation_stats()
+    assert event.status is EventStatus.FAILED
+    assert "CA bundle" in event.reason
+    assert type(info.value).__name__ == "TransportError"
+    session.close()
+
+
+def test_a_malformed_status_line_is_not_said_to_be_a_failure_to_connect(raw):
+    """The server was reached: the reason says the answer was malformed, not 'could not connect'."""
+    server = raw(lambda request: [b"HTTP/1.1 abc Odd\r\n\r\n"])
+    with _raw_client(server) as client:
+        event = client.send([make_event(0)]).events[0]
+    assert event.status is EventStatus.FAILED
+    assert event.reason.startswith("the connection broke or the answer was malformed")
+
+
+@pytest.mark.parametrize("status", ["REJECTED", "DENIED", "PENDING"])
+def test_a_2xx_whose_status_is_no_success_word_fails_the_events(raw, status):
+    """Only VALID, SUCCESS, OK, ACCEPTED (or no status) prove a success; anything else FAILED."""
+    body = json.dumps({"status": status}).encode()
+    server = raw(lambda request: [_answer(body)])
+    with _raw_client(server) as client:
+        event = client.send([make_event(0)]).events[0]
+    assert event.status is EventStatus.FAILED
+    assert f"Snap's answer says {status}" in event.reason
+
+
+def test_event_logs_are_read_with_spaces_around_the_status_and_none_is_no_verdict(raw):
+    """A log saying " VALID " is VALID; a log with no status is no verdict: FAILED."""
+    logs = [{"event": 0, "status": " VALID "}, {"event": 1}]
+    body = json.dumps({"status": "VALID", "event_logs": logs}).encode()
+    server = raw(lambda request: [_answer(body)])
+    with _raw_client(server) as client:
+        result = client.validate([make_event(0), make_event(1)])
+    assert [e.status for e in result.events] == [EventStatus.ACCEPTED, EventStatus.FAILED]
+
+
+def test_scrub_cleans_the_text_attributes_of_exceptions():
+    """BadStatusLine.line (what the server sent) loses the token too."""
+    import http.client
+
+    from snapcapi._transport._redact import scrub
+
+    exc = http.client.BadStatusLine(f"GET /?access_token={TOKEN} HTTP/1.1")
+    scrub(exc, (TOKEN,))
+    assert TOKEN not in exc.line
+    assert TOKEN not in str(exc.args)

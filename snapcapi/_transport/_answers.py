@@ -165,7 +165,7 @@ def read_answer(body: Any, headers: Mapping[str, str] | None = None) -> Answer:
     status = body.get("status")
     index = body.get("event")
     return Answer(
-        status=cut(status, _MAX_NAME).upper() if isinstance(status, str) else None,
+        status=cut(status.strip(), _MAX_NAME).upper() if isinstance(status, str) else None,
         reason=said,
         codes=kept(codes, None),
         messages=unique,

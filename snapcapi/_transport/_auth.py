@@ -9,11 +9,14 @@ between them.
 
 from __future__ import annotations
 
+import os
 import re
 import threading
+import weakref
 from collections.abc import Callable
 from typing import Literal
 
+from snapcapi._transport._redact import register
 from snapcapi.errors import ValidationError
 
 __all__ = ["AUTH_MODES", "AuthMode", "TokenSource", "apply_auth"]
@@ -36,6 +39,8 @@ class TokenSource:
 
     def __init__(self, token: str | Callable[[], str]) -> None:
         self._lock = threading.Lock()
+        _SOURCES.add(self)
+        register(self, TokenSource._secrets_of)
         self._provider: Callable[[], str] | None = None
         self._current: str | None = None
         self._seen: list[str] = []
@@ -46,6 +51,17 @@ class TokenSource:
             self._provider = token
         else:
             self._remember(token)
+
+    def after_fork(self) -> None:
+        """In a forked child: take a new lock (another thread may have held it at the fork).
+
+        That thread, say inside the token callable, does not exist in the child: the lock it
+        held would never be released, and the child's first request would wait forever.
+        """
+        self._lock = threading.Lock()
+
+    def _secrets_of(self) -> tuple[str, ...]:
+        return tuple(self._seen)
 
     @property
     def secrets(self) -> tuple[str, ...]:
@@ -153,6 +169,19 @@ class TokenSource:
     def __repr__(self) -> str:
         kind = "callable" if self._provider is not None else "fixed"
         return f"TokenSource({kind}, token hidden)"
+
+
+#: Every live token source, given a new lock in a forked child.
+_SOURCES: weakref.WeakSet[TokenSource] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    for source in list(_SOURCES):
+        source.after_fork()
+
+
+if hasattr(os, "register_at_fork"):  # not on Windows, which does not fork
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def apply_auth(mode: AuthMode, token: str, params: dict[str, str], headers: dict[str, str]) -> None:

@@ -8,7 +8,10 @@ read once that time is spent: status line, headers and body alike.
 
 :func:`read_body` reads a streamed body, decompressing it here (not in urllib3), so that at
 most :data:`MAX_BODY_BYTES` are read and at most that many decompressed: a body that would be
-larger (a 300 MB answer, a gzip bomb) is left unread and said to be too large.
+larger (a 300 MB answer, a gzip bomb) is left unread and said to be too large. It reads what
+each socket read brings (``read1``), checking the deadline after every one, so that the body
+of an answer on a connection of another session (``session=``) is bounded too: by the deadline
+plus at most one read's timeout.
 """
 
 from __future__ import annotations
@@ -34,6 +37,8 @@ __all__ = ["MAX_BODY_BYTES", "BoundedAdapter", "deadline", "read_body"]
 #: The most of an answer's body that is read (decompressed): Snap's answers are a few KB.
 MAX_BODY_BYTES = 4 * 1024 * 1024
 _CHUNK = 64 * 1024
+#: The most interim answers (``102``, ``103``) skipped before the final one.
+_MAX_INTERIM = 20
 _TOO_LARGE = f"the body is larger than {MAX_BODY_BYTES // (1024 * 1024)} MiB"
 
 #: The monotonic time by which the answer being read must be complete, if any.
@@ -92,6 +97,31 @@ class _BoundedResponse(http.client.HTTPResponse):
         if not isinstance(self.fp.raw, socket.SocketIO) or not hasattr(sock, "settimeout"):
             return  # a TLS-in-TLS transport: its reads stay bounded per read only
         self.fp = io.BufferedReader(_DeadlineReader(self.fp.detach(), sock, at))
+
+    def _read_status(self) -> tuple[str, int, str]:
+        """Read the status line of the final answer, skipping interim ones (1xx but 101).
+
+        ``http.client`` skips ``100 Continue`` only; ``102 Processing`` and ``103 Early
+        Hints`` would be taken for the answer. Their headers are skipped as it skips 100's,
+        and at most :data:`_MAX_INTERIM` of them are.
+        """
+        for _ in range(_MAX_INTERIM):
+            version, status, reason = super()._read_status()  # type: ignore[misc]
+            if not 102 <= status < 200:
+                return version, status, reason
+            _skip_headers(self.fp)
+        raise http.client.HTTPException(f"more than {_MAX_INTERIM} interim answers")
+
+
+def _skip_headers(fp: Any) -> None:
+    """Read the header lines of an interim answer, up to the empty line that ends them."""
+    for _ in range(http.client._MAXHEADERS + 1):  # type: ignore[attr-defined]
+        line = fp.readline(http.client._MAXLINE + 1)  # type: ignore[attr-defined]
+        if len(line) > http.client._MAXLINE:  # type: ignore[attr-defined]
+            raise http.client.LineTooLong("header line")
+        if line in (b"\r\n", b"\n", b""):
+            return
+    raise http.client.HTTPException(f"got more than {http.client._MAXHEADERS} headers")  # type: ignore[attr-defined]
 
 
 class _BoundedHTTPConnection(HTTPConnection):
@@ -174,10 +204,16 @@ def _decoder(encoding: str) -> _Decoder | None:
     return None
 
 
-def _read(raw: Any, amount: int) -> bytes:
-    """Read up to ``amount`` bytes of the body as sent, translating urllib3's errors."""
+def _read(raw: Any, amount: int, at: float) -> bytes:
+    """Read what one socket read gives of the body as sent (at most ``amount`` bytes).
+
+    urllib3's errors are translated into ``requests``'. Where the socket is reachable (a
+    connection of a session snapcapi did not make), its timeout is first set to the time left
+    before ``at``.
+    """
+    _bound_socket(raw, at)
     try:
-        return bytes(raw.read(amount, decode_content=False))
+        return bytes(raw.read1(amount, decode_content=False))
     except urllib3.exceptions.ReadTimeoutError as exc:
         raise requests.exceptions.ReadTimeout(exc) from exc
     except urllib3.exceptions.SSLError as exc:
@@ -186,6 +222,24 @@ def _read(raw: Any, amount: int) -> bytes:
         raise requests.exceptions.ChunkedEncodingError(exc) from exc
     except (urllib3.exceptions.HTTPError, OSError) as exc:
         raise requests.ConnectionError(exc) from exc
+
+
+def _bound_socket(raw: Any, at: float) -> None:
+    """Set the timeout of the socket under ``raw`` to the time left before ``at``, if reachable."""
+    fp = getattr(getattr(raw, "_fp", None), "fp", None)
+    reader = getattr(fp, "raw", None)
+    if isinstance(reader, _DeadlineReader):
+        return  # it does so itself, before every read
+    sock = getattr(reader, "_sock", None)
+    if isinstance(reader, socket.SocketIO) and sock is not None:
+        with contextlib.suppress(OSError, ValueError):
+            sock.settimeout(max(at - time.monotonic(), 0.001))
+
+
+def _declared_too_large(declared: str) -> bool:
+    """Tell whether a ``Content-Length`` says more than :data:`MAX_BODY_BYTES` (ASCII digits)."""
+    declared = declared.strip()
+    return declared.isascii() and declared.isdigit() and int(declared) > MAX_BODY_BYTES
 
 
 def read_body(response: requests.Response, at: float) -> tuple[bytes, str | None]:
@@ -199,33 +253,33 @@ def read_body(response: requests.Response, at: float) -> tuple[bytes, str | None
         requests.RequestException: The connection failed, or the deadline passed, before
             the body was complete (``ReadTimeout``).
     """
-    declared = response.headers.get("Content-Length", "")
-    if declared.strip().isdigit() and int(declared) > MAX_BODY_BYTES:
+    if _declared_too_large(response.headers.get("Content-Length", "")):
         return b"", _TOO_LARGE
     encoding = response.headers.get("Content-Encoding", "")
     decoder = _decoder(encoding)
-    if decoder is None:
-        return b"", f"the body is in an encoding snapcapi did not ask for ({encoding[:40]!r})"
+    if decoder is None:  # not quoted: a server may echo anything there, the token too
+        return b"", "the body is in an encoding snapcapi did not ask for"
+    encoding = encoding.strip().lower()  # one of the few _decoder knows
     body, sent = bytearray(), 0
     while True:
         if time.monotonic() >= at:
             raise requests.exceptions.ReadTimeout("the answer was not complete in time")
-        chunk = _read(response.raw, _CHUNK)
+        chunk = _read(response.raw, _CHUNK, at)
         if not chunk:
             break
         sent += len(chunk)
         try:
             body += decoder.decompress(chunk, MAX_BODY_BYTES - len(body) + 1)
         except zlib.error:
-            return b"", f"the body's {encoding.strip()} encoding is corrupt"
+            return b"", f"the body's {encoding} encoding is corrupt"
         if len(body) > MAX_BODY_BYTES or sent > MAX_BODY_BYTES:
             return b"", _TOO_LARGE
     try:
         body += decoder.flush()
     except zlib.error:
-        return b"", f"the body's {encoding.strip()} encoding is corrupt"
+        return b"", f"the body's {encoding} encoding is corrupt"
     if not decoder.eof:
-        return b"", f"the body is cut short (its {encoding.strip()} stream does not end)"
+        return b"", f"the body is cut short (its {encoding} stream does not end)"
     if len(body) > MAX_BODY_BYTES:
         return b"", _TOO_LARGE
     return bytes(body), None

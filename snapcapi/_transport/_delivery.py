@@ -273,8 +273,8 @@ class BatchDelivery:
     def _act(self, task: _Task, verdict: Verdict) -> list[_Task]:
         """Settle what ``verdict`` decides; return the requests still to make."""
         kind, items = verdict.kind, task.items
-        if kind is Kind.TOO_LARGE:
-            return task.halves(task.refusal, task.group)
+        if kind is Kind.TOO_LARGE:  # its halves count against the budget, as isolation's do
+            return task.halves(task.refusal or verdict, task.group or len(items))
         if kind is Kind.ISOLATE:
             return self._isolate(task, verdict)
         if kind is Kind.CULPRIT:
@@ -426,6 +426,9 @@ class BatchDelivery:
         """
         refusal = task.refusal
         assert refusal is not None
+        if refusal.kind is Kind.TOO_LARGE:
+            self._give_up_splitting(task, refusal)
+            return
         messages = refusal.answer.messages
         said = f"its first message: {messages[0]!r}" if messages else f"it said {refusal.reason}"
         reason = (
@@ -437,6 +440,17 @@ class BatchDelivery:
         )
         for item in task.items:
             self._settle(item, EventStatus.REJECTED, reason, refusal)
+
+    def _give_up_splitting(self, task: _Task, refusal: Verdict) -> None:
+        """Fail the events of a part of a too-large request left unsent by a spent budget."""
+        reason = (
+            f"not sent: Snap found a request of {task.group} events holding this one too "
+            f"large (HTTP {refusal.status}), and splitting it stopped after "
+            f"{self._settings.max_isolation_requests} requests (max_isolation_requests); "
+            f"send fewer or smaller events per batch (batch_size){RESEND}"
+        )
+        for item in task.items:
+            self._settle(item, EventStatus.FAILED, reason, refusal)
 
     def _refused(self, verdict: Verdict) -> None:
         """Snap refused the token: stop this batch (and the send) with the error to raise."""

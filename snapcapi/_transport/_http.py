@@ -13,23 +13,25 @@ scrubbed; any other exception leaves without the frames that held the token.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import json
 import logging
 import os
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
 import attrs
 import requests
+import urllib3.exceptions
 from requests.structures import CaseInsensitiveDict
 
 from snapcapi._transport._auth import AuthMode, TokenSource, apply_auth
 from snapcapi._transport._bounded import BoundedAdapter, deadline, read_body
 from snapcapi._transport._config import is_loopback_url
-from snapcapi._transport._redact import redact, redact_json, scrub
+from snapcapi._transport._redact import redact, scrub
 from snapcapi._transport._retry import RetryPolicy, retryable
 from snapcapi.errors import ClientClosedError, TransportError
 
@@ -91,6 +93,8 @@ def transport_error(
         text = f"TLS failed: {detail}"
     elif isinstance(exc, requests.exceptions.ChunkedEncodingError):
         text = f"the answer was cut short: {detail}"
+    elif isinstance(exc, requests.ConnectionError) and _broken_answer(exc):
+        text = f"the connection broke or the answer was malformed: {detail}"
     elif isinstance(exc, requests.ConnectionError):
         text = f"could not connect: {detail}"
     else:
@@ -98,6 +102,11 @@ def transport_error(
     error = TransportError(text)
     error.__cause__ = exc
     return error
+
+
+def _broken_answer(exc: requests.RequestException) -> bool:
+    """Tell whether a connection error came after connecting (urllib3's ``ProtocolError``)."""
+    return any(isinstance(arg, urllib3.exceptions.ProtocolError) for arg in exc.args)
 
 
 def _transient(exc: requests.RequestException) -> bool:
@@ -109,13 +118,19 @@ def _transient(exc: requests.RequestException) -> bool:
     )
 
 
-def _json(content: bytes) -> tuple[Any, str | None]:
-    """Parse a body as JSON: ``(value, None)``, ``(None, None)`` if empty, else why not."""
+def _json(content: bytes, secrets: tuple[str, ...]) -> tuple[Any, str | None]:
+    """Parse a body as JSON, tokens removed: ``(value, None)``, ``(None, None)``, or why not.
+
+    The text is redacted before it is parsed (:func:`~snapcapi._transport._redact.redact`
+    knows the JSON-escaped spellings of a token), in one pass over it: no walk of the parsed
+    value, which may nest as deep as the parser allows.
+    """
     content = content.removeprefix(codecs.BOM_UTF8)
     if not content.strip():
         return None, None
     try:
-        return json.loads(content), None
+        text = redact(content.decode(json.detect_encoding(content)), secrets)
+        return json.loads(text), None
     except RecursionError:
         return None, "the body is JSON nested beyond the parser's depth"
     except ValueError:  # UnicodeDecodeError included
@@ -159,6 +174,25 @@ def _proxies(url: str) -> dict[str, str | None] | None:
     hostname = urlsplit(url).hostname  # as requests reads it to choose a proxy
     keys = (*_NO_PROXY, *(f"{scheme}://{hostname}" for scheme in _NO_PROXY))
     return dict.fromkeys(keys)
+
+
+@contextlib.contextmanager
+def _certificate_files() -> Iterator[None]:
+    """Turn ``requests``' bare ``OSError`` for a CA bundle it cannot read into a TLS failure.
+
+    ``requests`` raises it before connecting when ``REQUESTS_CA_BUNDLE``, ``CURL_CA_BUNDLE``
+    or ``session.verify`` (or ``session.cert``) names a file that is not there; it is not
+    retried (:func:`_transient`).
+    """
+    try:
+        yield
+    except requests.RequestException:
+        raise
+    except OSError as exc:
+        raise requests.exceptions.SSLError(
+            f"{exc}; check the CA bundle setting (REQUESTS_CA_BUNDLE, CURL_CA_BUNDLE, "
+            "session.verify) or the client certificate (session.cert)"
+        ) from exc
 
 
 @attrs.frozen
@@ -348,7 +382,7 @@ class HttpTransport:
         if limit <= 0:
             raise requests.exceptions.ConnectTimeout("the deadline passed before this attempt")
         ends = time.monotonic() + limit
-        with deadline(ends):
+        with deadline(ends), _certificate_files():
             response = session.request(
                 method,
                 url,
@@ -375,10 +409,9 @@ class HttpTransport:
         content, unreadable = read_body(attempt.response, attempt.ends)
         body = None
         if unreadable is None:
-            body, unreadable = _json(content)
-        # Any answer (a 2xx refusal, a proxy's error page) may quote the request, token and
-        # all: nothing the server said goes further unredacted.
-        body = redact_json(body, self.token.secrets)
+            # Any answer (a 2xx refusal, a proxy's error page) may quote the request, token
+            # and all: nothing the server said goes further unredacted.
+            body, unreadable = _json(content, self.token.secrets)
         return Response(attempt.status, attempt.headers, body, attempts, unreadable=unreadable)
 
     @staticmethod

@@ -107,8 +107,10 @@ class Verdict:
 
 #: What a FAILED event's reason ends with: Snap gave no usable answer, so nothing is known.
 RESEND = "; safe to resend (the event_id deduplicates)"
-#: What a 2xx ``status`` may say besides INVALID that is no success (the GET endpoints' word).
-_NOT_DONE = frozenset({"FAILURE", "ERROR"})
+#: What a 2xx ``status`` says of a success: Snap's ``VALID`` (and the GET endpoints'
+#: ``SUCCESS``, and the plain words a proxy or a future version may use). Any other status
+#: (``FAILURE``, ``ERROR``, ``REJECTED``) is no proof of success; ``INVALID`` is a refusal.
+_SUCCESSES = frozenset({"VALID", "SUCCESS", "OK", "ACCEPTED"})
 #: Fields of an error: a 2xx object that has them and no ``status`` is no success of Snap's.
 _ERROR_FIELDS = ("error", "errors", "error_msgs", "message")
 
@@ -139,6 +141,9 @@ def judge(response: Response, events: int, *, logs_expected: bool = False) -> Ve
     def verdict(kind: Kind, reason: str | None = None, **logs: Any) -> Verdict:
         return Verdict(kind, reason, answer, status=status, attempts=response.attempts, **logs)
 
+    if not 200 <= status < 600:  # an interim answer (1xx), or none HTTP knows
+        reason = f"HTTP {status} is no final answer, so Snap's is unknown (after {tried}){RESEND}"
+        return verdict(Kind.FAILED, reason)
     if status in (401, 403):
         return verdict(Kind.REFUSED, f"authentication failed (HTTP {status})")
     if status == 404:
@@ -185,7 +190,7 @@ def _no_success(response: Response, answer: Answer, logs_expected: bool) -> str 
         return None
     if not isinstance(body, Mapping):
         return "the body is JSON but not an object, so not Snap's answer"
-    if answer.status in _NOT_DONE:
+    if answer.status is not None and answer.status not in _SUCCESSES | {"INVALID"}:
         said = f": {answer.reason}" if answer.reason else ""
         return f"Snap's answer says {answer.status}{said}"
     if answer.status is None and any(field in body for field in _ERROR_FIELDS):
@@ -219,9 +224,12 @@ def judge_logs(logs: list[Any], events: int) -> tuple[EventVerdict | None, ...]:
 
 
 def _log_verdict(log: Mapping[str, Any] | None) -> EventVerdict | None:
+    """Read one event's log: None when it says neither VALID nor anything else (no status)."""
     if log is None:
         return None
     answer = read_answer(log)
+    if not answer.status:
+        return None
     valid = answer.status == "VALID"
     reason = None if valid else cut("; ".join(answer.messages)) or "Snap judged the event INVALID"
     warnings = kept(strings(log.get("warnings")), "warning")

@@ -6,26 +6,32 @@ exception messages (requests), and a server or proxy may quote the request line 
 every piece of text that crosses this boundary is scrubbed here: the ``access_token`` parameter
 and any ``Bearer`` value by pattern, and every token value the client ever held in each form it
 can take in text: as is, percent-encoded (``quote``, ``quote_plus``, either case of hex digits,
-encoded again), form-encoded (a space as ``+``) and JSON-escaped (``\u002b``, ``\/``).
+encoded again), form-encoded (a space as ``+``) and JSON-escaped (``\u002b``, ``\/``, escaped
+again when JSON text is quoted in JSON: ``\\\/``). Bodies are redacted as text, before they
+are parsed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import re
 import threading
-from collections.abc import Iterable
+import traceback
+import weakref
+from collections.abc import Callable, Iterable
 from typing import Any
 
-__all__ = ["install_log_filter", "redact", "redact_json", "scrub"]
+__all__ = ["install_log_filter", "known_secrets", "redact", "redact_json", "register", "scrub"]
 
 #: ``access_token=...`` as a query or form parameter (``=`` percent-encoded too) or a JSON or
 #: Python mapping entry (``"access_token": "..."``).
 _TOKEN_IN_TEXT = re.compile(
-    r"(access_token(?:[\"']?\s*[:=]\s*[\"']?|%(?:25)*3d))[^&\s\"'#,;}<>]+", re.IGNORECASE
+    r"(access_token(?:[\"']?\s*[:=]\s*[\"']?|%(?:25)*3d))[^&\s\"'#,;}<>\\]+", re.IGNORECASE
 )
-_BEARER_IN_TEXT = re.compile(r"(Bearer(?:\s|%(?:25)*20|\+)+)[^\s\"',;&]+", re.IGNORECASE)
+#: A value ends at a backslash too: in JSON text it begins an escape (``\"`` ends a string).
+_BEARER_IN_TEXT = re.compile(r"(Bearer(?:\s|%(?:25)*20|\+)+)[^\s\"',;&\\]+", re.IGNORECASE)
 #: Loggers that print request URLs.
 URL_LOGGERS = ("urllib3.connectionpool", "urllib3.connection", "urllib3.util.retry", "requests")
 
@@ -60,12 +66,14 @@ def _spellings(char: str) -> str:
     forms = [re.escape(char)]
     encoded = "".join(f"%(?:25)*{_hex(byte)}" for byte in char.encode("utf-8", "surrogatepass"))
     forms.append(encoded)
+    # JSON escapes, the backslash itself escaped again for each further encoding (JSON text
+    # quoted within JSON text: ``\\\/``, ``\\u002b``).
     if ord(char) <= 0xFFFF:
-        forms.append(r"\\u" + "".join(_either_case(digit) for digit in f"{ord(char):04x}"))
+        forms.append(r"\\+u" + "".join(_either_case(digit) for digit in f"{ord(char):04x}"))
     if char == " ":
         forms.append(r"\+")
     if char in '/"\\':  # JSON's two-character escapes of printable characters
-        forms.append(re.escape("\\" + char))
+        forms.append(r"\\+" + re.escape(char))
     return f"(?:{'|'.join(forms)})"
 
 
@@ -75,6 +83,28 @@ def _hex(byte: int) -> str:
 
 def _either_case(digit: str) -> str:
     return f"[{digit}{digit.upper()}]" if digit.isalpha() else digit
+
+
+#: Whatever holds tokens (a :class:`~snapcapi._transport._auth.TokenSource`), with the callable
+#: that lists them: the log filter removes them from records of libraries that know nothing of
+#: snapcapi's secrets. Held weakly: a client that is gone leaves the registry.
+_HOLDERS: weakref.WeakKeyDictionary[Any, Callable[[Any], tuple[str, ...]]] = (
+    weakref.WeakKeyDictionary()
+)
+_HOLDERS_LOCK = threading.Lock()
+
+
+def register(holder: Any, secrets: Callable[[Any], tuple[str, ...]]) -> None:
+    """Let the log filter know the tokens ``holder`` holds, as ``secrets(holder)`` lists them."""
+    with _HOLDERS_LOCK:
+        _HOLDERS[holder] = secrets
+
+
+def known_secrets() -> tuple[str, ...]:
+    """Return every token held by a live registered holder (see :func:`register`)."""
+    with _HOLDERS_LOCK:
+        holders = list(_HOLDERS.items())
+    return tuple(dict.fromkeys(token for holder, read in holders for token in read(holder)))
 
 
 def redact_json(value: Any, secrets: Iterable[str]) -> Any:
@@ -90,16 +120,31 @@ def redact_json(value: Any, secrets: Iterable[str]) -> Any:
 
 
 class RedactTokens(logging.Filter):
-    """Scrub ``access_token=...`` from records of loggers that print request URLs (urllib3)."""
+    """Scrub tokens from records of loggers that print request URLs (urllib3, requests).
+
+    The message, the traceback (urllib3 logs a ``HeaderParsingError`` with ``exc_info``, and
+    its text quotes what the server sent, which may be the request line) and the stack are
+    rewritten, without the patterns' tokens and without every token a live client holds: the
+    traceback is formatted here, redacted, into ``exc_text``, and ``exc_info`` dropped, so
+    that no handler formats it again from the frames.
+    """
 
     def filter(self, record: logging.LogRecord) -> bool:
-        """Rewrite the record's message without tokens; never drop a record."""
+        """Rewrite the record's message, traceback and stack without tokens; never drop it."""
+        secrets = known_secrets()
         try:
             message = record.getMessage()
         except (TypeError, ValueError):  # a malformed record: leave it to logging to report
             return True
-        record.msg = redact(message)
+        record.msg = redact(message, secrets)
         record.args = ()
+        if record.exc_info and record.exc_info[0] is not None:
+            record.exc_text = "".join(traceback.format_exception(*record.exc_info)).rstrip("\n")
+        record.exc_info = None
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text, secrets)
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info, secrets)
         return True
 
 
@@ -124,6 +169,12 @@ def install_log_filter() -> None:
         _INSTALLED.set()
 
 
+#: Attributes of exceptions that hold text quoting the request or the answer: ``requests``'
+#: ``url``, urllib3's ``reason``, ``http.client.BadStatusLine.line`` (what the server sent),
+#: ``IncompleteRead.partial``, ``OSError``'s ``strerror`` and ``filename``.
+_TEXT_ATTRIBUTES = ("url", "reason", "line", "partial", "strerror", "filename", "filename2")
+
+
 def scrub(exc: BaseException, secrets: Iterable[str], seen: set[int] | None = None) -> None:
     """Remove tokens from an exception chain in place: its messages, requests, frames.
 
@@ -140,10 +191,11 @@ def scrub(exc: BaseException, secrets: Iterable[str], seen: set[int] | None = No
     seen.add(id(exc))
     exc.__traceback__ = None
     exc.args = tuple(_scrubbed(arg, secrets, seen) for arg in exc.args)
-    for attribute in ("url", "reason"):
+    for attribute in _TEXT_ATTRIBUTES:
         value = getattr(exc, attribute, None)
         if isinstance(value, str):
-            setattr(exc, attribute, redact(value, secrets))
+            with contextlib.suppress(AttributeError, TypeError):  # a read-only attribute
+                setattr(exc, attribute, redact(value, secrets))
         elif isinstance(value, BaseException):
             scrub(value, secrets, seen)
     for attribute in ("request", "response"):
