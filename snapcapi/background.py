@@ -550,9 +550,11 @@ class BackgroundSender:
         return lost
 
     def _after_fork(self) -> None:
-        """In a forked child: forget the parent's queue and worker; start afresh."""
+        """In a forked child: forget the parent's queue and worker; start afresh.
+
+        The client renews its own session there (any :class:`~snapcapi.Client` is fork-safe).
+        """
         self._fresh_state()
-        self.client._reset_after_fork()
 
 
 def _seconds(name: str, value: object, *, or_none: str = "") -> float:

@@ -203,14 +203,6 @@ class Client:
 
     # ------------------------------------------------------------------ lifecycle
 
-    def _reset_after_fork(self) -> None:
-        """In a forked child: stop sharing the parent's pooled connections.
-
-        The session the client made is replaced (the inherited one is dropped without closing
-        its sockets, which the parent still uses); a session passed in stays as it is.
-        """
-        self._http.reset_after_fork()
-
     def close(self) -> None:
         """Close the HTTP session if the client made it. Safe to call more than once.
 

@@ -115,13 +115,15 @@ def test_the_first_background_sender_installs_the_exit_and_fork_hooks_once():
         forks = []
         register_at_fork = os.register_at_fork
         def recording(**hooks):  # the real registration, noted
-            forks.append(sorted(hooks))
+            forks.append(sorted(hooks) + sorted({str(h.__module__) for h in hooks.values()}))
             register_at_fork(**hooks)
         os.register_at_fork = recording
 
         import snapcapi
         counts = {"import": (atexit._ncallbacks(), len(forks))}
+        at_import = list(forks)
         client = snapcapi.Client("pixel", "token", base_url="http://127.0.0.1:9")
+        snapcapi.Client("pixel", "token", base_url="http://127.0.0.1:9")
         counts["client"] = (atexit._ncallbacks(), len(forks))
         start, senders = threading.Barrier(8), []
         def make():
@@ -135,12 +137,17 @@ def test_the_first_background_sender_installs_the_exit_and_fork_hooks_once():
         counts["senders"] = (atexit._ncallbacks(), len(forks))
         snapcapi.BackgroundSender(client)
         counts["another"] = (atexit._ncallbacks(), len(forks))
-        print(json.dumps({"counts": counts, "forks": forks, "made": len(senders)}))
+        print(json.dumps({"counts": counts, "forks": forks, "made": len(senders),
+                          "at_import": at_import}))
         """
     )
     counts = report["counts"]
+    assert not [hook for hook in report["at_import"] if any("snapcapi" in m for m in hook)]
+    # Clients renew their session and token lock in a forked child: one hook, for all clients.
+    assert counts["client"] == [counts["import"][0], counts["import"][1] + 1]
+    assert report["forks"][counts["import"][1]] == ["after_in_child", "snapcapi._transport._fork"]
     exits, forks = counts["client"]
     assert report["made"] == 8
     assert counts["senders"] == [exits + 1, forks + 1]  # once, for eight senders at a time
     assert counts["another"] == counts["senders"]
-    assert report["forks"][-1] == ["after_in_child"]
+    assert report["forks"][-1] == ["after_in_child", "snapcapi.background"]

@@ -22,5 +22,6 @@ Who calls whom, top down; nothing here imports :mod:`snapcapi.client`::
       │                                    time and a 4 MiB cap (_bounded)
       └─ _judge.get_body, _judge.api_error, _answers.read_logs / read_stats   the two GETs
 
-``_wire`` encodes JSON bodies (orjson with the ``fast`` extra).
+``_wire`` encodes JSON bodies (orjson with the ``fast`` extra); ``_fork`` renews the session
+and the token lock in a forked child (one hook, installed by the first client).
 """

@@ -9,13 +9,12 @@ between them.
 
 from __future__ import annotations
 
-import os
 import re
 import threading
-import weakref
 from collections.abc import Callable
 from typing import Literal
 
+from snapcapi._transport._fork import renew_in_child
 from snapcapi._transport._redact import register
 from snapcapi.errors import ValidationError
 
@@ -39,7 +38,7 @@ class TokenSource:
 
     def __init__(self, token: str | Callable[[], str]) -> None:
         self._lock = threading.Lock()
-        _SOURCES.add(self)
+        renew_in_child(self)
         register(self, TokenSource._secrets_of)
         self._provider: Callable[[], str] | None = None
         self._current: str | None = None
@@ -169,19 +168,6 @@ class TokenSource:
     def __repr__(self) -> str:
         kind = "callable" if self._provider is not None else "fixed"
         return f"TokenSource({kind}, token hidden)"
-
-
-#: Every live token source, given a new lock in a forked child.
-_SOURCES: weakref.WeakSet[TokenSource] = weakref.WeakSet()
-
-
-def _after_fork_in_child() -> None:
-    for source in list(_SOURCES):
-        source.after_fork()
-
-
-if hasattr(os, "register_at_fork"):  # not on Windows, which does not fork
-    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def apply_auth(mode: AuthMode, token: str, params: dict[str, str], headers: dict[str, str]) -> None:

@@ -16,7 +16,6 @@ import codecs
 import contextlib
 import json
 import logging
-import os
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -31,6 +30,7 @@ from requests.structures import CaseInsensitiveDict
 from snapcapi._transport._auth import AuthMode, TokenSource, apply_auth
 from snapcapi._transport._bounded import BoundedAdapter, deadline, read_body
 from snapcapi._transport._config import is_loopback_url
+from snapcapi._transport._fork import renew_in_child
 from snapcapi._transport._redact import redact, scrub
 from snapcapi._transport._retry import RetryPolicy, retryable
 from snapcapi.errors import ClientClosedError, TransportError
@@ -236,10 +236,7 @@ class HttpTransport:
         self.session = session if session is not None else new_session(pool_size)
         self._pool_size = pool_size
         self._closed = threading.Event()
-        self._pid = os.getpid()
-        # One lock per process, made in that process: a lock inherited through fork may be
-        # held by a thread that does not exist in the child.
-        self._fork_locks: dict[int, threading.Lock] = {}
+        renew_in_child(self)
 
     @property
     def closed(self) -> bool:
@@ -252,24 +249,13 @@ class HttpTransport:
             self.session.close()
         self._closed.set()
 
-    def reset_after_fork(self) -> None:
+    def after_fork(self) -> None:
         """In a forked child: drop the parent's pooled connections (a session made here only).
 
         The inherited session is dropped without closing its sockets, which the parent uses.
-        Called again in the same process, it does nothing; :meth:`request` calls it itself.
         """
-        pid = os.getpid()
-        if pid == self._pid:
-            return
-        lock = self._fork_locks.setdefault(pid, threading.Lock())  # one lock, however many ask
-        with lock:
-            if pid == self._pid:
-                return  # another thread of this child was first
-            if self.owns_session and not self.closed:
-                self.session = new_session(self._pool_size)
-            self._pid = pid
-            for other in [p for p in self._fork_locks if p != pid]:
-                self._fork_locks.pop(other, None)
+        if self.owns_session and not self.closed:
+            self.session = new_session(self._pool_size)
 
     def request(
         self,
@@ -376,8 +362,6 @@ class HttpTransport:
             "Accept-Encoding": _ACCEPT_ENCODING,
         }
         apply_auth(self.auth, token, params, headers)
-        if self._pid != os.getpid():
-            self.reset_after_fork()
         session = self.session
         if limit <= 0:
             raise requests.exceptions.ConnectTimeout("the deadline passed before this attempt")

@@ -23,7 +23,7 @@ import weakref
 from collections.abc import Callable, Iterable
 from typing import Any
 
-__all__ = ["install_log_filter", "known_secrets", "redact", "redact_json", "register", "scrub"]
+__all__ = ["install_log_filter", "known_secrets", "redact", "register", "scrub"]
 
 #: ``access_token=...`` as a query or form parameter (``=`` percent-encoded too) or a JSON or
 #: Python mapping entry (``"access_token": "..."``).
@@ -60,8 +60,8 @@ def _spellings(char: str) -> str:
     r"""Return a pattern for one character as text may spell it.
 
     As is; percent-encoded (UTF-8, hex digits in either case, ``%25`` for each further
-    encoding); a space as ``+`` (form encoding); JSON-escaped (``\uXXXX``, ``\/``, ``\\``,
-    ``\"``).
+    encoding); a space as ``+`` (form encoding); JSON-escaped (``\u`` and four hex digits, ``\/``,
+    ``\\``, ``\"``).
     """
     forms = [re.escape(char)]
     encoded = "".join(f"%(?:25)*{_hex(byte)}" for byte in char.encode("utf-8", "surrogatepass"))
@@ -105,18 +105,6 @@ def known_secrets() -> tuple[str, ...]:
     with _HOLDERS_LOCK:
         holders = list(_HOLDERS.items())
     return tuple(dict.fromkeys(token for holder, read in holders for token in read(holder)))
-
-
-def redact_json(value: Any, secrets: Iterable[str]) -> Any:
-    """Return parsed JSON with tokens removed from every string (an error may echo the token)."""
-    secrets = tuple(secrets)
-    if isinstance(value, str):
-        return redact(value, secrets)
-    if isinstance(value, list):
-        return [redact_json(item, secrets) for item in value]
-    if isinstance(value, dict):
-        return {redact(str(k), secrets): redact_json(v, secrets) for k, v in value.items()}
-    return value
 
 
 class RedactTokens(logging.Filter):
