@@ -222,44 +222,90 @@ def test_plain_base_urls_are_accepted(url):
     Client("pixel", "token", base_url=url).close()
 
 
+# --------------------------------------------------------------------------- a raw server
+
+
+def _read_request(conn: socket.socket) -> bytes:
+    """Read one request (headers and a Content-Length body) from ``conn``."""
+    conn.settimeout(10)
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = conn.recv(65536)
+        if not chunk:
+            return data
+        data += chunk
+    head, _, rest = data.partition(b"\r\n\r\n")
+    length = next(
+        (int(v) for k, _, v in (h.partition(b":") for h in head.split(b"\r\n")[1:])
+         if k.strip().lower() == b"content-length"),
+        0,
+    )  # fmt: skip
+    while len(rest) < length:
+        chunk = conn.recv(65536)
+        if not chunk:
+            break
+        rest += chunk
+    return head + b"\r\n\r\n" + rest
+
+
+class RawServer:
+    """A loopback server that answers each request with ``answer(request) -> bytes chunks``."""
+
+    def __init__(self, answer) -> None:
+        self.answer = answer
+        self.requests: list[bytes] = []
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        threading.Thread(target=self._loop, daemon=True).start()
+
+    def _loop(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        with conn:
+            try:
+                request = _read_request(conn)
+                self.requests.append(request)
+                for part in self.answer(request):
+                    if isinstance(part, float):
+                        time.sleep(part)
+                    else:
+                        conn.sendall(part)
+            except OSError:
+                pass
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+@pytest.fixture
+def raw():
+    servers: list[RawServer] = []
+
+    def make(answer) -> RawServer:
+        servers.append(RawServer(answer))
+        return servers[-1]
+
+    yield make
+    for server in servers:
+        server.close()
+
+
 # --------------------------------------------------------------------------- proxies
 
 
 BAD_GATEWAY = b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
 
 
-class RecordingProxy:
-    """A "proxy" on loopback that records every byte it receives and answers 502."""
-
-    def __init__(self) -> None:
-        self.received: list[bytes] = []
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-        self.thread.start()
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                connection, _ = self.listener.accept()
-            except OSError:
-                return
-            with connection:
-                connection.settimeout(5)
-                try:
-                    self.received.append(connection.recv(65536))
-                    connection.sendall(BAD_GATEWAY)
-                except OSError:
-                    continue
-
-    def close(self) -> None:
-        self.listener.close()
-
-
 @pytest.fixture
 def proxy(monkeypatch):
-    """A recording proxy, named in every proxy variable of the environment, no exceptions."""
-    recorder = RecordingProxy()
+    """A "proxy" that records what it receives and answers 502, in every proxy variable."""
+    recorder = RawServer(lambda request: [BAD_GATEWAY])
     for name in ("NO_PROXY", "no_proxy"):
         monkeypatch.delenv(name, raising=False)
     for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy"):
@@ -274,7 +320,7 @@ def test_a_loopback_server_is_reached_without_the_environment_s_proxy(snap_serve
     with client_for(snap_server, auth=auth, max_retries=0) as client:
         assert client.send([make_event(0)]).ok
         assert client.validation_stats() is not None
-    assert proxy.received == []
+    assert proxy.requests == []
     assert snap_server.event_ids() == {"e0"}
 
 
@@ -285,7 +331,7 @@ def test_a_session_s_own_proxies_are_skipped_for_a_loopback_server(snap_server, 
     local = snap_server.url.replace("127.0.0.1", "localhost")
     with Client(snap_server.pixel_id, snap_server.token, base_url=local, session=session) as c:
         assert c.send([make_event(1)]).ok
-    assert proxy.received == []
+    assert proxy.requests == []
 
 
 # --------------------------------------------------------------------------- TLS
@@ -412,81 +458,10 @@ def test_a_client_shared_across_fork_reads_only_its_own_answers(snap_server, tmp
     assert accepted == {event_id for event_id, status in rows if status == "ACCEPTED"} | {"e1000"}
 
 
-# --------------------------------------------------------------------------- a raw hostile server
+# --------------------------------------------------------------------------- raw hostile answers
 
 PIXEL = "11111111-2222-3333-4444-555555555555"
 TOKEN = "AbC+dEf/GhI=jkl_SECRET"
-
-
-def _read_request(conn: socket.socket) -> bytes:
-    """Read one request (headers and a Content-Length body) from ``conn``."""
-    conn.settimeout(10)
-    data = b""
-    while b"\r\n\r\n" not in data:
-        chunk = conn.recv(65536)
-        if not chunk:
-            return data
-        data += chunk
-    head, _, rest = data.partition(b"\r\n\r\n")
-    length = next(
-        (int(v) for k, _, v in (h.partition(b":") for h in head.split(b"\r\n")[1:])
-         if k.strip().lower() == b"content-length"),
-        0,
-    )  # fmt: skip
-    while len(rest) < length:
-        chunk = conn.recv(65536)
-        if not chunk:
-            break
-        rest += chunk
-    return head + b"\r\n\r\n" + rest
-
-
-class RawServer:
-    """A loopback server that answers each request with ``answer(request) -> bytes chunks``."""
-
-    def __init__(self, answer) -> None:
-        self.answer = answer
-        self.requests: list[bytes] = []
-        self.sock = socket.create_server(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
-        threading.Thread(target=self._loop, daemon=True).start()
-
-    def _loop(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
-
-    def _serve(self, conn: socket.socket) -> None:
-        with conn:
-            try:
-                request = _read_request(conn)
-                self.requests.append(request)
-                for part in self.answer(request):
-                    if isinstance(part, float):
-                        time.sleep(part)
-                    else:
-                        conn.sendall(part)
-            except OSError:
-                pass
-
-    def close(self) -> None:
-        self.sock.close()
-
-
-@pytest.fixture
-def raw():
-    servers: list[RawServer] = []
-
-    def make(answer) -> RawServer:
-        servers.append(RawServer(answer))
-        return servers[-1]
-
-    yield make
-    for server in servers:
-        server.close()
 
 
 def _answer(body: bytes, status: bytes = b"200 OK", headers: bytes = b"") -> bytes:
