@@ -91,7 +91,7 @@ def finite_float(value: Any) -> float | None:
     """Return a real number as a finite float, or None when it has none (NaN, inf, 10**400)."""
     try:
         number = float(value)
-    except (OverflowError, ValueError, TypeError, ArithmeticError):
+    except (ValueError, TypeError, ArithmeticError):  # OverflowError is an ArithmeticError
         return None
     return number if math.isfinite(number) else None
 

@@ -48,6 +48,8 @@ from typing import Literal, NamedTuple
 import attrs
 
 from snapcapi._transport._config import read_whole
+from snapcapi._transport._delivery import interrupted_reason
+from snapcapi._transport._judge import RESEND
 from snapcapi.client import Client
 from snapcapi.errors import ValidationError
 from snapcapi.events import Event
@@ -61,7 +63,6 @@ Overflow = Literal["block", "drop_new", "drop_oldest"]
 _SENDERS: weakref.WeakSet[BackgroundSender] = weakref.WeakSet()
 _hooks_lock = threading.Lock()
 _hooks_installed = threading.Event()
-_RESEND = "; safe to resend (the event_id deduplicates)"
 #: How often a wait for delivery at SIGTERM looks whether a second SIGTERM said to hurry.
 _POLL = 0.1
 #: How many event ids the one warning about events a process ending cut off names.
@@ -94,11 +95,11 @@ class _Ending:
 
     @property
     def queued(self) -> str:
-        return f"not sent: {self.why} before it was sent{_RESEND}"
+        return f"not sent: {self.why} before it was sent{RESEND}"
 
     @property
     def on_the_wire(self) -> str:
-        return f"interrupted while being sent, {self.why}: it may have reached Snap{_RESEND}"
+        return interrupted_reason(self.why)
 
 
 _TERMINATED = _Ending("the process was terminated (SIGTERM)")

@@ -499,9 +499,12 @@ def test_a_token_echoed_in_a_body_is_redacted_before_it_is_parsed(raw):
     assert "GhI" not in reason
 
 
-def test_a_content_length_of_unicode_digits_is_no_crash(raw):
-    """``Content-Length: ²`` (a Unicode digit, not an ASCII one) raises nothing of ours."""
-    answer = b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: \xb2\r\n\r\n"
+@pytest.mark.parametrize(
+    "declared", [b"\xb2", b"9" * 5_000, b"0" * 5_000 + b"2"], ids=["unicode", "huge", "zeros"]
+)
+def test_a_content_length_python_cannot_read_is_no_crash(raw, declared):
+    """``Content-Length: ²`` or 5,000 digits (past int()'s limit) raise nothing of ours."""
+    answer = b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: " + declared + b"\r\n\r\n"
     server = raw(lambda request: [answer])
     with _raw_client(server) as client:
         event = client.send([make_event(0)]).events[0]

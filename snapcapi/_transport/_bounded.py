@@ -238,8 +238,12 @@ def _bound_socket(raw: Any, at: float) -> None:
 
 def _declared_too_large(declared: str) -> bool:
     """Tell whether a ``Content-Length`` says more than :data:`MAX_BODY_BYTES` (ASCII digits)."""
-    declared = declared.strip()
-    return declared.isascii() and declared.isdigit() and int(declared) > MAX_BODY_BYTES
+    declared = declared.strip().lstrip("0")
+    if not (declared.isascii() and declared.isdigit()):
+        return False
+    # Compared by length first: int() refuses digits past the int-string limit (4,300).
+    limit = str(MAX_BODY_BYTES)
+    return len(declared) > len(limit) or (len(declared) == len(limit) and declared > limit)
 
 
 def read_body(response: requests.Response, at: float) -> tuple[bytes, str | None]:

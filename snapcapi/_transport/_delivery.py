@@ -31,12 +31,17 @@ from snapcapi._transport._judge import RESEND, Kind, Verdict, attempts_text, jud
 from snapcapi.errors import AuthenticationError, SnapCapiError, UnknownAssetError
 from snapcapi.results import EventResult, EventStatus
 
-__all__ = ["BatchDelivery", "Brake", "Delivered", "DeliverySettings", "Post"]
+__all__ = ["BatchDelivery", "Brake", "Delivered", "DeliverySettings", "Post", "interrupted_reason"]
 
 logger = logging.getLogger("snapcapi")
 
 #: Posts a body to an asset id's endpoint: (asset_id, body) -> the answer after retries.
 Post = Callable[[str, bytes], Response]
+
+
+def interrupted_reason(why: str) -> str:
+    """Say why an event on the wire when ``why`` happened is FAILED: it may have reached Snap."""
+    return f"interrupted while being sent, {why}: it may have reached Snap{RESEND}"
 
 
 @attrs.frozen
@@ -207,13 +212,10 @@ class BatchDelivery:
             on_the_wire = self._on_the_wire.items if self._on_the_wire is not None else ()
             waiting = [item for task in self._queue for item in task.items]
         settled = {result.index for result in results}
-        interrupted = (
-            f"interrupted while being sent, {why}: it may have reached Snap; safe to resend "
-            "(the event_id deduplicates)"
-        )
+        interrupted = interrupted_reason(why)
         refused = (
             "not sent again: Snap refused the request that carried this event with others, "
-            f"and {why} before it was sent again; safe to resend (the event_id deduplicates)"
+            f"and {why} before it was sent again{RESEND}"
         )
         for item in on_the_wire:
             if item.index not in settled:

@@ -231,13 +231,7 @@ class FakeSnapServer:
         answers: Answers = "documented",
         tls: ssl.SSLContext | None = None,
     ) -> None:
-        if tls is not None and not (
-            isinstance(tls, ssl.SSLContext) and tls.check_hostname is False
-        ):
-            raise ValidationError(
-                "tls", "must be a server-side ssl.SSLContext (ssl.PROTOCOL_TLS_SERVER)"
-            )
-        self._tls = tls
+        self._tls = _check_tls(tls)
         self._lock = threading.Lock()
         self._token = _check_token(token)
         self._answers: Answers = _answers.resolve_answers(answers)
