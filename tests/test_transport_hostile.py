@@ -394,6 +394,31 @@ def test_a_ca_bundle_the_session_names_is_used(tls_server, certificate):
     assert tls_server.event_ids() == {"e0"}
 
 
+@pytest.mark.parametrize("host", ["snap.test", "127.0.0.1"], ids=["public", "loopback"])
+def test_a_session_s_ca_bundle_beats_the_environment_s(tmp_path, monkeypatch, host):
+    """REQUESTS_CA_BUNDLE naming another CA does not replace the bundle the session names."""
+    cert, key = self_signed_certificate(tmp_path, host)
+    (tmp_path / "other").mkdir()
+    other, _ = self_signed_certificate(tmp_path / "other", "elsewhere.test")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(other))
+    monkeypatch.setenv("CURL_CA_BUNDLE", str(other))
+    resolve = socket.getaddrinfo
+    monkeypatch.setattr(
+        socket,
+        "getaddrinfo",
+        lambda name, *a, **k: resolve("127.0.0.1" if name == "snap.test" else name, *a, **k),
+    )
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    session = requests.Session()
+    session.verify = str(cert)
+    with FakeSnapServer(tls=context) as server:
+        url = f"https://{host}:{server.url.rsplit(':', 1)[1]}"
+        with Client(server.pixel_id, server.token, base_url=url, session=session) as client:
+            assert client.send([make_event(0)]).ok
+        assert server.event_ids() == {"e0"}
+
+
 @pytest.mark.parametrize("off", [False, 0, "", None])
 def test_a_session_with_verification_off_is_refused(off):
     """A session whose verify is off in any spelling is refused when the client is made."""

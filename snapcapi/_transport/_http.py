@@ -153,14 +153,15 @@ def new_session(pool_size: int) -> requests.Session:
 def _verify(session: requests.Session, url: str) -> bool | str | None:
     """Return the ``verify`` of a request: certificates are checked beyond loopback, always.
 
-    A CA bundle the session names (a non-empty path) is used; ``False``, ``0``, ``""`` or
-    ``None`` there, set at any time, is not followed. For a loopback host (a test server),
-    None leaves the session's setting.
+    A CA bundle the session names (a non-empty path) is used, passed with the request so
+    that ``REQUESTS_CA_BUNDLE``/``CURL_CA_BUNDLE`` cannot replace it (``requests`` lets them
+    replace a session's); ``False``, ``0``, ``""`` or ``None`` there, set at any time, is not
+    followed. For a loopback host (a test server), any other setting of the session stands.
     """
-    if is_loopback_url(url):
-        return None
     bundle = session.verify
-    return bundle if isinstance(bundle, str) and bundle.strip() else True
+    if isinstance(bundle, str) and bundle.strip():
+        return bundle
+    return None if is_loopback_url(url) else True
 
 
 def _proxies(url: str) -> dict[str, str | None] | None:
