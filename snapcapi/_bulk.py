@@ -424,70 +424,25 @@ class _InvalidRows:
 
 
 _EARLIER = "accepted in an earlier run (--resume)"
-#: Fields a virtual field's column feeds as well (``full_name`` is split into two).
-_ALSO_FED = {"first_name": "full_name", "last_name": "full_name"}
 
 
-class _Drops:
-    """The identifiers dropped from a kept event, in the summary's and the report's words.
+def _note_drops(event: Event, summary: BulkSummary) -> str | None:
+    """Count an event's drops in the summary; return what its report line says of them.
 
-    A drop whose columns hold text that did not decode (a byte kept aside by ``--encoding``
-    as a lone surrogate) says which ``--encoding`` to pass: that is found from the row's
-    values, never from a message's wording.
+    A drop of text that did not decode (a byte ``--encoding`` kept aside as a lone surrogate)
+    says which ``--encoding`` to pass, once, after the drops it fixes.
     """
-
-    def __init__(self) -> None:
-        self.feeds: dict[str, tuple[str, ...]] = {}  # field -> the columns feeding it
-        self.group: Sequence[Any] = ()  # the source records of the row last handed out
-
-    def take_map(self, found: ColumnMap) -> None:
-        """Learn which columns feed which field."""
-        self.feeds = {match.field: match.columns for match in found.matches}
-        for field, virtual in _ALSO_FED.items():
-            if field not in self.feeds and virtual in self.feeds:
-                self.feeds[field] = self.feeds[virtual]
-
-    def advice(self, drop: Problem) -> str | None:
-        """Return the advice for one drop of the row last handed out, when there is one."""
-        columns = self.feeds.get(drop.field or "", ())
-        for record in self.group:
-            if isinstance(record, Mapping) and any(
-                _undecodable(record.get(column)) for column in columns
-            ):
-                return ENCODING_REMEDY.advice("cli")
+    if not event.drops:
         return None
-
-    def note(self, event: Event, summary: BulkSummary) -> str | None:
-        """Count an event's drops in the summary; return what its report line says of them."""
-        if not event.drops:
-            return None
-        said: dict[str, None] = {}
-        advices: dict[str, None] = {}  # each advice once, after the drops it fixes
-        for drop in event.drops:
-            advice = self.advice(drop)
-            summary.warn(drop, advice)
-            said[drop.message] = None
-            if advice is not None:
-                advices[advice] = None
-        return "; ".join([*said, *advices])
-
-
-def _undecodable(value: Any) -> bool:
-    """Tell whether a cell holds text that did not decode (lone surrogates), or a list of it."""
-    if isinstance(value, str):
-        return not value.isascii() and not _utf8_safe(value)
-    if isinstance(value, list):
-        return any(_undecodable(item) for item in value)
-    return False
-
-
-def _utf8_safe(text: str) -> bool:
-    """Tell whether text can be written as UTF-8 (it holds no lone surrogate)."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
+    said: dict[str, None] = {}
+    advices: dict[str, None] = {}
+    for drop in event.drops:
+        advice = drop.remedy.advice("cli") if drop.remedy == ENCODING_REMEDY else None
+        summary.warn(drop, advice)
+        said[drop.message] = None
+        if advice is not None:
+            advices[advice] = None
+    return "; ".join([*said, *advices])
 
 
 class _Run:
@@ -510,7 +465,6 @@ class _Run:
         self.invalid: _InvalidRows | None = None
         self.groups: dict[Hashable, Sequence[Mapping[str, Any] | RowProblem]] = {}
         self.handed = 0  # rows settled at once or passed on to be sent
-        self.drops = _Drops()
         self.notes: dict[Hashable, str] = {}  # row -> its event's drops, until it settles
 
     def settle(
@@ -569,8 +523,7 @@ class _Run:
 
         A row the file reader could not read is kept as its problem, which holds its text.
         """
-        self.drops.group = group  # read when the row is settled or handed on, just after
-        if self.invalid is None or not group:
+        if not group:
             return
         first = group[0]
         if isinstance(first, Mapping) or (isinstance(first, RowProblem) and first.text):
@@ -601,7 +554,6 @@ class _Run:
                     "skipped; pass --consent-column COLUMN",
                 )
             self.summary.ignored_columns = found.ignored
-            self.drops.take_map(found)
             if self.on_map is not None:
                 self.on_map(describe_map(found, options.recipe))
 
@@ -611,7 +563,7 @@ class _Run:
             columns=source.columns,
             stats=stats,
             on_map=mapped,
-            on_group=self.keep_group,
+            on_group=self.keep_group if self.invalid is not None else None,
         )
 
     def settled_early(self, row: Hashable, item: Event | RowProblem | RowSkip) -> Event | None:
@@ -637,7 +589,7 @@ class _Run:
             self.summary.resumed += 1
             self.settle(row, "ACCEPTED", _EARLIER, item.event_id, event_name=name)
             return None
-        note = self.drops.note(item, self.summary)
+        note = _note_drops(item, self.summary)
         if note is not None:
             self.notes[row] = note
         return item

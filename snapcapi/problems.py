@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 import attrs
 
 if TYPE_CHECKING:
-    from snapcapi.errors import ValidationError
+    from snapcapi.errors import Remedy, ValidationError
 
 __all__ = [
     "APP_WITHOUT_PLATFORM",
@@ -168,11 +168,18 @@ class Problem:
     _label: str | None = attrs.field(default=None, eq=False, repr=False, alias="label")
     # What the label is cut from when it is asked for, if not the message (a drop's reason).
     _reason: str | None = attrs.field(default=None, eq=False, repr=False, alias="reason")
+    # The setting that would have kept a dropped value, for each interface to word.
+    _remedy: Remedy | None = attrs.field(default=None, eq=False, repr=False, alias="remedy")
 
     @property
     def label(self) -> str:
         """What is wrong in a few words, without any value."""
         return self._label if self._label is not None else _default_label(self)
+
+    @property
+    def remedy(self) -> Remedy | None:
+        """The setting that fixes it, when one does (each interface words its advice)."""
+        return self._remedy
 
     @property
     def title(self) -> str:
@@ -193,6 +200,7 @@ class Problem:
         return cls(code or error.code, error.field if field is None else field, error.problem)
 
     @classmethod
-    def dropped(cls, code: str, field: str, reason: str) -> Problem:
+    def dropped(cls, code: str, field: str, reason: str, remedy: Remedy | None = None) -> Problem:
         """Make the problem of an identifier left out: message ``"<field> dropped: <reason>"``."""
-        return cls(code, field, f"{field} dropped: {reason}", LABELS.get(code), reason=reason)
+        message = f"{field} dropped: {reason}"
+        return cls(code, field, message, LABELS.get(code), reason=reason, remedy=remedy)

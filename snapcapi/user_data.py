@@ -439,13 +439,12 @@ def _reject(
 ) -> None:
     """Raise the error under the field's own name, or record it as dropped in drop mode.
 
-    The drop keeps the problem without the advice: warnings surface in command line
-    reports too, where ``give region='FR'`` would be the wrong words (the error keeps its
-    remedy, so each interface can word it).
+    The drop keeps the error's remedy as a value, not as advice in its message: warnings
+    surface in command line reports too, where ``give region='FR'`` would be the wrong words.
     """
     if on_invalid == "raise":
         raise ValidationError(key, exc.problem, remedy=exc.remedy, code=exc.code) from None
-    drops.append(Problem.dropped(exc.code, key, exc.problem))
+    drops.append(Problem.dropped(exc.code, key, exc.problem, exc.remedy))
 
 
 def _store(
