@@ -87,6 +87,29 @@ def _too_long_number(field: str) -> ValidationError:
     )
 
 
+def read_seconds(name: str, value: Any, *, zero: bool = False, or_none: str = "") -> float:
+    """Check a finite number of seconds, naming the option when it is wrong.
+
+    Args:
+        name: The option, as the user named it.
+        value: What was given.
+        zero: Whether 0 is allowed (``>= 0``); else the seconds must be ``> 0``.
+        or_none: What None means where the caller allows it (``"for no limit"``), for the
+            message; the caller handles None itself.
+    """
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not (math.isfinite(value) and (value >= 0 if zero else value > 0))
+    ):
+        wanted = ">= 0" if zero else "> 0"
+        alternative = f", or None {or_none}" if or_none else ""
+        raise ValidationError(
+            name, f"must be a number of seconds {wanted}{alternative}, got {value!r}"
+        )
+    return float(value)
+
+
 def finite_float(value: Any) -> float | None:
     """Return a real number as a finite float, or None when it has none (NaN, inf, 10**400)."""
     try:

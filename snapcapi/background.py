@@ -34,7 +34,6 @@ import collections
 import contextlib
 import itertools
 import logging
-import math
 import os
 import signal
 import sys
@@ -47,6 +46,7 @@ from typing import Literal, NamedTuple
 
 import attrs
 
+from snapcapi._convert import read_seconds
 from snapcapi._transport._config import read_whole
 from snapcapi._transport._delivery import interrupted_reason
 from snapcapi._transport._judge import RESEND
@@ -558,20 +558,14 @@ class BackgroundSender:
         self._fresh_state()
 
 
-def _seconds(name: str, value: object, *, or_none: str = "") -> float:
+def _seconds(name: str, value: object) -> float:
     """Check a finite number of seconds >= 0, naming the setting when it is wrong."""
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, float))
-        or not (math.isfinite(value) and value >= 0)
-    ):
-        raise ValidationError(name, f"must be a number of seconds >= 0{or_none}, got {value!r}")
-    return float(value)
+    return read_seconds(name, value, zero=True)
 
 
 def _limit(name: str, value: object) -> float | None:
     """Check a number of seconds >= 0, or None for no limit."""
-    return None if value is None else _seconds(name, value, or_none=", or None for no limit")
+    return None if value is None else read_seconds(name, value, zero=True, or_none="for no limit")
 
 
 def _pass_on(interpreter_exit: BaseException) -> None:

@@ -8,7 +8,6 @@ value is refused rather than taken for "not given".
 from __future__ import annotations
 
 import ipaddress
-import math
 import os
 import re
 from collections.abc import Callable
@@ -18,6 +17,7 @@ from urllib.parse import urlsplit
 from urllib3.exceptions import LocationParseError
 from urllib3.util import parse_url
 
+from snapcapi._convert import read_seconds
 from snapcapi._transport._auth import AUTH_MODES, AuthMode, TokenSource
 from snapcapi.errors import Remedy, ValidationError
 
@@ -200,15 +200,6 @@ def read_whole(name: str, value: Any, low: int, high: int | None = None) -> int:
     if value < low or (high is not None and value > high):
         raise ValidationError(name, f"must be {span}, got {value}")
     return value
-
-
-def read_seconds(name: str, value: Any) -> float:
-    """Check a positive, finite number of seconds, naming the option when it is wrong."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValidationError(name, f"must be a number of seconds > 0, got {value!r}")
-    if not (value > 0 and math.isfinite(value)):
-        raise ValidationError(name, f"must be a number of seconds > 0, got {value!r}")
-    return float(value)
 
 
 def read_auth(value: Any) -> AuthMode:

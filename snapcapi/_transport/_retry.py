@@ -18,6 +18,7 @@ from typing import Any
 
 import attrs
 
+from snapcapi._convert import read_seconds
 from snapcapi.errors import ValidationError
 
 __all__ = ["RETRY_STATUSES", "RetryPolicy", "retryable"]
@@ -47,12 +48,8 @@ def _whole(_instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
 
 
 def _seconds_or_none(_instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if value is None:
-        return
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValidationError(attribute.name, f"must be a number of seconds, got {value!r}")
-    if not (value > 0 and math.isfinite(value)):
-        raise ValidationError(attribute.name, f"must be a number of seconds > 0, got {value!r}")
+    if value is not None:
+        read_seconds(attribute.name, value)
 
 
 #: From this retry on, the backoff ceiling no longer doubles (2**60 seconds: any cap is lower).

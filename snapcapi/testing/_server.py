@@ -9,7 +9,6 @@ received, and the routing of one request to its answer.
 from __future__ import annotations
 
 import json
-import math
 import random
 import re
 import ssl
@@ -22,6 +21,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import attrs
 
+from snapcapi._convert import read_seconds
 from snapcapi.errors import ValidationError
 from snapcapi.testing import _answers, _rules
 from snapcapi.testing._answers import Answers
@@ -161,10 +161,7 @@ def _check_tls(tls: object) -> ssl.SSLContext | None:
 
 def _check_hostile(body: Any, drip: Any, size: Any, echo: Any) -> None:
     """Check the hostile options of a scripted answer, naming the one that is wrong."""
-    if isinstance(drip, bool) or not isinstance(drip, (int, float)):
-        raise ValidationError("drip", f"must be a number of seconds >= 0, got {drip!r}")
-    if not (drip >= 0 and math.isfinite(drip)):
-        raise ValidationError("drip", f"must be a number of seconds >= 0, got {drip!r}")
+    read_seconds("drip", drip, zero=True)
     if size is not None:
         if isinstance(size, bool) or not isinstance(size, int) or size < PADDED_MINIMUM:
             raise ValidationError(
