@@ -103,8 +103,9 @@ def test_validate_needs_per_event_logs_to_call_an_event_valid(snap_server, make_
         (b"", "the body is empty"),
         (b"[]", "the body is not a JSON object"),
         (b'{"status": "FAILURE", "reason": "quota exceeded"}', "Snap said FAILURE: quota exceeded"),
+        (b'{"status": "PENDING"}', "Snap said PENDING"),
     ],
-    ids=["html", "empty", "list", "failure"],
+    ids=["html", "empty", "list", "failure", "pending"],
 )
 def test_the_get_endpoints_raise_on_a_2xx_that_is_not_their_answer(
     snap_server, make_client, call, body, why

@@ -27,6 +27,7 @@ from snapcapi.results import StatsWindow, ValidationLog, ValidationStats
 __all__ = [
     "MAX_ITEMS",
     "MAX_TEXT",
+    "SUCCESSES",
     "Answer",
     "count",
     "cut",
@@ -49,8 +50,9 @@ MAX_TEXT = 2_000
 MAX_ITEMS = 20
 #: The most characters kept of a code, a status or a request id (they are short names).
 _MAX_NAME = 200
-#: What the GET endpoints' ``status`` says when they failed although the HTTP status is 2xx.
-_FAILURES = frozenset({"FAILURE", "INVALID", "ERROR"})
+#: The ``status`` words of a success; any other status a 2xx gives is none (``FAILURE``,
+#: ``ERROR``, ``PENDING``), for the POST and the GET endpoints alike.
+SUCCESSES = frozenset({"VALID", "SUCCESS", "OK", "ACCEPTED"})
 
 
 def cut(text: str, limit: int = MAX_TEXT) -> str:
@@ -207,14 +209,15 @@ def no_success(body: Any) -> str | None:
     """Say why the body of a GET endpoint's 2xx is no readable success; None when it is one.
 
     The logs and stats endpoints answer a JSON object whose ``status`` is ``SUCCESS``; an
-    empty body, another JSON value, or a ``status`` of ``FAILURE`` is not their answer.
+    empty body, another JSON value, or a ``status`` other than a success word
+    (:data:`SUCCESSES`: ``FAILURE``, say) is not their answer.
     """
     if body is None:
         return "the body is empty"
     if not isinstance(body, Mapping):
         return "the body is not a JSON object"
     status = body.get("status")
-    if isinstance(status, str) and status.strip().upper() in _FAILURES:
+    if isinstance(status, str) and status.strip().upper() not in SUCCESSES:
         said = read_answer(body).reason
         return f"Snap said {cut(status, _MAX_NAME)}" + (f": {said}" if said else "")
     return None

@@ -20,6 +20,7 @@ import attrs
 
 from snapcapi._masking import plural
 from snapcapi._transport._answers import (
+    SUCCESSES,
     Answer,
     cut,
     kept,
@@ -107,10 +108,9 @@ class Verdict:
 
 #: What a FAILED event's reason ends with: Snap gave no usable answer, so nothing is known.
 RESEND = "; safe to resend (the event_id deduplicates)"
-#: What a 2xx ``status`` says of a success: Snap's ``VALID`` (and the GET endpoints'
-#: ``SUCCESS``, and the plain words a proxy or a future version may use). Any other status
-#: (``FAILURE``, ``ERROR``, ``REJECTED``) is no proof of success; ``INVALID`` is a refusal.
-_SUCCESSES = frozenset({"VALID", "SUCCESS", "OK", "ACCEPTED"})
+#: The statuses a 2xx may carry that are not a failure: a success, or Snap's refusal (judged
+#: as a refusal, not as an unreadable answer).
+_NOT_A_FAILURE = SUCCESSES | {"INVALID"}
 #: Fields of an error: a 2xx object that has them and no ``status`` is no success of Snap's.
 _ERROR_FIELDS = ("error", "errors", "error_msgs", "message")
 
@@ -190,7 +190,7 @@ def _no_success(response: Response, answer: Answer, logs_expected: bool) -> str 
         return None
     if not isinstance(body, Mapping):
         return "the body is JSON but not an object, so not Snap's answer"
-    if answer.status is not None and answer.status not in _SUCCESSES | {"INVALID"}:
+    if answer.status is not None and answer.status not in _NOT_A_FAILURE:
         said = f": {answer.reason}" if answer.reason else ""
         return f"Snap's answer says {answer.status}{said}"
     if answer.status is None and any(field in body for field in _ERROR_FIELDS):
