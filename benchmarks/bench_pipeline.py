@@ -437,6 +437,121 @@ def generate_records(n: int, seed: int = 0, *, now: int | None = None) -> list[R
     return records
 
 
+_ACCENT_KEEP = 0.66  # share of emails written with the accents of the customer's name
+_GENDERS = ("m", "f", "M", "F", "male", "Female", " f ")
+_CATEGORIES = ("shoes", "apparel", "home", "beauty", "toys", "garden")
+
+
+def _messy_email(rng: random.Random, first: str, last: str, region: str) -> str:
+    """An email as real customers type it: accented local parts, mixed-case domains.
+
+    About 44% of the emails are not plain ASCII (the local part keeps the accents of the
+    name), the rest are ASCII with domains in any case (``Gmail.COM``), tags and digits.
+    """
+    keep = rng.random() < _ACCENT_KEEP
+    f = first.replace(" ", "").replace("'", "") if keep else (_ascii(first) or "user")
+    last_part = last.replace(" ", "").replace("'", "") if keep else (_ascii(last) or "x")
+    n = rng.randint(1, 99999)
+    local = rng.choice(
+        (
+            f"{f}.{last_part}{n}",
+            f"{f}{last_part}{n}",
+            f"{f[0]}{last_part}{n}",
+            f"{f}_{last_part}.{n}",
+            f"{f}.{last_part}+{rng.choice(_EMAIL_TAGS)}{n}",
+            f"{last_part}.{f}.{n}",
+        )
+    )
+    domain = rng.choice(_EMAIL_DOMAINS[region])
+    roll = rng.random()
+    if roll < 0.35:
+        domain = domain.capitalize()
+    elif roll < 0.5:
+        domain = domain.upper()
+    elif roll < 0.6:
+        domain = "".join(c.upper() if rng.random() < 0.5 else c for c in domain)
+    address = f"{local}@{domain}"
+    if rng.random() < 0.15:
+        address = address.upper()
+    return _spaces(rng, address, 0.35)
+
+
+def _messy_date_of_birth(rng: random.Random) -> str:
+    year, month, day = rng.randint(1940, 2006), rng.randint(1, 12), rng.randint(1, 28)
+    return rng.choice((f"{year}-{month:02d}-{day:02d}", f"{year}{month:02d}{day:02d}"))
+
+
+def generate_messy_records(n: int, seed: int = 0, *, now: int | None = None) -> list[Record]:
+    """Return ``n`` records shaped like real customer data, every field filled (reproducible).
+
+    The same keys as :func:`generate_records`, but: emails from :func:`_messy_email` (about
+    44% with accented local parts, domains in mixed case), every phone distinct, every
+    ``UserData`` field given (``gender``, ``date_of_birth``, ``madid``, ``sc_click_id``,
+    ``sc_cookie1``, ``subscription_id``, ``lead_id``, ``external_id`` on every record, an
+    address on every record), ``value`` always a float and two to four ``content_ids``.
+    Extra keys: ``gender``, ``date_of_birth``, ``madid``, ``sc_click_id``, ``sc_cookie1``,
+    ``subscription_id``, ``lead_id``, ``content_ids``, ``content_category``, ``num_items``.
+    """
+    rng = random.Random(seed)
+    now = int(time.time()) if now is None else now
+    records: list[Record] = []
+    seen_phones: set[str] = set()
+    regions = rng.choices(_REGIONS, weights=_REGION_WEIGHTS, k=n)
+    for index, region in enumerate(regions):
+        _, countries, places = _GEO[region]
+        first, last = rng.choice(_FIRST_NAMES), rng.choice(_LAST_NAMES)
+        city, states, postcode = rng.choice(places)
+        web = rng.random() < 0.8
+        while True:
+            phone = _phone(rng, region)
+            digits = "".join(ch for ch in phone if ch.isdigit())[-9:]
+            if digits not in seen_phones:
+                seen_phones.add(digits)
+                break
+        order_id = f"ORD-{rng.randint(10**6, 10**7 - 1)}-{index % 97:02d}"
+        sku = rng.randint(1000, 99999)
+        records.append(
+            {
+                "event_name": "PURCHASE",
+                "action_source": "WEB" if web else "OFFLINE",
+                "event_time": now - rng.randint(5, 86_400),
+                "event_id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+                "event_source_url": (
+                    f"https://{rng.choice(_SHOPS)}/checkout/thank-you?order={order_id}"
+                    f"&utm_source=snapchat&utm_medium=paid"
+                    if web
+                    else None
+                ),
+                "email": _messy_email(rng, first, last, region),
+                "phone": phone,
+                "region": region,
+                "first_name": _spaces(rng, _messy_case(rng, first), 0.1),
+                "last_name": _spaces(rng, _messy_case(rng, last), 0.1),
+                "gender": rng.choice(_GENDERS),
+                "date_of_birth": _messy_date_of_birth(rng),
+                "city": _spaces(rng, _messy_case(rng, city), 0.1),
+                "state": rng.choice(states),
+                "zip_code": _spaces(rng, _postcode(rng, postcode), 0.1),
+                "country": rng.choice(countries),
+                "external_id": rng.choice(("cust_", "U", "C-")) + _digits(rng, 8),
+                "client_ip_address": _ip(rng),
+                "client_user_agent": _user_agent(rng),
+                "madid": str(uuid.UUID(int=rng.getrandbits(128), version=4)).upper(),
+                "sc_click_id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+                "sc_cookie1": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+                "subscription_id": f"sub_{rng.getrandbits(48):012x}",
+                "lead_id": str(rng.randint(10**9, 10**10)),
+                "value": float(round(min(rng.lognormvariate(4.0, 0.9), 4999.0), 2)),
+                "currency": _CURRENCIES.get(region, "eur"),
+                "order_id": order_id,
+                "content_ids": [f"SKU-{sku + k}" for k in range(rng.randint(2, 4))],
+                "content_category": rng.choice(_CATEGORIES),
+                "num_items": rng.randint(1, 6),
+            }
+        )
+    return records
+
+
 # --------------------------------------------------------------------------- the pipelines
 
 
@@ -488,9 +603,21 @@ def snapcapi_event(r: Record) -> snapcapi.Event:
             external_id=r["external_id"],
             client_ip_address=r["client_ip_address"],
             client_user_agent=r["client_user_agent"],
+            gender=r.get("gender"),
+            date_of_birth=r.get("date_of_birth"),
+            madid=r.get("madid"),
+            sc_click_id=r.get("sc_click_id"),
+            sc_cookie1=r.get("sc_cookie1"),
+            subscription_id=r.get("subscription_id"),
+            lead_id=r.get("lead_id"),
         ),
         custom_data=snapcapi.CustomData(
-            value=r["value"], currency=r["currency"], order_id=r["order_id"]
+            value=r["value"],
+            currency=r["currency"],
+            order_id=r["order_id"],
+            content_ids=r.get("content_ids"),
+            content_category=r.get("content_category"),
+            num_items=r.get("num_items"),
         ),
     )
 
@@ -511,6 +638,7 @@ def run_snapcapi_stdlib(records: Sequence[Record]) -> list[bytes]:
 
 
 MetaPayload = Callable[[Record, str | None], dict[str, Any]]
+_META_GENDERS: dict[str, Any] = {}
 
 
 def make_meta_payload() -> MetaPayload:
@@ -525,7 +653,13 @@ def make_meta_payload() -> MetaPayload:
     from facebook_business.adobjects.serverside.event import Event
     from facebook_business.adobjects.serverside.user_data import UserData
 
+    from facebook_business.adobjects.serverside.gender import Gender
+
     sources = {"WEB": ActionSource.WEBSITE, "OFFLINE": ActionSource.PHYSICAL_STORE}
+    # Meta's UserData takes a Gender member; a Meta user maps the column's spellings first.
+    _META_GENDERS.update(
+        {g: Gender.MALE if g.strip().lower().startswith("m") else Gender.FEMALE for g in _GENDERS}
+    )
 
     def meta_payload(r: Record, phone: str | None) -> dict[str, Any]:
         # Meta's SDK takes only ISO alpha-2 country codes and a float/int value, so the record's
@@ -549,9 +683,21 @@ def make_meta_payload() -> MetaPayload:
                 external_id=r["external_id"],
                 client_ip_address=r["client_ip_address"],
                 client_user_agent=r["client_user_agent"],
+                gender=_META_GENDERS.get(r.get("gender") or ""),
+                date_of_birth=(r.get("date_of_birth") or "").replace("-", "") or None,
+                madid=r.get("madid"),
+                fbc=r.get("sc_click_id"),
+                fbp=r.get("sc_cookie1"),
+                subscription_id=r.get("subscription_id"),
+                lead_id=r.get("lead_id"),
             ),
             custom_data=CustomData(
-                value=float(r["value"]), currency=r["currency"], order_id=r["order_id"]
+                value=float(r["value"]),
+                currency=r["currency"],
+                order_id=r["order_id"],
+                content_ids=r.get("content_ids"),
+                content_category=r.get("content_category"),
+                num_items=r.get("num_items"),
             ),
         )
         payload: dict[str, Any] = event.normalize()
@@ -589,7 +735,10 @@ _FLOOR_HASHED = (
     ("zip_code", "zp"),
     ("country", "country"),
     ("external_id", "external_id"),
+    ("gender", "ge"),
+    ("date_of_birth", "db"),
 )
+_FLOOR_RAW = ("madid", "sc_click_id", "sc_cookie1", "subscription_id", "lead_id")
 
 
 def floor_payload(r: Record) -> dict[str, Any]:
@@ -597,12 +746,16 @@ def floor_payload(r: Record) -> dict[str, Any]:
     sha256 = hashlib.sha256
     user: dict[str, Any] = {}
     for key, wire in _FLOOR_HASHED:
-        value = r[key]
+        value = r.get(key)
         if value is not None:
             user[wire] = [sha256(value.strip().lower().encode()).hexdigest()]
     if r["client_ip_address"] is not None:
         user["client_ip_address"] = r["client_ip_address"].strip().lower()
         user["client_user_agent"] = r["client_user_agent"].strip()
+    for key in _FLOOR_RAW:
+        value = r.get(key)
+        if value is not None:
+            user[key] = value.strip()
     payload: dict[str, Any] = {
         "event_name": r["event_name"],
         "event_time": r["event_time"],
@@ -615,6 +768,11 @@ def floor_payload(r: Record) -> dict[str, Any]:
             "order_id": r["order_id"],
         },
     }
+    if r.get("content_ids") is not None:
+        custom = payload["custom_data"]
+        custom["content_ids"] = [item.strip() for item in r["content_ids"]]
+        custom["content_category"] = r["content_category"].strip()
+        custom["num_items"] = r["num_items"]
     if r["event_source_url"] is not None:
         payload["event_source_url"] = r["event_source_url"]
     return payload
@@ -758,6 +916,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3, help="runs per pipeline; best counts")
     parser.add_argument("--seed", type=int, default=20240601, help="generator seed")
     parser.add_argument(
+        "--workload",
+        choices=("messy", "ascii"),
+        default="messy",
+        help="messy: shaped like real customer data (default); ascii: the old, repetitive one",
+    )
+    parser.add_argument(
         "--profile", action="store_true", help="cProfile the snapcapi pipeline instead of timing"
     )
     args = parser.parse_args(argv)
@@ -770,7 +934,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         meta_payload = None
         print("facebook-business is not installed; skipping the meta pipeline", file=sys.stderr)
 
-    records = generate_records(args.events, args.seed)
+    generate = generate_messy_records if args.workload == "messy" else generate_records
+    records = generate(args.events, args.seed)
     check_records(records, meta_payload)
     print(
         f"{args.events:,} events, batches of {BATCH_SIZE}, best of {args.repeat}, "
