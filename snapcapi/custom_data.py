@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as _dt
 import decimal
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, TypedDict
 
@@ -13,19 +13,23 @@ import attrs
 
 from snapcapi import _iso
 from snapcapi._convert import (
+    BLANK,
     Converter,
+    blank_or,
     build,
     check_unicode,
     count,
     fields_repr,
-    init_fields,
     is_blank,
     json_number,
     keywords,
     money,
     none_defaults,
     one_of,
-    prefixed,
+    read_count,
+    read_money,
+    read_text,
+    read_text_list,
     text,
     text_list,
     travel_date,
@@ -57,6 +61,23 @@ def currency(value: Any, field: str = "currency") -> str:
     return code
 
 
+#: Every spelling of a code that :func:`currency` takes without trimming: ``USD``, ``usd``, ``Usd``.
+_CURRENCY_SPELLINGS: dict[str, str] = {
+    spelling: code for code in _iso.CURRENCIES for spelling in (code, code.lower(), code.title())
+}
+
+
+def _read_currency(value: Any, field: str) -> Any:
+    """:func:`currency`, or BLANK for a blank value; the usual spellings by one look-up."""
+    if value.__class__ is str:
+        code = _CURRENCY_SPELLINGS.get(value)
+        if code is not None:
+            return code
+    if is_blank(value):
+        return BLANK
+    return currency(value, field)
+
+
 def _content(value: Any, field: str) -> Content:
     if isinstance(value, Content):
         return value
@@ -75,6 +96,17 @@ def _contents(value: Any, field: str) -> tuple[Content, ...]:
 
 def _joined(value: Any, field: str) -> str:
     return ",".join(text_list(value, field))
+
+
+def _read_joined(value: Any, field: str) -> Any:
+    """:func:`_joined`, or BLANK for a blank value; one category (no comma) as it is."""
+    if value.__class__ is str and "," not in value:
+        stripped: str = value.strip()
+        if not stripped:
+            return BLANK
+        return stripped if stripped.isascii() else check_unicode(stripped, field)
+    items = read_text_list(value, field)
+    return items if items is BLANK else ",".join(items)
 
 
 def _airport(value: Any, field: str) -> str:
@@ -149,13 +181,15 @@ def _json_value(value: Any, field: str, depth: int) -> Any:
     )
 
 
-_CONTENT_CONVERTERS: dict[str, Converter] = {
-    "id": prefixed(text, "contents"),
-    "quantity": prefixed(count, "contents"),
-    "item_price": prefixed(money, "contents"),
-    "delivery_category": prefixed(text, "contents"),
-    "brand": prefixed(text, "contents"),
-}
+# Each field of Content with the name its errors give and its reader (a converter behind
+# is_blank), in the order the fields are stored.
+_CONTENT_READERS: tuple[tuple[str, str, Converter], ...] = (
+    ("id", "contents.id", read_text),
+    ("quantity", "contents.quantity", read_count),
+    ("item_price", "contents.item_price", read_money),
+    ("delivery_category", "contents.delivery_category", read_text),
+    ("brand", "contents.brand", read_text),
+)
 
 
 @none_defaults
@@ -189,14 +223,13 @@ class Content:
         delivery_category: str | None = None,
         brand: str | None = None,
     ) -> None:
-        fields = {
-            "id": id,
-            "quantity": quantity,
-            "item_price": item_price,
-            "delivery_category": delivery_category,
-            "brand": brand,
-        }
-        init_fields(self, "contents", fields, _CONTENT_CONVERTERS)
+        values = self.__dict__
+        given = (id, quantity, item_price, delivery_category, brand)
+        for (key, field, read), raw in zip(_CONTENT_READERS, given, strict=True):
+            if raw is not None:
+                found = read(raw, field)
+                if found is not BLANK:
+                    values[key] = found
         if self.id is None:
             raise ValidationError("contents.id", "is required: the product id of the item")
 
@@ -314,18 +347,41 @@ _CONVERTERS: dict[str, Converter] = {
     "suggested_hotels": text_list,
 }
 
-# How each stored value goes on the wire, where that is not the value itself.
-_AMOUNTS = frozenset({"value", "predicted_ltv"})
-_LISTS = frozenset(
-    {
-        "content_ids",
-        "destination_ids",
-        "suggested_destinations",
-        "preferred_neighborhoods",
-        "preferred_star_ratings",
-        "suggested_hotels",
-    }
-)
+# The reader of each field: its converter behind is_blank, with the common inputs answered
+# before the converter's type dispatch where a fast reader exists for that converter.
+_FAST_READERS: dict[Converter, Converter] = {
+    money: read_money,
+    currency: _read_currency,
+    text: read_text,
+    text_list: read_text_list,
+    _joined: _read_joined,
+    count: read_count,
+}
+_READERS: dict[str, Converter] = {
+    key: _FAST_READERS.get(convert) or blank_or(convert) for key, convert in _CONVERTERS.items()
+}
+
+
+def _contents_payload(contents: tuple[Content, ...]) -> list[dict[str, str]]:
+    return [item.to_payload() for item in contents]
+
+
+#: How each stored value goes on the wire, where that is not the value itself (``extra`` is
+#: spread into ``custom_data`` instead: see :meth:`CustomData.to_payload`).
+_WIRE_FORMS: dict[str, Callable[[Any], Any]] = {
+    "value": json_number,
+    "predicted_ltv": json_number,
+    "content_ids": list,
+    "destination_ids": list,
+    "suggested_destinations": list,
+    "preferred_neighborhoods": list,
+    "preferred_star_ratings": list,
+    "suggested_hotels": list,
+    "brands": ",".join,
+    "contents": _contents_payload,
+    "custom_fields": dict,
+}
+_WIRE_KEYS = frozenset(_WIRE_FORMS)
 
 
 @none_defaults
@@ -404,26 +460,35 @@ class CustomData:
     suggested_hotels: tuple[str, ...] | None
 
     def __init__(self, /, **fields: Unpack[CustomDataFields]) -> None:
-        init_fields(self, "custom_data", fields, _CONVERTERS)
+        # init_fields with each field's reader: the same checks, in the same order.
+        values = self.__dict__
+        for key, raw in fields.items():
+            try:
+                read = _READERS[key]  # a subscript, cheaper than .get() on every field
+            except KeyError:
+                read = None
+            if read is None:
+                raise one_of(_CONVERTERS, "custom_data", key, "a custom_data field")
+            if raw is not None:
+                found = read(raw, key)
+                if found is not BLANK:
+                    values[key] = found
 
     def to_payload(self) -> dict[str, Any]:
         """Return the ``custom_data`` object as Snap expects it."""
-        payload: dict[str, Any] = {}
-        for key, value in self.__dict__.items():
-            if key in _AMOUNTS:
-                payload[key] = json_number(value)
-            elif key in _LISTS:
-                payload[key] = list(value)
-            elif key == "brands":
-                payload[key] = ",".join(value)
-            elif key == "contents":
-                payload[key] = [item.to_payload() for item in value]
-            elif key == "custom_fields":
-                payload[key] = dict(value)
-            elif key == "extra":
-                payload.update(value)
-            else:
-                payload[key] = value
+        values = self.__dict__
+        if "extra" in values:  # its keys go in its place, so the order is built key by key
+            payload: dict[str, Any] = {}
+            for key, value in values.items():
+                if key == "extra":
+                    payload.update(value)
+                else:
+                    wire = _WIRE_FORMS.get(key)
+                    payload[key] = value if wire is None else wire(value)
+            return payload
+        payload = values.copy()  # in place of the loop: most values go on the wire as they are
+        for key in _WIRE_KEYS.intersection(values):
+            payload[key] = _WIRE_FORMS[key](values[key])
         return payload
 
     __repr__ = fields_repr
