@@ -204,6 +204,8 @@ _DECIMAL_COMMA = Remedy(
 
 #: Amounts above this are refused: no order is worth a quadrillion, and floats lose cents there.
 MAX_AMOUNT = decimal.Decimal(10**15)
+#: The smallest amount above zero that is sent as a number.
+MIN_AMOUNT = 1e-9
 #: The largest whole number JSON consumers handle exactly (2**53 - 1).
 MAX_COUNT = 2**53 - 1
 
@@ -239,7 +241,7 @@ def money(value: Any, field: str) -> decimal.Decimal:
         raise ValidationError(field, "must not be negative; send refunds as separate events")
     if amount > MAX_AMOUNT:
         raise _too_large_amount(field)
-    if amount and float(amount) < 1e-9:
+    if amount and float(amount) < MIN_AMOUNT:
         raise ValidationError(field, "is too small to send as a number (below 1e-9)")
     return amount
 
@@ -307,8 +309,9 @@ def flag(value: Any, field: str) -> bool:
 # results and errors are the converter's on every input; tests/test_custom_data_fast.py proves
 # each reader equal to ``is_blank`` + its converter.
 
-#: The largest int amount :func:`money` takes (as ``MAX_AMOUNT``, compared without a Decimal).
-_MAX_INT_AMOUNT = 10**15
+# MAX_AMOUNT as an int and a float, for comparisons without building a Decimal.
+_MAX_INT_AMOUNT = int(MAX_AMOUNT)
+_MAX_FLOAT_AMOUNT = float(MAX_AMOUNT)
 _Decimal = decimal.Decimal  # one global look-up on the hot path, not a module's attribute too
 
 
@@ -372,13 +375,13 @@ def read_text_list(value: Any, field: str) -> Any:
 def read_money(value: Any, field: str) -> Any:
     """:func:`money`, or :data:`BLANK` for a blank value (a float NaN).
 
-    A float in ``[1e-9, 1e15]`` (or zero) passes every check of :func:`money` as it stands:
-    ``repr`` gives the shortest text that reads back as the same float, so the Decimal is
+    A float in ``[MIN_AMOUNT, MAX_AMOUNT]`` (or zero) passes every check of :func:`money` as
+    it stands: ``repr`` gives the shortest text that reads back as the same float, so the Decimal is
     in range exactly when the float is.
     """
     cls = value.__class__
     if cls is float:
-        if 1e-9 <= value <= 1e15 or value == 0.0:  # False for NaN, which is_blank takes
+        if MIN_AMOUNT <= value <= _MAX_FLOAT_AMOUNT or value == 0.0:  # NaN: is_blank's
             return _Decimal(repr(value))
     elif cls is int and 0 <= value <= _MAX_INT_AMOUNT:
         return _Decimal(value)
