@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any, overload
+from typing import Any, Protocol, overload
 
 import attrs
 
@@ -14,6 +14,7 @@ from snapcapi._masking import plural
 __all__ = [
     "EventResult",
     "EventStatus",
+    "ResultRun",
     "ResultSequence",
     "ResultStore",
     "SendResult",
@@ -90,6 +91,72 @@ class EventResult:
         }
 
 
+class RunItem(Protocol):
+    """What a :class:`ResultRun` reads of each of its events (a batch's items have it)."""
+
+    @property
+    def index(self) -> int: ...
+
+    @property
+    def event_id(self) -> str: ...
+
+    @property
+    def warnings(self) -> tuple[str, ...]: ...
+
+
+@attrs.frozen
+class ResultRun(Sequence[EventResult]):
+    """Events that ended alike, held as one value: the results of a request Snap accepted.
+
+    Every event of a run has the run's status, HTTP status, attempts and request id, no
+    reason, codes nor messages, and its own index, ``event_id`` and warnings (read from its
+    item). A :class:`ResultStore` records a run in one pass; the run's :class:`EventResult`
+    values are made only when someone reads them (iterating, indexing, a listener).
+
+    Attributes:
+        items: The events, in the order their results became final.
+        status: Their status.
+        http_status: The HTTP status of the answer that settled them.
+        attempts: The HTTP requests that carried each of them.
+        request_id: The id Snap gave the request, if any.
+    """
+
+    items: Sequence[RunItem]
+    status: EventStatus
+    http_status: int | None = None
+    attempts: int = 0
+    request_id: str | None = None
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    @overload
+    def __getitem__(self, position: int) -> EventResult: ...
+
+    @overload
+    def __getitem__(self, position: slice) -> tuple[EventResult, ...]: ...
+
+    def __getitem__(self, position: int | slice) -> EventResult | tuple[EventResult, ...]:
+        if isinstance(position, slice):
+            return tuple(self._result(item) for item in self.items[position])
+        return self._result(self.items[position])
+
+    def __iter__(self) -> Iterator[EventResult]:
+        status, http, attempts = self.status, self.http_status, self.attempts
+        request_id = self.request_id
+        for item in self.items:
+            yield EventResult(
+                item.index, item.event_id, status, None, (), (), item.warnings, http, attempts,
+                request_id,
+            )  # fmt: skip
+
+    def _result(self, item: RunItem) -> EventResult:
+        return EventResult(
+            item.index, item.event_id, self.status, None, (), (), item.warnings,
+            self.http_status, self.attempts, self.request_id,
+        )  # fmt: skip
+
+
 _STATUSES = tuple(EventStatus)
 _COLUMNS = (
     "index", "event_id", "status", "reason", "codes", "messages", "warnings", "http_status",
@@ -114,6 +181,11 @@ class ResultStore:
     warning, share one entry (one per request, when Snap gives each request an id). This is
     what lets a million-event upload finish in bounded memory.
 
+    Reserving an event appends its status byte only; the other columns grow as results come
+    in. A :class:`ResultRun` (a request Snap accepted whole) is written a column at a time
+    when its events are consecutive and pending, as they are in a batch, instead of result by
+    result; the results read back are the same.
+
     Args:
         listener: Called with each result as it is recorded (progress bars, reports).
         keep: Keep each result; without, only its status is kept (a byte per event), for
@@ -136,13 +208,16 @@ class ResultStore:
     def reserve(self) -> int:
         """Make room for the next input event; return its index."""
         self._status.append(_PENDING)
-        if not self._keep:
-            return len(self._status) - 1
-        self._ids.append(None)
-        self._http.append(0)
-        self._attempts.append(0)
-        self._detail.append(0)
         return len(self._status) - 1
+
+    def _grow(self, size: int) -> None:
+        """Extend the kept columns to ``size`` events (no result: None, 0)."""
+        more = size - len(self._ids)
+        if more > 0:
+            self._ids.extend([None] * more)
+            self._http.frombytes(bytes(2 * more))
+            self._attempts.frombytes(bytes(2 * more))
+            self._detail.frombytes(bytes(4 * more))
 
     def put(self, result: EventResult) -> None:
         """Record the final result of one event, then hand it to the listener.
@@ -155,8 +230,10 @@ class ResultStore:
         if self._listener is not None:
             self._listener(result)
 
-    def put_all(self, results: Iterable[EventResult]) -> BaseException | None:
+    def put_all(self, results: Iterable[EventResult | ResultRun]) -> BaseException | None:
         """Record every result, handing each to the listener once, whatever the listener does.
+
+        ``results`` may hold :class:`ResultRun` values: each stands for its results, in order.
 
         A listener that raises does not stop the recording: the results after it are recorded
         and handed to it too, so that a broken progress bar never loses what Snap decided. That
@@ -167,15 +244,113 @@ class ResultStore:
             The first exception the listener raised, for the caller to raise; None if none.
         """
         listener, first = self._listener, None
+        for entry in results:
+            if isinstance(entry, ResultRun):
+                if not self._record_run(entry):
+                    first = self._put_each(entry, first)
+                    continue
+                if listener is None:
+                    continue
+                for result in entry:
+                    try:
+                        listener(result)
+                    except BaseException as exc:  # raised by the caller, as below
+                        first = first or exc
+                continue
+            self._record(entry)
+            if listener is None:
+                continue
+            try:
+                listener(entry)
+            except BaseException as exc:  # raised by the caller, once the results are recorded
+                first = first or exc
+        return first
+
+    def _put_each(
+        self, results: Iterable[EventResult], first: BaseException | None
+    ) -> BaseException | None:
+        """Record results one by one, handing each to the listener (``put_all``'s loop)."""
+        listener = self._listener
         for result in results:
             self._record(result)
             if listener is None:
                 continue
             try:
                 listener(result)
-            except BaseException as exc:  # raised by the caller, once the results are recorded
+            except BaseException as exc:
                 first = first or exc
         return first
+
+    def _record_run(self, run: ResultRun) -> bool:
+        """Record a run a column at a time; say whether it was.
+
+        False, with nothing recorded, if one of its events is not pending (or is named twice,
+        or is out of range): :meth:`_put_each` then records the run one by one, and refuses
+        where it must, as it would have.
+        """
+        items = run.items
+        n = len(items)
+        if not n:
+            return True
+        status, code = self._status, _CODE[run.status]
+        indexes = [item.index for item in items]
+        start = indexes[0]
+        end = start + n
+        consecutive = start >= 0 and end <= len(status) and indexes == list(range(start, end))
+        if consecutive:
+            if status.count(_PENDING, start, end) != n:
+                return False
+            status[start:end] = bytes((code,)) * n
+        else:
+            size = len(status)
+            if len(set(indexes)) != n or not all(
+                0 <= i < size and status[i] == _PENDING for i in indexes
+            ):
+                return False
+            for i in indexes:
+                status[i] = code
+        if not self._keep:
+            return True
+        request_id = run.request_id or ()
+        warnings = [item.warnings for item in items]
+        if warnings.count(()) == n:
+            detail = array("I", (self._number(((), (), (), (), request_id)),)) * n
+        else:
+            numbers: dict[tuple[str, ...], int] = {}
+            detail = array("I")
+            for warned in warnings:
+                number = numbers.get(warned)
+                if number is None:
+                    number = numbers[warned] = self._number(((), (), (), warned, request_id))
+                detail.append(number)
+        http = min(run.http_status or 0, 65535)
+        attempts = min(run.attempts, 65535)
+        if consecutive:
+            self._grow(end)
+            self._ids[start:end] = [item.event_id for item in items]
+            self._http[start:end] = array("H", (http,)) * n
+            self._attempts[start:end] = array("H", (attempts,)) * n
+            self._detail[start:end] = detail
+            return True
+        self._grow(max(indexes) + 1)
+        ids, https, tries, details = self._ids, self._http, self._attempts, self._detail
+        for item, number in zip(items, detail, strict=True):
+            i = item.index
+            ids[i] = item.event_id
+            https[i] = http
+            tries[i] = attempts
+            details[i] = number
+        return True
+
+    def _number(self, details: _Details) -> int:
+        """Return the number of ``details`` in the table (0: none), adding them if new."""
+        if details == self._details[0]:
+            return 0
+        number = self._detail_numbers.get(details)
+        if number is None:
+            number = self._detail_numbers[details] = len(self._details)
+            self._details.append(details)
+        return number
 
     def _record(self, result: EventResult) -> None:
         index = result.index
@@ -184,6 +359,8 @@ class ResultStore:
         self._status[index] = _CODE[result.status]
         if not self._keep:
             return
+        if not 0 <= index < len(self._ids):  # a negative index counts from the last reserved
+            self._grow(len(self._status))
         self._ids[index] = result.event_id
         self._http[index] = min(result.http_status or 0, 65535)
         self._attempts[index] = min(result.attempts, 65535)
@@ -195,11 +372,7 @@ class ResultStore:
             result.request_id or (),
         )
         if details != self._details[0]:
-            number = self._detail_numbers.get(details)
-            if number is None:
-                number = self._detail_numbers[details] = len(self._details)
-                self._details.append(details)
-            self._detail[index] = number
+            self._detail[index] = self._number(details)
 
     @property
     def keeps_results(self) -> bool:

@@ -11,7 +11,8 @@ Who calls whom, top down; nothing here imports :mod:`snapcapi.client`::
       │    └─ deliver(batch) ──> _delivery.BatchDelivery
       │                             post, judge, act: settle, re-send past a named culprit,
       │                             split a 413, isolate unnamed culprits within a budget;
-      │                             returns Delivered(results, stop)
+      │                             returns Delivered(settled, stop): results, and
+      │                             a results.ResultRun per request accepted whole
       │                               ├─ _judge.judge(Response, n) -> Verdict    (pure)
       │                               │    └─ _answers.read_answer(body, headers) (pure)
       │                               └─ post(asset_id, body) ──> _http.HttpTransport.request

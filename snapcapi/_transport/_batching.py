@@ -18,9 +18,13 @@ _OPEN = b'{"data":['
 _CLOSE = b"]}"
 
 
-@attrs.frozen
+@attrs.define(eq=True)
 class Item:
-    """One event ready to send: its input index, id and encoded JSON object."""
+    """One event ready to send: its input index, id and encoded JSON object.
+
+    Slotted and not frozen (a frozen attrs class pays a ``object.__setattr__`` per field): one
+    is made for every event sent, and nothing changes an item once made.
+    """
 
     index: int
     event_id: str
@@ -42,55 +46,102 @@ def body_size(items: Sequence[Item], extra: int = 0) -> int:
 
 
 def join_body(items: Sequence[Item], root: bytes = b"") -> bytes:
-    """Assemble ``{"data":[...]}`` from encoded events; ``root`` is ``,"key":value`` text."""
-    return _OPEN + b",".join(item.encoded for item in items) + b"]" + root + b"}"
+    """Assemble ``{"data":[...]}`` from encoded events; ``root`` is ``,"key":value`` text.
+
+    The body is copied once: the envelope is glued to the first and last fragments (small),
+    and one join lays every fragment down in place.
+    """
+    if not items:
+        return _OPEN + b"]" + root + b"}"
+    parts = [item.encoded for item in items]
+    parts[0] = _OPEN + parts[0]
+    parts[-1] = parts[-1] + b"]" + root + b"}"
+    return b",".join(parts)
+
+
+class _Open:
+    """The batch filling up for one asset id: its items and the body size they make."""
+
+    __slots__ = ("items", "size")
+
+    def __init__(self, size: int) -> None:
+        self.items: list[Item] = []
+        self.size = size
+
+
+#: What an add that completes no batch hands out (shared: nobody adds to it).
+_NONE: tuple[Batch, ...] = ()
 
 
 class Batcher:
     """Accumulate items per asset id and hand out full batches.
 
     Attributes:
-        handed: The batches the last :meth:`add` handed out (or is handing out): from the
-            moment ``add`` takes an item until the next ``add``, the item is in an open batch
-            or here, so that a caller stopped by an interrupt before it recorded the batches
-            ``add`` returned still finds them.
+        handed: The batches the last :meth:`add` (or :meth:`offer`) handed out (or is handing
+            out): from the moment it takes an item until the next one, the item is in an open
+            batch or here, so that a caller stopped by an interrupt before it recorded the
+            batches returned still finds them.
     """
 
     def __init__(self, max_events: int, max_bytes: int, root_bytes: int = 0) -> None:
         self.max_events = max_events
         self.max_bytes = max_bytes
         self._root = root_bytes
-        self._open: dict[str, list[Item]] = {}
-        self._sizes: dict[str, int] = {}
-        self.handed: list[Batch] = []
+        self._empty = len(_OPEN) + len(_CLOSE) + root_bytes - 1  # the size of no items, less 1
+        self._open: dict[str, _Open] = {}
+        self.handed: Sequence[Batch] = []
 
     def fits_alone(self, item: Item) -> bool:
         """Tell whether a single event fits in a request at all."""
-        return len(_OPEN) + len(_CLOSE) + self._root + len(item.encoded) <= self.max_bytes
+        return self._empty + 1 + len(item.encoded) <= self.max_bytes
 
     def add(self, asset_id: str, item: Item) -> list[Batch]:
         """Add an item; return the batches it completes or displaces (usually none)."""
-        items = self._open.setdefault(asset_id, [])
-        size = self._sizes.get(asset_id, len(_OPEN) + len(_CLOSE) + self._root - 1)
-        grown = size + len(item.encoded) + 1
         full: list[Batch] = []
         self.handed = full  # each batch goes here before its items leave the open one
+        self._add(asset_id, item, full)
+        return full
+
+    def offer(self, asset_id: str, item: Item) -> Sequence[Batch] | None:
+        """Add an item that fits alone, as :meth:`add`; None (and nothing added) if it does not.
+
+        The common case, an item that fits in its asset's open batch without filling it,
+        costs one dictionary look-up and no new object.
+        """
+        size = len(item.encoded) + 1
+        batch = self._open.get(asset_id)
+        if batch is not None:
+            grown = batch.size + size
+            items = batch.items
+            if grown <= self.max_bytes and len(items) + 1 < self.max_events:
+                self.handed = _NONE
+                items.append(item)
+                batch.size = grown
+                return _NONE
+        if self._empty + size > self.max_bytes:
+            return None
+        return self.add(asset_id, item)
+
+    def _add(self, asset_id: str, item: Item, full: list[Batch]) -> None:
+        batch = self._open.get(asset_id)
+        if batch is None:
+            batch = self._open[asset_id] = _Open(self._empty)
+        items = batch.items
+        grown = batch.size + len(item.encoded) + 1
         if items and grown > self.max_bytes:
             full.append(Batch(asset_id, tuple(items)))
             items.clear()
-            grown = len(_OPEN) + len(_CLOSE) + self._root + len(item.encoded)
+            grown = self._empty + len(item.encoded) + 1
         items.append(item)
-        self._sizes[asset_id] = grown
+        batch.size = grown
         if len(items) >= self.max_events:
             full.append(Batch(asset_id, tuple(items)))
             items.clear()
-            del self._sizes[asset_id]
-        return full
+            batch.size = self._empty
 
     def flush(self) -> Iterator[Batch]:
         """Hand out every partly filled batch, then start afresh."""
-        for asset_id, items in self._open.items():
-            if items:
-                yield Batch(asset_id, tuple(items))
+        for asset_id, batch in self._open.items():
+            if batch.items:
+                yield Batch(asset_id, tuple(batch.items))
         self._open.clear()
-        self._sizes.clear()

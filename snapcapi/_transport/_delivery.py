@@ -6,7 +6,9 @@ settle the events, re-send the rest without a culprit Snap named, split a batch 
 large, or, when Snap refused several events without naming one, send halves of halves
 (breadth first) to isolate the bad events, within a budget of requests. It returns a
 :class:`Delivered` value: the results, and the error that must stop the send (a refused
-token, an asset id Snap does not know), if any. It never raises for Snap's answers.
+token, an asset id Snap does not know), if any. It never raises for Snap's answers. The events
+of a request Snap accepted are settled as one :class:`~snapcapi.results.ResultRun`, not a
+result object each.
 
 The deliveries of one send share two signals: ``stopping`` (a :class:`threading.Event` the
 pipeline sets when the send stops early; a delivery checks it between requests) and a
@@ -29,7 +31,7 @@ from snapcapi._transport._batching import Batch, Item, join_body
 from snapcapi._transport._http import Response
 from snapcapi._transport._judge import RESEND, Kind, Verdict, attempts_text, judge
 from snapcapi.errors import AuthenticationError, SnapCapiError, UnknownAssetError
-from snapcapi.results import EventResult, EventStatus
+from snapcapi.results import EventResult, EventStatus, ResultRun
 
 __all__ = ["BatchDelivery", "Brake", "Delivered", "DeliverySettings", "Post", "interrupted_reason"]
 
@@ -69,19 +71,51 @@ class DeliverySettings:
     expect_logs: bool = False
 
 
+#: A final result, or the results of events settled alike (see ResultStore.put_all).
+Settled = EventResult | ResultRun
+
+
+def expand(settled: Sequence[Settled]) -> list[EventResult]:
+    """Spell out the results ``settled`` stands for, in order, each run's one by one."""
+    results: list[EventResult] = []
+    for entry in settled:
+        if isinstance(entry, ResultRun):
+            results.extend(entry)
+        else:
+            results.append(entry)
+    return results
+
+
+def _indexes(settled: Sequence[Settled]) -> set[int]:
+    """Gather the input indexes of the events ``settled`` settles."""
+    found: set[int] = set()
+    for entry in settled:
+        if isinstance(entry, ResultRun):
+            found.update(item.index for item in entry.items)
+        else:
+            found.add(entry.index)
+    return found
+
+
 @attrs.frozen
 class Delivered:
     """What became of one batch.
 
     Attributes:
-        results: One final result per event of the batch (fewer only when the send was
-            stopping: :meth:`BatchDelivery.abandon` gives the rest).
+        settled: One final result per event of the batch (fewer only when the send was
+            stopping: :meth:`BatchDelivery.abandon` gives the rest), the events of each
+            request Snap accepted as one :class:`~snapcapi.results.ResultRun`.
         stop: The error the send must raise (Snap refused the token or does not know the
             asset id; the token callable failed; the client was closed), or None.
     """
 
-    results: tuple[EventResult, ...]
+    settled: tuple[Settled, ...]
     stop: SnapCapiError | None = None
+
+    @property
+    def results(self) -> tuple[EventResult, ...]:
+        """Every result of :attr:`settled`, runs spelled out, in the order they became final."""
+        return tuple(expand(self.settled))
 
 
 class Brake:
@@ -164,8 +198,13 @@ class BatchDelivery:
         self._clock = clock
         self._stopping = stopping if stopping is not None else threading.Event()
         self._brake = brake if brake is not None else Brake()
-        self._attempts = dict.fromkeys((item.index for item in batch.items), 0)
-        self._results: list[EventResult] = []
+        # The HTTP requests that carried each event: those of the first request (the whole
+        # batch), plus the later ones per event, so that a batch accepted at once is counted
+        # without a loop over its events.
+        self._first_attempts = 0
+        self._posted = False  # whether the whole batch was posted (its first request)
+        self._more_attempts: dict[int, int] = {}
+        self._results: list[Settled] = []
         self._budget = settings.max_isolation_requests  # isolation requests left
         self._accepted = 0  # events of the batch Snap accepted so far
         self._isolated = False  # whether the batch was split to find unnamed bad events
@@ -189,7 +228,7 @@ class BatchDelivery:
                 self._queue.extend(follow)
                 self._on_the_wire = None
         if self._stop is not None:
-            settled = {result.index for result in self._results}
+            settled = _indexes(self._results)
             for item in self._batch.items:
                 if item.index not in settled:
                     self._settle(item, EventStatus.FAILED, self._stop_reason, self._stop_verdict)
@@ -208,7 +247,7 @@ class BatchDelivery:
             why: Why the send stopped, as in ``"the send stopped early (KeyboardInterrupt)"``.
         """
         with self._lock:
-            results = list(self._results)
+            results = expand(self._results)
             on_the_wire = self._on_the_wire.items if self._on_the_wire is not None else ()
             waiting = [item for task in self._queue for item in task.items]
         settled = {result.index for result in results}
@@ -224,7 +263,8 @@ class BatchDelivery:
         for item in waiting:
             if item.index not in settled:
                 settled.add(item.index)
-                reason = refused if self._attempts[item.index] else f"not sent: {why}{RESEND}"
+                sent = self._attempts_of(item.index)
+                reason = refused if sent else f"not sent: {why}{RESEND}"
                 results.append(self._result(item, EventStatus.FAILED, reason, None))
         return tuple(results)
 
@@ -233,7 +273,7 @@ class BatchDelivery:
         if not self._isolated or self._accepted or self._stopping.is_set():
             return False
         # Refused, not merely unreachable (parts that FAILED prove nothing).
-        return any(result.status is EventStatus.REJECTED for result in self._results)
+        return any(entry.status is EventStatus.REJECTED for entry in self._results)
 
     # ------------------------------------------------------------------ the loop
 
@@ -268,8 +308,13 @@ class BatchDelivery:
         except SnapCapiError as exc:  # the client closed, the token callable failed
             self._stop, self._stop_reason = exc, f"not sent: {exc}"
             return None
-        for item in items:
-            self._attempts[item.index] += response.attempts
+        if not self._posted and items is self._batch.items:
+            self._posted = True
+            self._first_attempts = response.attempts
+        else:
+            more = self._more_attempts
+            for item in items:
+                more[item.index] = more.get(item.index, 0) + response.attempts
         return judge(response, len(items), logs_expected=self._settings.expect_logs)
 
     def _act(self, task: _Task, verdict: Verdict) -> list[_Task]:
@@ -342,6 +387,10 @@ class BatchDelivery:
 
     # ------------------------------------------------------------------ results
 
+    def _attempts_of(self, index: int) -> int:
+        """Count the HTTP requests that carried the event of input index ``index`` so far."""
+        return self._first_attempts + self._more_attempts.get(index, 0)
+
     def _result(
         self,
         item: Item,
@@ -362,7 +411,7 @@ class BatchDelivery:
             messages=messages,
             warnings=item.warnings + warnings,
             http_status=None if verdict is None else verdict.status,
-            attempts=self._attempts[item.index],
+            attempts=self._attempts_of(item.index),
             request_id=None if verdict is None else verdict.answer.request_id,
         )
 
@@ -380,14 +429,22 @@ class BatchDelivery:
         self._results.append(self._result(item, status, reason, verdict, **details))
 
     def _accept(self, items: Sequence[Item], verdict: Verdict) -> None:
-        # The common case, built in one pass: it runs for every event of a good upload.
-        status, request_id, attempts = verdict.status, verdict.answer.request_id, self._attempts
-        accepted = EventStatus.ACCEPTED
+        # The common case, settled as one run: it runs for every request of a good upload.
+        more = self._more_attempts
+        counts = {more.get(item.index, 0) for item in items} if more else {0}
+        status, request_id = verdict.status, verdict.answer.request_id
         self._accepted += len(items)
+        if len(counts) == 1:  # every event carried by the same requests (always, but re-sends)
+            attempts = self._first_attempts + counts.pop()
+            self._results.append(
+                ResultRun(items, EventStatus.ACCEPTED, status, attempts, request_id)
+            )
+            return
+        accepted = EventStatus.ACCEPTED
         self._results.extend(
             EventResult(
                 item.index, item.event_id, accepted, None, (), (), item.warnings, status,
-                attempts[item.index], request_id,
+                self._attempts_of(item.index), request_id,
             )
             for item in items
         )  # fmt: skip
@@ -505,7 +562,7 @@ class BatchDelivery:
         """Write the one INFO line of a request: counts per status, HTTP status, attempts."""
         if not logger.isEnabledFor(logging.INFO):
             return
-        counts = collections.Counter(r.status.value.lower() for r in self._results[before:])
+        counts = collections.Counter(r.status.value.lower() for r in expand(self._results[before:]))
         parts = [f"{name}={n}" for name, n in counts.items()]
         if verdict.kind is Kind.CULPRIT and follow:
             parts.append(f"re-sending {len(follow[0].items)}")

@@ -134,9 +134,13 @@ class _Run:
     # ------------------------------------------------------------------ the way through
 
     def read(self, iterator: Iterator[Any]) -> None:
-        """Read, prepare and batch every event; dispatch the batches that fill up."""
+        """Read, prepare and batch every event; dispatch the batches that fill up.
+
+        An item that fits in its asset's open batch (the common case) is batched here, in
+        :meth:`Batcher.offer`'s one look-up; anything else goes through :meth:`add`.
+        """
         index = -1
-        reserve, add = self.store.reserve, self.add
+        reserve, add, offer = self.store.reserve, self.add, self.batcher.offer
         prepare, now = self.pipeline.prepare, self.pipeline.now
         while True:
             try:
@@ -156,7 +160,16 @@ class _Run:
             index = reserve()
             # Judged against the clock now, as it is about to be sent (a long upload must not
             # send an event that aged out while earlier ones were going).
-            add(index, prepare(index, event, now()))
+            prepared = prepare(index, event, now())
+            if type(prepared) is tuple:
+                full = offer(*prepared)
+                if full:
+                    for batch in full:
+                        self.dispatch(batch)
+                elif full is None:
+                    self.too_large(index, prepared[1])
+                continue
+            add(index, prepared)
 
     def add(self, index: int, prepared: Prepared) -> None:
         """Record a final result, or batch the item (dispatching full batches)."""
@@ -168,11 +181,15 @@ class _Run:
             raise prepared.error
         asset, item = prepared
         if not self.batcher.fits_alone(item):
-            too_large = f"the event is larger than max_batch_bytes ({self.batcher.max_bytes})"
-            self.store.put(EventResult(index, item.event_id, EventStatus.INVALID, too_large))
+            self.too_large(index, item)
             return
         for batch in self.batcher.add(asset, item):
             self.dispatch(batch)
+
+    def too_large(self, index: int, item: Item) -> None:
+        """Record an event too large for any request as ``INVALID``."""
+        too_large = f"the event is larger than max_batch_bytes ({self.batcher.max_bytes})"
+        self.store.put(EventResult(index, item.event_id, EventStatus.INVALID, too_large))
 
     def dispatch(self, batch: Batch) -> None:
         """Deliver a batch here, or hand it to a worker once one is free."""
@@ -202,7 +219,7 @@ class _Run:
 
     def record(self, delivered: Delivered) -> None:
         """Record a batch's results, all of them; then raise on_result's error, or the stop."""
-        error = self.store.put_all(delivered.results)
+        error = self.store.put_all(delivered.settled)
         if error is not None:
             raise error
         if delivered.stop is not None:
