@@ -128,6 +128,58 @@ def _email_fast_ok(address: str) -> bool:
     )
 
 
+# Internationalized local parts (``chloé.garcía12@example.com``) before a plain ASCII LDH
+# domain. For such an address email-validator 2.4 splits at the one "@" (the character after
+# it is ASCII, so nothing combines with it), matches the local part against its dot-atom
+# pattern (any character from U+0080 on is allowed), then refuses a character of category
+# C* or Z*, or a combining mark (M*) in first position; it re-checks the NFC form when the
+# local part is not NFC, and limits the whole address to 254 UTF-8 bytes. The domain gets
+# the ASCII path's conditions. ``\w`` matches, beyond ``[A-Za-z0-9_]``, only letters and
+# digits (categories L* and N*: checked over every code point by a test), so the first
+# pattern needs no per-character look-up; the second admits any non-ASCII character, which
+# ``_email_local_chars_safe`` then judges by its category.
+_FAST_EMAIL_DOMAIN = r"@(?:[a-z0-9](?:[a-z0-9\-]{0,61}[a-z0-9])?\.)+[a-z]{2,24}"
+_FAST_EMAIL_WORDS = re.compile(r"[\w+\-]+(?:\.[\w+\-]+)*" + _FAST_EMAIL_DOMAIN)
+_FAST_EMAIL_INTL = re.compile(
+    r"[a-z0-9_+\-\x80-\U0010ffff]+(?:\.[a-z0-9_+\-\x80-\U0010ffff]+)*" + _FAST_EMAIL_DOMAIN
+)
+# Characters known to pass email-validator's category check anywhere but first in a local
+# part: the ASCII the patterns allow, and the non-ASCII ones met so far (a bounded cache).
+_EMAIL_SAFE_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789_+-.")
+_EMAIL_SAFE_CHARS_MAX = 4096
+
+
+def _email_local_chars_safe(local: str) -> bool:
+    if _EMAIL_SAFE_CHARS.issuperset(local):
+        return unicodedata.category(local[0])[0] != "M"
+    if unicodedata.category(local[0])[0] == "M":
+        return False
+    for char in set(local).difference(_EMAIL_SAFE_CHARS):
+        if unicodedata.category(char)[0] not in "LNPSM":
+            return False
+        if len(_EMAIL_SAFE_CHARS) < _EMAIL_SAFE_CHARS_MAX:
+            _EMAIL_SAFE_CHARS.add(char)
+    return True
+
+
+def _email_fast_intl_ok(address: str) -> bool:
+    if len(address) > 254:  # more than 254 UTF-8 bytes: email-validator gives the reason
+        return False
+    if _FAST_EMAIL_WORDS.fullmatch(address) is None and (
+        _FAST_EMAIL_INTL.fullmatch(address) is None
+        or not _email_local_chars_safe(address.partition("@")[0])
+    ):
+        return False
+    local, _, domain = address.partition("@")
+    return (
+        len(local) <= 64
+        and (len(address) <= 63 or len(address.encode("utf-8")) <= 254)  # 63 * 4 bytes < 254
+        and "--" not in domain
+        and domain.rpartition(".")[2] not in (_SPECIAL_USE_TLDS)
+        and unicodedata.is_normalized("NFC", local)
+    )
+
+
 def email(value: str) -> str:
     """Normalize an email address: trim, lowercase, check the syntax.
 
@@ -145,6 +197,8 @@ def email(value: str) -> str:
             return address
     else:
         address = unicodedata.normalize("NFC", text).lower()
+        if _email_fast_intl_ok(address):
+            return address
     try:
         email_validator.validate_email(address, check_deliverability=False)
     except email_validator.EmailNotValidError as exc:
