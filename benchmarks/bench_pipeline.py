@@ -18,10 +18,18 @@ Every record is a valid ``PURCHASE`` (``WEB`` with its page URL, or ``OFFLINE``)
 before timing. The same records then go through the pipelines, each ending in the JSON bodies
 that would be POSTed, one per batch of 2,000 events, encoded the way its library encodes:
 
-* ``snapcapi``: ``Event(..., user_data=UserData(...), custom_data=CustomData(...))`` built from
-  the record's fields, then ``event.to_payload()``, encoded by snapcapi's request encoder
-  (orjson with the ``fast`` extra; ``snapcapi-json`` is the same pipeline on the standard
-  library). Every field is validated and normalized.
+* ``snapcapi``: what ``Client.send`` does to make its request bodies. ``Event(...,
+  user_data=UserData(...), custom_data=CustomData(...))`` built from the record's fields (every
+  field validated and normalized), then encoded as the client's ``Preparer`` encodes it: each
+  event's JSON written straight from its fields (``_wire.encode_event``, orjson's escaping with
+  the ``fast`` extra), held in an ``Item``; each batch joined into ``{"data":[...]}`` with one
+  copy (``_batching.join_body``). On a tree without ``encode_event`` (an older snapcapi, to
+  compare), the event is encoded as that client did: ``_wire.encode(event.to_payload())``.
+* ``snapcapi-json``: the same, with the standard library's escaping (``_wire.STDLIB_CODEC``):
+  the client without the ``fast`` extra (``request_body`` on the payloads in older trees).
+* ``snapcapi-dict``: the same events, then ``event.to_payload()`` for each and one
+  ``request_body(payloads)`` per batch: the dict-per-event path that ``to_payload`` users
+  (and the client before direct encoding) take, timed in the same run for comparison.
 * ``meta``: Meta's ``facebook_business`` server-side ``Event``/``UserData``/``CustomData`` on the
   same fields, then ``event.normalize()``, encoded with ``json.dumps(sort_keys=True,
   separators=(",", ":"))`` as its SDK encodes the data parameter: much lighter normalization
@@ -77,6 +85,8 @@ from typing import Any
 import phonenumbers
 
 import snapcapi
+from snapcapi._transport import _wire
+from snapcapi._transport._batching import Item, join_body
 from snapcapi._transport._wire import encoder_name, request_body, stdlib_encode
 
 Record = dict[str, Any]
@@ -646,14 +656,50 @@ def snapcapi_payload(r: Record) -> dict[str, Any]:
     return snapcapi_event(r).to_payload()
 
 
+def _client_bodies(records: Sequence[Record], encode: Callable[[Any], bytes]) -> list[bytes]:
+    """Build each record's event, encode it into an Item as the client's Preparer does, and
+    join each batch of BATCH_SIZE into a request body as the client does."""
+    bodies = []
+    for start in range(0, len(records), BATCH_SIZE):
+        items = []
+        for index, record in enumerate(records[start : start + BATCH_SIZE], start):
+            event = snapcapi_event(record)
+            items.append(Item(index, event.event_id, encode(event), ()))
+        bodies.append(join_body(items))
+    return bodies
+
+
+_ENCODE_EVENT = getattr(_wire, "encode_event", None)
+_STDLIB_CODEC = getattr(_wire, "STDLIB_CODEC", None)
+
+
+def _client_encode(event: snapcapi.Event) -> bytes:
+    if _ENCODE_EVENT is None:  # an older tree: its client encoded the payload dict
+        return _wire.encode(event.to_payload())
+    return bytes(_ENCODE_EVENT(event))
+
+
+def _client_encode_stdlib(event: snapcapi.Event) -> bytes:
+    if _ENCODE_EVENT is None:
+        return stdlib_encode(event.to_payload())
+    return bytes(_ENCODE_EVENT(event, _STDLIB_CODEC))
+
+
 def run_snapcapi(records: Sequence[Record]) -> list[bytes]:
-    """The snapcapi pipeline: records to request bodies, encoded as the client encodes them."""
-    return _batched(records, snapcapi_payload, request_body)
+    """The snapcapi pipeline: records to request bodies, made as the client makes them."""
+    return _client_bodies(records, _client_encode)
 
 
 def run_snapcapi_stdlib(records: Sequence[Record]) -> list[bytes]:
-    """The snapcapi pipeline without the ``fast`` extra: the standard library encodes."""
-    return _batched(records, snapcapi_payload, _stdlib_body)
+    """The snapcapi pipeline without the ``fast`` extra: the standard library's escaping."""
+    if _ENCODE_EVENT is None:
+        return _batched(records, snapcapi_payload, _stdlib_body)
+    return _client_bodies(records, _client_encode_stdlib)
+
+
+def run_snapcapi_dict(records: Sequence[Record]) -> list[bytes]:
+    """The dict-per-event path: ``to_payload()`` for each, one ``request_body`` per batch."""
+    return _batched(records, snapcapi_payload, request_body)
 
 
 MetaEvent = Callable[[Record, str | None], Any]
@@ -845,6 +891,12 @@ def check_records(records: Sequence[Record], meta_payload: MetaPayload | None) -
     sent = sum(len(json.loads(body)["data"]) for body in bodies)
     if sent != len(records):
         sys.exit(f"snapcapi serialized {sent} events for {len(records)} records")
+    # The same events give the same bodies, whichever way they are encoded (the event ids
+    # are the records', so every pipeline's bytes can be compared).
+    if run_snapcapi_dict(records) != bodies:
+        sys.exit("the client's bodies differ from request_body on the payloads")
+    if run_snapcapi_stdlib(records) != _batched(records, snapcapi_payload, _stdlib_body):
+        sys.exit("the client's bodies without orjson differ from stdlib_encode on the payloads")
     if meta_payload is not None:
         refused: Counter[str] = Counter()
         for record in records:
@@ -1132,6 +1184,7 @@ def run_workload(workload: str, args: argparse.Namespace, meta_payload: MetaPayl
     pipelines: dict[str, Pipeline] = {"snapcapi": run_snapcapi}
     if encoder_name() != "json":
         pipelines["snapcapi-json"] = run_snapcapi_stdlib
+    pipelines["snapcapi-dict"] = run_snapcapi_dict
     if meta_payload is not None:
         pipelines["meta"] = make_run_meta(meta_payload)
     pipelines["floor"] = run_floor

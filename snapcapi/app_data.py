@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypedDict
 
 import attrs
@@ -215,3 +215,29 @@ class AppData:
         if self.url_schemes is not None:
             payload["url_schemes"] = list(self.url_schemes)
         return payload
+
+    def _json(self, quote: Callable[[str], str], value: Callable[[Any], str]) -> str:
+        """Return :meth:`to_payload` as JSON text (``quote`` and ``value`` as the encoder's)."""
+        values = self.__dict__
+        out = ""
+        if "app_id" in values:
+            out += f',"app_id":{quote(values["app_id"])}'
+        for name in ("advertiser_tracking_enabled", "application_tracking_enabled"):
+            item = values.get(name)
+            if item is not None:
+                out += f',"{name}":{int.__repr__(int(item))}'
+        platform = values.get("platform")
+        if platform is not None:
+            extinfo = [quote(platform), *(quote(values.get(name) or "") for name in EXTINFO_FIELDS)]
+            out += f',"extinfo":[{",".join(extinfo)}]'
+        for name in _TEXT_TAIL:
+            item = values.get(name)
+            if item is not None:
+                out += f',"{name}":{quote(item)}'
+        schemes = values.get("url_schemes")
+        if schemes is not None:
+            out += f',"url_schemes":[{",".join([quote(item) for item in schemes])}]'
+        return f"{{{out[1:]}}}"
+
+
+_TEXT_TAIL = ("campaign_ids", "install_referrer", "installer_package", "windows_attribution_id")

@@ -246,6 +246,20 @@ class Content:
             payload["brand"] = self.brand
         return payload
 
+    def _json(self, quote: Callable[[str], str], value: Callable[[Any], str]) -> str:
+        """Return :meth:`to_payload` as JSON text (``quote`` and ``value`` as the encoder's)."""
+        out = f'{{"id":{quote(self.id)}'
+        values = self.__dict__
+        if "quantity" in values:
+            out += f',"quantity":{quote(str(self.quantity))}'
+        if "item_price" in values:
+            out += f',"item_price":{quote(str(json_number(values["item_price"])))}'
+        if "delivery_category" in values:
+            out += f',"delivery_category":{quote(values["delivery_category"])}'
+        if "brand" in values:
+            out += f',"brand":{quote(values["brand"])}'
+        return out + "}"
+
     __repr__ = fields_repr
 
 
@@ -383,6 +397,57 @@ _WIRE_FORMS: dict[str, Callable[[Any], Any]] = {
 }
 _WIRE_KEYS = frozenset(_WIRE_FORMS)
 
+Quote = Callable[[str], str]
+Encode = Callable[[Any], str]
+
+
+def _plain_json(item: Any, quote: Quote, value: Encode) -> str:
+    return quote(item) if item.__class__ is str else value(item)
+
+
+def _number_json(amount: decimal.Decimal, quote: Quote, value: Encode) -> str:
+    number = json_number(amount)
+    if number.__class__ is int and -(2**63) <= number < 2**63:
+        return int.__repr__(number)
+    return value(number)
+
+
+def _list_json(items: tuple[Any, ...], quote: Quote, value: Encode) -> str:
+    return f"[{','.join([_plain_json(item, quote, value) for item in items])}]"
+
+
+def _joined_json(items: tuple[str, ...], quote: Quote, value: Encode) -> str:
+    return quote(",".join(items))
+
+
+def _contents_json(contents: tuple[Content, ...], quote: Quote, value: Encode) -> str:
+    return f"[{','.join([item._json(quote, value) for item in contents])}]"
+
+
+def _map_json(mapping: Mapping[str, Any], quote: Quote, value: Encode) -> str:
+    members = [f"{quote(key)}:{_plain_json(item, quote, value)}" for key, item in mapping.items()]
+    return f"{{{','.join(members)}}}"
+
+
+#: The fields whose wire form is not their stored value as an encoder writes it (with amounts
+#: as :func:`json_number` makes them): brands are joined, contents and maps rebuilt, extra spread.
+_SPREAD_KEYS = frozenset({"brands", "contents", "custom_fields", "extra"})
+
+#: :data:`_WIRE_FORMS` as JSON text: each stored value written as its wire form encodes.
+_JSON_FORMS: dict[str, Callable[[Any, Quote, Encode], str]] = {
+    "value": _number_json,
+    "predicted_ltv": _number_json,
+    "content_ids": _list_json,
+    "destination_ids": _list_json,
+    "suggested_destinations": _list_json,
+    "preferred_neighborhoods": _list_json,
+    "preferred_star_ratings": _list_json,
+    "suggested_hotels": _list_json,
+    "brands": _joined_json,
+    "contents": _contents_json,
+    "custom_fields": _map_json,
+}
+
 
 @none_defaults
 @attrs.frozen(init=False, slots=False, repr=False)
@@ -490,5 +555,31 @@ class CustomData:
         for key in _WIRE_KEYS.intersection(values):
             payload[key] = _WIRE_FORMS[key](values[key])
         return payload
+
+    def _json(self, quote: Quote, value: Encode) -> str:
+        """Return :meth:`to_payload` as JSON text, written from the fields without the dict.
+
+        ``quote`` encodes one string and ``value`` any other JSON value, as the encoder in use
+        does (see :func:`snapcapi._transport._wire.encode_event`).
+        """
+        values = self.__dict__
+        if _SPREAD_KEYS.isdisjoint(values):
+            # The usual case: every value is written as stored (amounts as json_number makes
+            # them, tuples as lists), so the encoder writes the dict in one call.
+            return value(values)
+        out = ""
+        for key, item in values.items():
+            if key == "extra":  # its members go in its place, as in the payload
+                for name, member in item.items():
+                    out += f",{quote(name)}:{_plain_json(member, quote, value)}"
+                continue
+            form = _JSON_FORMS.get(key)
+            if form is not None:
+                out += f',"{key}":{form(item, quote, value)}'
+            elif item.__class__ is str:
+                out += f',"{key}":{quote(item)}'
+            else:
+                out += f',"{key}":{value(item)}'
+        return f"{{{out[1:]}}}"
 
     __repr__ = fields_repr

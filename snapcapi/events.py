@@ -12,7 +12,7 @@ import re
 import time
 import uuid
 import zoneinfo
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -616,6 +616,28 @@ _EXACT_ACTION_SOURCES: dict[Any, ActionSource] = {m.value: m for m in ActionSour
 }
 
 
+# The same, as the JSON text of the payload's first members (enum values are plain ASCII).
+_NAMES_JSON: dict[Any, str] = {m: f'"event_name":"{m.value}"' for m in EventName}
+_SOURCES_JSON: dict[Any, str] = {m: f',"action_source":"{m.value}"' for m in ActionSource}
+_I64_MIN, _I64_END = -(2**63), 2**63
+
+
+def _integer(number: Any, value: Callable[[Any], str]) -> str:
+    """Write an int within 64 bits as every encoder does; anything else as ``value`` does."""
+    if number.__class__ is int and _I64_MIN <= number < _I64_END:
+        return int.__repr__(number)
+    return value(number)
+
+
+#: The payload's last members, in order, each a plain value.
+_EVENT_TAIL = (
+    "data_processing_options_country",
+    "data_processing_options_state",
+    "integration",
+    "opt_out",
+)
+
+
 def _event_name(value: Any) -> EventName:
     found = _EXACT_EVENT_NAMES.get(value) if value.__class__ in (str, EventName) else None
     return found if found is not None else EventName.resolve(value)
@@ -920,6 +942,40 @@ class Event:
         if self.opt_out is not None:
             payload["opt_out"] = self.opt_out
         return payload
+
+    def _json(self, quote: Callable[[str], str], value: Callable[[Any], str]) -> str:
+        """Return :meth:`to_payload` as JSON text, written from the fields without the dict.
+
+        ``quote`` encodes one string and ``value`` any other JSON value, as the encoder in use
+        does; the client encodes events this way (see
+        :func:`snapcapi._transport._wire.encode_event`), and the text is the encoding of
+        :meth:`to_payload`, key for key.
+        """
+        values = self.__dict__
+        time = self.event_time
+        out = (
+            f"{{{_NAMES_JSON[self.event_name]}"
+            f',"event_time":{_integer(time, value)}'
+            f"{_SOURCES_JSON[self.action_source]}"
+            f',"event_id":{quote(self.event_id)}'
+            f',"user_data":{self.user_data._json(quote, value)}'
+        )
+        url, custom, app = self.event_source_url, self.custom_data, self.app_data
+        if url is not None:
+            out += f',"event_source_url":{quote(url)}'
+        if custom is not None:
+            out += f',"custom_data":{custom._json(quote, value)}'
+        if app is not None:
+            out += f',"app_data":{app._json(quote, value)}'
+        options = self.data_processing_options
+        if options is not None:
+            listed = ",".join([quote(item) for item in options])
+            out += f',"data_processing_options":[{listed}]'
+        for key in _EVENT_TAIL:
+            item = values.get(key)
+            if item is not None:
+                out += f',"{key}":{quote(item) if item.__class__ is str else value(item)}'
+        return out + "}"
 
     @classmethod
     def from_dict(

@@ -362,6 +362,15 @@ class UserData:
             for key, value in self._wire.items()
         }
 
+    def _json(self, quote: Callable[[str], str], value: Callable[[Any], str]) -> str:
+        """Return :meth:`to_payload` as JSON text, without building the dict.
+
+        The wire form is stored ready to encode (digests in tuples, which encode as the
+        payload's lists), so ``value``, the encoder in use, writes it in one call (see
+        :func:`snapcapi._transport._wire.encode_event`).
+        """
+        return value(self._wire)
+
     def _shown(self) -> list[tuple[str, Any]]:
         """List the fields set as ``(name, value)`` safe to display: identifiers masked."""
         parts: list[tuple[str, Any]] = []

@@ -106,4 +106,6 @@ class Preparer:
         if asset is None:
             return _missing_asset(index, event)
         warnings = tuple([notice.message for notice in notices]) if notices else ()
-        return asset, Item(index, event.event_id, _wire.encode(event.to_payload()), warnings)
+        # The payload's JSON written from the event's fields: the bytes of
+        # _wire.encode(event.to_payload()), without building the dict.
+        return asset, Item(index, event.event_id, _wire.encode_event(event), warnings)
