@@ -204,6 +204,8 @@ class ResultStore:
         self._detail = array("I")
         self._details: list[_Details] = [((), (), (), (), ())]  # entry 0: none
         self._detail_numbers: dict[_Details, int] = {self._details[0]: 0}
+        # Runs recorded whose results the listener has not all heard (see _tell).
+        self._unheard: list[tuple[ResultRun, int]] = []
 
     def reserve(self) -> int:
         """Make room for the next input event; return its index."""
@@ -211,13 +213,18 @@ class ResultStore:
         return len(self._status) - 1
 
     def _grow(self, size: int) -> None:
-        """Extend the kept columns to ``size`` events (no result: None, 0)."""
+        """Extend the kept columns to ``size`` events (no result: None, 0).
+
+        Each column is measured on its own, so a growth cut short (a Ctrl-C between two
+        columns) is completed by the next one instead of leaving the columns misaligned.
+        """
+        for column, width in ((self._http, 2), (self._attempts, 2), (self._detail, 4)):
+            more = size - len(column)
+            if more > 0:
+                column.frombytes(bytes(width * more))
         more = size - len(self._ids)
         if more > 0:
             self._ids.extend([None] * more)
-            self._http.frombytes(bytes(2 * more))
-            self._attempts.frombytes(bytes(2 * more))
-            self._detail.frombytes(bytes(4 * more))
 
     def put(self, result: EventResult) -> None:
         """Record the final result of one event, then hand it to the listener.
@@ -244,18 +251,20 @@ class ResultStore:
             The first exception the listener raised, for the caller to raise; None if none.
         """
         listener, first = self._listener, None
+        if self._unheard:
+            # A run recorded by a call that an interrupt cut short while it was handing the
+            # run's results to the listener: the rest are heard now (the interrupted send
+            # records its remaining results through this method).
+            unheard, self._unheard = self._unheard, []
+            for run, heard in unheard:
+                first = self._tell(run, heard, first)
         for entry in results:
             if isinstance(entry, ResultRun):
                 if not self._record_run(entry):
                     first = self._put_each(entry, first)
                     continue
-                if listener is None:
-                    continue
-                for result in entry:
-                    try:
-                        listener(result)
-                    except BaseException as exc:  # raised by the caller, as below
-                        first = first or exc
+                if listener is not None:
+                    first = self._tell(entry, 0, first)
                 continue
             self._record(entry)
             if listener is None:
@@ -264,6 +273,31 @@ class ResultStore:
                 listener(entry)
             except BaseException as exc:  # raised by the caller, once the results are recorded
                 first = first or exc
+        return first
+
+    def _tell(
+        self, run: ResultRun, start: int, first: BaseException | None
+    ) -> BaseException | None:
+        """Hand the results of a recorded run, from ``start`` on, to the listener.
+
+        An interrupt outside the listener (while a result is being made) leaves the run and
+        how far it got in ``_unheard`` for the next :meth:`put_all`, then propagates.
+        """
+        listener = self._listener
+        if listener is None:
+            return first
+        heard = start
+        try:
+            for position in range(start, len(run)):
+                result = run[position]
+                heard = position + 1
+                try:
+                    listener(result)
+                except BaseException as exc:  # raised by the caller, as in put_all
+                    first = first or exc
+        except BaseException:
+            self._unheard.append((run, heard))
+            raise
         return first
 
     def _put_each(
@@ -300,17 +334,30 @@ class ResultStore:
         if consecutive:
             if status.count(_PENDING, start, end) != n:
                 return False
-            status[start:end] = bytes((code,)) * n
         else:
             size = len(status)
             if len(set(indexes)) != n or not all(
                 0 <= i < size and status[i] == _PENDING for i in indexes
             ):
                 return False
+        # The columns first, the statuses last: an interrupt in between leaves the events
+        # pending (their columns are written again when they settle), never settled without
+        # the columns a reader needs.
+        if self._keep:
+            self._write_columns(run, indexes, consecutive)
+        if consecutive:
+            status[start:end] = bytes((code,)) * n
+        else:
             for i in indexes:
                 status[i] = code
-        if not self._keep:
-            return True
+        return True
+
+    def _write_columns(self, run: ResultRun, indexes: list[int], consecutive: bool) -> None:
+        """Write a run's kept columns (all but the statuses)."""
+        items = run.items
+        n = len(items)
+        start = indexes[0]
+        end = start + n
         request_id = run.request_id or ()
         warnings = [item.warnings for item in items]
         if warnings.count(()) == n:
@@ -331,7 +378,7 @@ class ResultStore:
             self._http[start:end] = array("H", (http,)) * n
             self._attempts[start:end] = array("H", (attempts,)) * n
             self._detail[start:end] = detail
-            return True
+            return
         self._grow(max(indexes) + 1)
         ids, https, tries, details = self._ids, self._http, self._attempts, self._detail
         for item, number in zip(items, detail, strict=True):
@@ -340,7 +387,6 @@ class ResultStore:
             https[i] = http
             tries[i] = attempts
             details[i] = number
-        return True
 
     def _number(self, details: _Details) -> int:
         """Return the number of ``details`` in the table (0: none), adding them if new."""

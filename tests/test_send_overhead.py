@@ -156,13 +156,20 @@ def test_join_body_is_the_former_join(fragments, root):
     assert join_body(tuple(items)) == reference_join(items)
 
 
-def test_item_compares_and_shows_as_before():
-    """Item is slotted; it compares by value and shows its fields, positional as before."""
-    item = Item(3, "e3", b"{}", ("old",))
-    assert item == Item(3, "e3", b"{}", ("old",))
-    assert item != Item(3, "e3", b"{}")
+def test_item_compares_as_before_and_shows_no_body():
+    """Item is slotted; it compares by value, positional as before; its repr leaves out the body.
+
+    The body holds the user's IP address, user agent and page URL, and reprs of locals reach
+    error trackers (a ResultRun in a frame shows its items).
+    """
+    body = b'{"user_data":{"client_ip_address":"203.0.113.7"}}'
+    item = Item(3, "e3", body, ("old",))
+    assert item == Item(3, "e3", body, ("old",))
+    assert item != Item(3, "e3", body)
     assert Item(1, "e", b"{}").warnings == ()
-    assert repr(item) == "Item(index=3, event_id='e3', encoded=b'{}', warnings=('old',))"
+    assert repr(item) == "Item(index=3, event_id='e3', warnings=('old',))"
+    run = ResultRun((item,), EventStatus.ACCEPTED, 200, 1, None)
+    assert "203.0.113.7" not in repr(run)
     assert not hasattr(item, "__dict__")
 
 
@@ -507,3 +514,76 @@ def test_an_accepted_batch_is_settled_as_one_run():
     delivered = BatchDelivery(Batch("pixel", items), post, DeliverySettings()).run()
     assert delivered.settled == (ResultRun(items, EventStatus.ACCEPTED, 200, 2, "r1"),)
     assert [r.attempts for r in delivered.results] == [2] * 5
+
+
+# --------------------------------------------------------------------------- interrupts
+
+
+class _Interrupt(BaseException):
+    """Stands for a Ctrl-C landing at one chosen instant."""
+
+
+def _run_of(store: ResultStore, count: int) -> ResultRun:
+    items = tuple(Item(store.reserve(), f"e{i}", b"{}") for i in range(count))
+    return ResultRun(items, EventStatus.ACCEPTED, 200, 1, "req")
+
+
+@pytest.mark.parametrize("at", [0, 1, 4, 9])
+def test_an_interrupt_while_a_run_is_told_loses_no_notification(at, monkeypatch):
+    """A Ctrl-C while a run's results are made for the listener: the next put_all tells the rest.
+
+    The interrupted send records its remaining results through put_all (stop_early), so every
+    result of the run reaches the listener once, in order.
+    """
+    heard: list[str | None] = []
+    store = ResultStore(lambda result: heard.append(result.event_id))
+    run = _run_of(store, 10)
+    made = 0
+    real = ResultRun._result
+
+    def interrupted(self, item):
+        nonlocal made
+        made += 1
+        if made == at + 1:
+            raise _Interrupt
+        return real(self, item)
+
+    monkeypatch.setattr(ResultRun, "_result", interrupted)
+    with pytest.raises(_Interrupt):
+        store.put_all([run])
+    assert heard == [f"e{i}" for i in range(at)]
+    assert store.put_all([]) is None  # what stop_early's put_quietly does
+    assert heard == [f"e{i}" for i in range(10)]
+    assert [r.event_id for r in SendResult.from_store(store).events] == heard
+
+
+def test_an_interrupt_before_a_runs_statuses_leaves_it_pending_and_readable(monkeypatch):
+    """Columns are written before statuses: cut in between, the events are still pending."""
+    store = ResultStore()
+    run = _run_of(store, 5)
+
+    def interrupted(self, details):
+        raise _Interrupt
+
+    monkeypatch.setattr(ResultStore, "_number", interrupted)
+    with pytest.raises(_Interrupt):
+        store.put_all([run])
+    assert all(store.is_pending(i) for i in range(5))
+    monkeypatch.undo()
+    store.put_all([run])
+    assert [r.status for r in SendResult.from_store(store).events] == [EventStatus.ACCEPTED] * 5
+
+
+def test_a_growth_cut_short_is_completed_by_the_next():
+    """Columns are grown each to the size asked, so a growth cut between columns heals."""
+    store = ResultStore()
+    for _ in range(6):
+        store.reserve()
+    store._http.frombytes(bytes(2 * 4))  # as if a growth to 4 stopped after its first column
+    store._grow(6)
+    assert len(store._ids) == len(store._http) == len(store._attempts) == len(store._detail) == 6
+    run = ResultRun(
+        tuple(Item(i, f"e{i}", b"{}") for i in range(6)), EventStatus.ACCEPTED, 200, 1, None
+    )
+    store.put_all([run])
+    assert [r.event_id for r in SendResult.from_store(store).events] == [f"e{i}" for i in range(6)]

@@ -28,7 +28,9 @@ class Item:
 
     index: int
     event_id: str
-    encoded: bytes
+    # Out of the repr: the body holds the user's IP address, user agent and page URL, and a
+    # repr reaches error trackers that capture local variables.
+    encoded: bytes = attrs.field(repr=False)
     warnings: tuple[str, ...] = ()
 
 
