@@ -9,6 +9,7 @@ flight, 16 bytes per event id seen (duplicates) and 8 per id a ``--resume`` repo
 from __future__ import annotations
 
 import collections
+import contextlib
 import csv
 import datetime as _dt
 import itertools
@@ -35,6 +36,7 @@ from snapcapi._masking import echo, plural
 from snapcapi._progress import Progress
 from snapcapi._resume import AcceptedIds, ReportMeta, merge_report
 from snapcapi._transport import _wire
+from snapcapi._transport._judge import RESEND
 from snapcapi.client import Client
 from snapcapi.errors import ValidationError
 from snapcapi.events import Event
@@ -445,6 +447,60 @@ def _note_drops(event: Event, summary: BulkSummary) -> str | None:
     return "; ".join([*said, *advices])
 
 
+class Interrupts:
+    """Stop reading on Ctrl-C or SIGTERM, settle the rows already read, then stop.
+
+    A row read from the file but neither settled nor handed to the client would have no
+    line in the report, although the summary counts it as read (and the mapping reads a
+    sample of rows ahead, line items a row ahead). The command line's signal handlers call
+    :meth:`arrive`: an interrupt that comes while the command line works on rows (not while
+    the client sends, nor during a read of standard input, which may wait for ever) stops
+    the reading; the rows already read are settled (events not yet with the client as
+    ``FAILED``, not sent, safe to resend), then it is raised. That takes microseconds per
+    row: nothing waits on the network. A second Ctrl-C while one waits is raised at once.
+    """
+
+    def __init__(self) -> None:
+        self.holding = False
+        self.pending: KeyboardInterrupt | None = None
+
+    def arrive(self, interrupt: KeyboardInterrupt) -> None:
+        """Raise ``interrupt`` now, or stop the reading and keep it for when rows are settled."""
+        if self.holding and self.pending is None:
+            self.pending = interrupt
+            return
+        raise interrupt
+
+    def check(self) -> None:
+        """Raise the interrupt that stopped the reading, if one did."""
+        pending, self.pending = self.pending, None
+        if pending is not None:
+            raise pending
+
+    @contextlib.contextmanager
+    def hold(self) -> Iterator[None]:
+        """Keep interrupts for later while the command line works on rows."""
+        holding, self.holding = self.holding, True
+        try:
+            yield
+        finally:
+            self.holding = holding
+
+    @contextlib.contextmanager
+    def let_through(self) -> Iterator[None]:
+        """Let interrupts through during a read that may wait for ever (standard input)."""
+        holding, self.holding = self.holding, False
+        try:
+            self.check()
+            yield
+        finally:
+            self.holding = holding
+
+
+#: The one the command line's signal handlers tell (signals reach the main thread only).
+interrupts = Interrupts()
+
+
 class _Run:
     """One bulk run: reads the rows, settles every one, writes report and summary."""
 
@@ -536,9 +592,19 @@ class _Run:
         stats = self.summary.stats
 
         def counted() -> Iterator[tuple[int, Any]]:
-            for pair in source:
+            # An interrupt stops the reading here: the rows read are settled, then it is raised.
+            stdin = source.path == "-"
+            rows = iter(source)
+            while interrupts.pending is None:
+                if stdin:
+                    with interrupts.let_through():
+                        read = next(rows, None)
+                else:
+                    read = next(rows, None)
+                if read is None:
+                    return
                 self.progress.row()
-                yield pair
+                yield read
 
         def mapped(found: ColumnMap) -> None:
             recipe = options.recipe
@@ -619,19 +685,22 @@ class _Run:
         path = options.payload_out
         payloads = _writable("payload_out", path, lambda: open_text(path, "w")) if path else None
         try:
-            for row, item in pairs:
-                self.handed += 1
-                event = self.settled_early(row, item)
-                if event is not None and not self.settled_unfit(row, event):
-                    name = event.event_name.value
-                    if options.require_consent and event.consent is not True:
-                        reason = "no consent (--require-consent)"
-                        self.settle(row, "SKIPPED", reason, event.event_id, event_name=name)
-                    else:
-                        self.settle(row, "VALID", None, event.event_id, event_name=name)
-                        if payloads is not None:
-                            payloads.write(_wire.encode(event.to_payload()).decode("utf-8") + "\n")
-                self.check_rate()
+            with interrupts.hold():
+                for row, item in pairs:
+                    self.handed += 1
+                    event = self.settled_early(row, item)
+                    if event is not None and not self.settled_unfit(row, event):
+                        name = event.event_name.value
+                        if options.require_consent and event.consent is not True:
+                            reason = "no consent (--require-consent)"
+                            self.settle(row, "SKIPPED", reason, event.event_id, event_name=name)
+                        else:
+                            self.settle(row, "VALID", None, event.event_id, event_name=name)
+                            if payloads is not None:
+                                text = _wire.encode(event.to_payload()).decode("utf-8")
+                                payloads.write(text + "\n")
+                    self.check_rate()
+            interrupts.check()
         finally:
             if payloads is not None:
                 payloads.close()
@@ -645,23 +714,36 @@ class _Run:
 
         def events() -> Iterator[Event]:
             index = 0
-            for row, item in pairs:
-                self.handed += 1
-                event = self.settled_early(row, item)
-                # The client's own order stands: consent first (SKIPPED, not INVALID), and
-                # phones still without a country are its to read in its region.
-                if (
-                    event is not None
-                    and (not consent or event.consent is True)
-                    and (no_default_region or not event.user_data.unresolved_phones)
-                    and self.settled_unfit(row, event)
-                ):
-                    event = None
+            while True:
+                with interrupts.hold():
+                    pair = next(pairs, None)
+                    if pair is None:
+                        break
+                    row, item = pair
+                    self.handed += 1
+                    event = self.settled_early(row, item)
+                    # The client's own order stands: consent first (SKIPPED, not INVALID),
+                    # and phones still without a country are its to read in its region.
+                    if (
+                        event is not None
+                        and (not consent or event.consent is True)
+                        and (no_default_region or not event.user_data.unresolved_phones)
+                        and self.settled_unfit(row, event)
+                    ):
+                        event = None
+                    if event is not None and interrupts.pending is not None:
+                        # The reading stopped: the rows read settle here, then it is raised.
+                        why = f"the send stopped early ({type(interrupts.pending).__name__})"
+                        name = event.event_name.value
+                        reason = f"not sent: {why}{RESEND}"
+                        self.settle(row, "FAILED", reason, event.event_id, event_name=name)
+                        event = None
                 if event is not None:
                     rows[index] = (row, event.event_name.value)
                     index += 1
                     yield event
                 self.check_rate()  # after the row is settled or in the client's hands
+            interrupts.check()
 
         def on_result(result: EventResult) -> None:
             row, name = rows.pop(result.index)
@@ -703,6 +785,7 @@ def run_bulk(
             (``exc.summary``) and the report covers every row read.
     """
     started = time.monotonic()
+    interrupts.pending = None  # one a run before this one left (an embedding program's)
     run = _Run(options, progress, now, on_map)
     meta = ReportMeta(source=options.path, settings=options.identity())
     if options.resume:
@@ -735,7 +818,8 @@ def run_bulk(
             path = options.invalid_out
             run.invalid = _writable("invalid_out", path, lambda: _InvalidRows(path, source.columns))
         try:
-            pairs = run.outcomes(source)
+            with interrupts.hold():  # the mapping reads a sample of rows at once
+                pairs = run.outcomes(source)
             if options.dry_run:
                 run.dry_run(pairs)
             else:

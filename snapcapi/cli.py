@@ -33,6 +33,7 @@ from snapcapi._bulk import (
     ErrorRateExceeded,
     describe_map,
     explain,
+    interrupts,
     run_bulk,
 )
 from snapcapi._files import EscapingText
@@ -292,11 +293,13 @@ class Terminated(KeyboardInterrupt):
 
 
 @contextlib.contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
-    """Make SIGTERM raise :class:`Terminated` in the main thread while the command runs.
+def _interrupts() -> Iterator[None]:
+    """Make SIGTERM raise :class:`Terminated` and Ctrl-C ``KeyboardInterrupt`` while it runs.
 
-    Outside the main thread (an embedding program's worker), nothing is installed. A second
-    SIGTERM while the first is being handled is ignored: the report is being written.
+    Both wait while a row is in hand (:class:`snapcapi._bulk.Interrupts`), so every row read
+    has its line in the report. Outside the main thread (an embedding program's worker),
+    nothing is installed. A second SIGTERM while the first is being handled is ignored: the
+    report is being written.
     """
     if threading.current_thread() is not threading.main_thread():
         yield
@@ -307,13 +310,21 @@ def _sigterm_as_interrupt() -> Iterator[None]:
         nonlocal raised
         if not raised:
             raised = True
-            raise Terminated
+            interrupts.arrive(Terminated())
+
+    def on_sigint(signum: int, frame: Any) -> None:
+        interrupts.arrive(KeyboardInterrupt())
 
     previous = signal.signal(signal.SIGTERM, on_sigterm)
+    previous_int = None
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        previous_int = signal.signal(signal.SIGINT, on_sigint)
     try:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+        if previous_int is not None:
+            signal.signal(signal.SIGINT, previous_int)
 
 
 def _pairs(values: Sequence[str], option: str, *, empty: bool = False) -> dict[str, str]:
@@ -1064,7 +1075,7 @@ def main(
         library_log.addHandler(logging.NullHandler())
     parser = _parser()
     args = parser.parse_args(argv)
-    with _sigterm_as_interrupt():
+    with _interrupts():
         return _run_command(parser, args, stdout, err, pipe, real_stdout=real_stdout)
 
 
