@@ -18,7 +18,7 @@ import os
 import re
 import time
 from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
-from typing import IO, Any, TextIO, TypeVar
+from typing import IO, Any, Protocol, TextIO, TypeVar
 
 import attrs
 
@@ -51,6 +51,7 @@ from snapcapi.records import (
     scattered_groups,
 )
 from snapcapi.results import EventResult
+from snapcapi.sources import RecordSource
 
 __all__ = ["BulkOptions", "BulkSummary", "ErrorRateExceeded", "describe_map", "run_bulk"]
 
@@ -447,6 +448,35 @@ def _note_drops(event: Event, summary: BulkSummary) -> str | None:
     return "; ".join([*said, *advices])
 
 
+class Accepted(Protocol):
+    """Which events were accepted before (a ``--resume`` report, a sync's state)."""
+
+    def accepted(self, event_id: str, event_name: str) -> bool:
+        """Tell whether this event was accepted before (it is then not sent again)."""
+        ...
+
+
+@attrs.frozen
+class Settled:
+    """One row's final status, as :func:`run_bulk`'s ``on_settle`` hears it.
+
+    Attributes:
+        row: The row's number (or id) in its source.
+        status: ``ACCEPTED``, ``REJECTED``, ``FAILED``, ``INVALID``, ``SKIPPED`` or ``VALID``.
+        reason: Why, for any status but a plain ACCEPTED or VALID (no personal data).
+        event_id: The event's id, when the row got that far.
+        event_name: The event's name, when the row got that far.
+        result: What the client said of the event, for a row that was sent (or tried).
+    """
+
+    row: Hashable
+    status: str
+    reason: str | None
+    event_id: str | None
+    event_name: str | None
+    result: EventResult | None = attrs.field(default=None, repr=False)
+
+
 class Interrupts:
     """Stop reading on Ctrl-C or SIGTERM, settle the rows already read, then stop.
 
@@ -516,7 +546,8 @@ class _Run:
         self.now = now
         self.on_map = on_map
         self.summary = BulkSummary(dry_run=options.dry_run)
-        self.accepted = AcceptedIds()
+        self.accepted: Accepted = AcceptedIds()
+        self.on_settle: Callable[[Settled], None] | None = None
         self.report: ReportWriter | None = None
         self.invalid: _InvalidRows | None = None
         self.groups: dict[Hashable, Sequence[Mapping[str, Any] | RowProblem]] = {}
@@ -558,6 +589,8 @@ class _Run:
             if status in _BAD and group is not None:
                 self.invalid.write(group, status, reason)
         self.summary.add(status, reason, kind, place)
+        if self.on_settle is not None:
+            self.on_settle(Settled(row, status, reason, event_id, event_name, result))
         self.progress.result(status, sent=result is not None and result.http_status is not None)
 
     def check_rate(self) -> None:
@@ -586,12 +619,12 @@ class _Run:
             self.groups[row] = group
 
     def outcomes(
-        self, source: RowSource
+        self, source: RecordSource
     ) -> Iterator[tuple[Hashable, Event | RowProblem | RowSkip]]:
         options = self.options
         stats = self.summary.stats
 
-        def counted() -> Iterator[tuple[int, Any]]:
+        def counted() -> Iterator[tuple[Hashable, Any]]:
             # An interrupt stops the reading here: the rows read are settled, then it is raised.
             stdin = source.path == "-"
             rows = iter(source)
@@ -768,6 +801,9 @@ def run_bulk(
     now: Callable[[], float] = time.time,
     *,
     on_map: Callable[[str], None] | None = None,
+    source: Callable[[], RecordSource] | None = None,
+    accepted: Accepted | None = None,
+    on_settle: Callable[[Settled], None] | None = None,
 ) -> BulkSummary:
     """Read the file, check or send every row, write the report; return the summary.
 
@@ -777,6 +813,13 @@ def run_bulk(
         progress: The progress display.
         now: The clock events are judged against in a dry run.
         on_map: Receives the column → field table once it is known (before any row settles).
+        source: Opens the rows to read (a query, a Parquet file); by default the file
+            ``options.path`` names. A source that is not a file is neither checked for gzip
+            damage nor scanned for scattered ``group_by`` values first (those rows come out
+            INVALID as they are met: sort them in the query).
+        accepted: Tells which events were accepted before (a sync's state), instead of the
+            ``--resume`` report: those rows are not sent again.
+        on_settle: Hears every row's final status as it settles (a sync records it).
 
     Raises:
         ValidationError: The file, the mapping or the options are unusable (nothing sent).
@@ -795,14 +838,19 @@ def run_bulk(
             differs = earlier.differs(meta, report=options.resume)
             if differs is not None:
                 raise ValidationError("resume", differs)
-    check_gzip(options.path)  # a corrupt .gz may decompress to garbage: none of it is sent
+    if source is None:
+        check_gzip(options.path)  # a corrupt .gz may decompress to garbage: none is sent
+    if accepted is not None:
+        run.accepted = accepted
+    run.on_settle = on_settle
     if options.resume:
         run.summary.leftover_merged = _merge_leftover(options.resume, meta)
         # Read before the new report is opened: --report and --resume may name one file.
         run.accepted = AcceptedIds.from_report(options.resume)
         run.summary.resume_unusable = run.accepted.unidentified + run.accepted.unreadable
         run.summary.resume_truncated = run.accepted.truncated
-    _check_groups(options)  # before counting: the scan decodes the file once more
+    if source is None:
+        _check_groups(options)  # before counting: the scan decodes the file once more
     legacy_before = legacy_characters()
     # A report that rewrites the one being resumed is written aside and put in its place
     # only when the run completes: an interrupted run must not lose what the old one holds.
@@ -810,16 +858,21 @@ def run_bulk(
     if report_path and options.resume and _same_file(report_path, options.resume):
         report_path = _partial(report_path)
     completed = False
-    with RowSource(options.path, options.format, options.encoding) as source:
+    opened = (
+        source()
+        if source is not None
+        else RowSource(options.path, options.format, options.encoding)
+    )
+    with contextlib.closing(opened) as rows:
         if report_path:
             run.report = _writable("report", report_path, lambda: ReportWriter(report_path))
             _writable("report", report_path, lambda: meta.write(report_path))
         if options.invalid_out:
             path = options.invalid_out
-            run.invalid = _writable("invalid_out", path, lambda: _InvalidRows(path, source.columns))
+            run.invalid = _writable("invalid_out", path, lambda: _InvalidRows(path, rows.columns))
         try:
             with interrupts.hold():  # the mapping reads a sample of rows at once
-                pairs = run.outcomes(source)
+                pairs = run.outcomes(rows)
             if options.dry_run:
                 run.dry_run(pairs)
             else:
@@ -842,9 +895,9 @@ def run_bulk(
             exc.snapcapi_summary = run.summary  # type: ignore[attr-defined]
             raise
         finally:
-            run.summary.rows = source.rows_read
-            run.summary.unterminated = source.unterminated
-            run.summary.truncated_after = source.last_row if source.truncated else None
+            run.summary.rows = rows.rows_read
+            run.summary.unterminated = rows.unterminated
+            run.summary.truncated_after = rows.last_row if rows.truncated else None
             run.summary.seconds = time.monotonic() - started
             run.summary.legacy_characters = legacy_characters() - legacy_before
             if run.report is not None:
