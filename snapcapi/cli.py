@@ -653,6 +653,9 @@ def _parser() -> argparse.ArgumentParser:
             "user_data keys that came (hashed values shortened; never a raw value or the token)"
         ),
     )
+    from snapcapi._sync_cli import add_sync_parser  # sync's flags live with sync
+
+    add_sync_parser(commands)
     return parser
 
 
@@ -1100,6 +1103,10 @@ def _run_command(
             return _run_presets(args, stdout)
         if args.command == "fake-server":
             return _run_fake_server(args, stdout)
+        if args.command == "sync":
+            from snapcapi._sync_cli import run_sync_command
+
+            return run_sync_command(args, stdout, err)
     except _Usage as exc:
         err.write(f"snapcapi: error: {exc}\n")
         return 2
