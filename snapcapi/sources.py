@@ -9,12 +9,23 @@ sources live here.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Hashable, Iterable, Iterator, Mapping
 from typing import Any, Protocol
 
+from snapcapi.errors import ValidationError
 from snapcapi.records import RowProblem
 
-__all__ = ["RecordSource"]
+__all__ = [
+    "DuckDBSource",
+    "ParquetSource",
+    "RecordSource",
+    "SqlSource",
+    "from_duckdb",
+    "from_parquet",
+    "from_sql",
+    "safe_url",
+]
 
 
 class RecordSource(Protocol):
@@ -50,3 +61,270 @@ class RecordSource(Protocol):
     def close(self) -> None:
         """Let go of the file, cursor or connection."""
         ...
+
+
+def safe_url(url: object) -> str:
+    """Return a database URL fit to show: any password replaced by ``***``.
+
+    A URL SQLAlchemy cannot read is not echoed at all (it may hold a password where no parser
+    would find it): only its scheme is shown.
+    """
+    text = str(url)
+    try:
+        from sqlalchemy.engine import make_url
+
+        return make_url(text).render_as_string(hide_password=True)
+    except Exception:
+        scheme = text.split("://", 1)[0] if "://" in text else "a database URL"
+        if not scheme.replace("+", "").replace("-", "").isalnum():
+            scheme = "a database URL"
+        return f"{scheme}://(unreadable URL, not shown)"
+
+
+def _needs(module: str, extra: str, field: str) -> Any:
+    """Import an optional package, or say which extra to install.
+
+    Raises:
+        ValidationError: (``field``) The package is not installed.
+    """
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise ValidationError(
+            field, f"needs {module}, which is not installed: pip install 'snapcapi[{extra}]'"
+        ) from None
+
+
+class _Rows:
+    """A source that is not a file: rows numbered 1, 2, 3 ..., columns known up front."""
+
+    truncated = False
+    unterminated = False
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.columns: list[str] | None = None
+        self.rows_read = 0
+        self.last_row = 0
+        self._closed = False
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.path}: {self.rows_read:,} rows read>"
+
+    def check_repeated(self, columns: Iterable[str]) -> None:
+        """Refuse to read a column whose name the source gives more than once.
+
+        Raises:
+            ValidationError: (``file``) One of ``columns`` is such a name.
+        """
+        given = self.columns or []
+        clashes = sorted({c for c in columns if given.count(c) > 1})
+        if clashes:
+            raise ValidationError(
+                "file",
+                f"{self.path} gives more than one column named "
+                f"{', '.join(map(repr, clashes))}; name them apart in the query (AS ...)",
+            )
+
+    def _batches(self) -> Iterator[list[dict[str, Any]]]:
+        raise NotImplementedError  # each source reads its own way
+
+    def __iter__(self) -> Iterator[tuple[Hashable, Mapping[str, Any] | RowProblem]]:
+        for batch in self._batches():
+            for record in batch:
+                self.rows_read += 1
+                self.last_row = self.rows_read
+                yield self.rows_read, record
+
+    def close(self) -> None:
+        """Let go of the cursor and the connection (idempotent)."""
+        self._closed = True
+
+    def __enter__(self) -> _Rows:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+class SqlSource(_Rows):
+    """The rows of a SQL query, streamed with a server-side cursor (see :func:`from_sql`)."""
+
+    def __init__(
+        self, url_or_engine: Any, query: str, params: Mapping[str, Any] | None, batch_size: int
+    ) -> None:
+        sqlalchemy = _needs("sqlalchemy", "sql", "db")
+        if isinstance(url_or_engine, sqlalchemy.engine.Engine):
+            engine, owned = url_or_engine, False
+            shown = safe_url(engine.url)
+        else:
+            shown = safe_url(url_or_engine)
+            try:
+                engine, owned = sqlalchemy.create_engine(str(url_or_engine)), True
+            except Exception as exc:
+                raise ValidationError(
+                    "db",
+                    f"cannot use {shown}: {type(exc).__name__}; check the URL's form "
+                    "(dialect+driver://user:password@host/database) and that its driver is "
+                    "installed",
+                ) from None
+        super().__init__(f"query on {shown}")
+        self._engine, self._owned = engine, owned
+        try:
+            self._connection = engine.connect()
+            self._result = self._connection.execution_options(
+                stream_results=True, yield_per=batch_size
+            ).execute(sqlalchemy.text(query), dict(params or {}))
+        except Exception as exc:
+            self.close()
+            raise ValidationError(
+                "query", f"the query on {shown} failed: {_db_error(exc)}"
+            ) from None
+        names = self._result.keys()  # a Result's, not a dict's
+        self.columns = [str(c) for c in names]
+        self._batch_size = batch_size
+
+    def _batches(self) -> Iterator[list[dict[str, Any]]]:
+        columns = self.columns or []
+        for partition in self._result.partitions(self._batch_size):
+            yield [dict(zip(columns, row, strict=True)) for row in partition]
+
+    def close(self) -> None:
+        """Close the cursor and the connection; dispose of an engine made here."""
+        if self._closed:
+            return
+        super().close()
+        for thing in ("_result", "_connection"):
+            part = getattr(self, thing, None)
+            if part is not None:
+                with contextlib.suppress(Exception):  # a connection already gone
+                    part.close()
+        if getattr(self, "_owned", False):
+            self._engine.dispose()
+
+
+class DuckDBSource(_Rows):
+    """The rows of a DuckDB query, fetched a chunk at a time (see :func:`from_duckdb`)."""
+
+    def __init__(
+        self, query: str, params: Mapping[str, Any] | None, database: str, batch_size: int
+    ) -> None:
+        duckdb = _needs("duckdb", "duckdb", "query")
+        super().__init__("query in DuckDB")
+        self._connection = duckdb.connect(database)
+        try:
+            self._cursor = self._connection.execute(query, dict(params) if params else None)
+        except Exception as exc:
+            self.close()
+            raise ValidationError("query", f"the DuckDB query failed: {_db_error(exc)}") from None
+        self.columns = [str(d[0]) for d in self._cursor.description or ()]
+        self._batch_size = batch_size
+
+    def _batches(self) -> Iterator[list[dict[str, Any]]]:
+        columns = self.columns or []
+        while rows := self._cursor.fetchmany(self._batch_size):
+            yield [dict(zip(columns, row, strict=True)) for row in rows]
+
+    def close(self) -> None:
+        """Close the connection (idempotent)."""
+        if not self._closed:
+            super().close()
+            self._connection.close()
+
+
+class ParquetSource(_Rows):
+    """The rows of a Parquet file, read a batch at a time (see :func:`from_parquet`)."""
+
+    def __init__(self, path: str, batch_size: int) -> None:
+        parquet = _needs("pyarrow.parquet", "parquet", "file")
+        super().__init__(path)
+        try:
+            self._file = parquet.ParquetFile(path)
+        except OSError as exc:
+            raise ValidationError("file", f"cannot read {path}: {exc.strerror or exc}") from None
+        except Exception as exc:
+            raise ValidationError(
+                "file", f"{path} is not a Parquet file snapcapi can read ({type(exc).__name__})"
+            ) from None
+        self.columns = [str(name) for name in self._file.schema_arrow.names]
+        self._batch_size = batch_size
+        self.row_groups = self._file.num_row_groups
+
+    def _batches(self) -> Iterator[list[dict[str, Any]]]:
+        for batch in self._file.iter_batches(batch_size=self._batch_size):
+            yield batch.to_pylist()
+
+    def close(self) -> None:
+        """Close the file (idempotent)."""
+        if not self._closed:
+            super().close()
+            self._file.close()
+
+
+def _db_error(exc: BaseException) -> str:
+    """Say what a database refused, without the statement or its parameters (values)."""
+    original = getattr(exc, "orig", None) or exc
+    text = str(original).splitlines()[0] if str(original) else ""
+    # Drivers quote the statement and the bound values after the first line: never shown.
+    return f"{type(original).__name__}: {text}"[:300]
+
+
+def from_sql(
+    url_or_engine: Any,
+    query: str,
+    params: Mapping[str, Any] | None = None,
+    *,
+    batch_size: int = 10_000,
+) -> SqlSource:
+    """Read the rows of a SQL query, streamed with a server-side cursor.
+
+    Any SQLAlchemy URL works with its dialect installed (``postgresql+psycopg://``,
+    ``mysql+pymysql://``, ``snowflake://``, ``bigquery://``); SQLite needs nothing more.
+    Values arrive typed: aware datetimes are used as they are, naive ones follow the
+    recipe's ``timezone``, ``DECIMAL`` stays exact, ``NULL`` is blank.
+
+    Args:
+        url_or_engine: A SQLAlchemy URL (a password in it is never shown) or an ``Engine``.
+        query: The SQL, with ``:name`` parameters.
+        params: The parameters' values.
+        batch_size: Rows fetched at a time (memory stays bounded by it).
+
+    Raises:
+        ValidationError: (``db``) The URL cannot be used; (``query``) the query failed.
+    """
+    return SqlSource(url_or_engine, query, params, batch_size)
+
+
+def from_duckdb(
+    query: str,
+    params: Mapping[str, Any] | None = None,
+    *,
+    database: str = ":memory:",
+    batch_size: int = 10_000,
+) -> DuckDBSource:
+    """Read the rows of a DuckDB query: SQL over Parquet, CSV and (nested) JSON files.
+
+    For example ``SELECT ... FROM 'orders/*.parquet' WHERE status = 'paid'``; line items can
+    be joined, filtered and grouped in SQL instead of with flags.
+
+    Args:
+        query: The SQL, with ``$name`` parameters.
+        params: The parameters' values.
+        database: A DuckDB database file, or ``:memory:``.
+        batch_size: Rows fetched at a time.
+
+    Raises:
+        ValidationError: (``query``) The query failed.
+    """
+    return DuckDBSource(query, params, database, batch_size)
+
+
+def from_parquet(path: str, *, batch_size: int = 10_000) -> ParquetSource:
+    """Read a Parquet file batch by batch (row groups are never read whole into memory).
+
+    Raises:
+        ValidationError: (``file``) The file cannot be read or is not Parquet.
+    """
+    return ParquetSource(path, batch_size)
