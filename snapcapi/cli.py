@@ -53,6 +53,7 @@ from snapcapi.errors import (
 from snapcapi.events import Event, resolve_timezone
 from snapcapi.records import ColumnMap, Filter, Recipe
 from snapcapi.results import SendResult
+from snapcapi.sources import RecordSource
 from snapcapi.testing import FakeSnapServer
 from snapcapi.user_data import UserData
 
@@ -218,6 +219,8 @@ and the event name, else from the row's mapped content (never its position), so 
 #: The flag that sets each library argument named in an error.
 _FLAGS = {
     "mapping": "--map",
+    "db": "--db",
+    "query": "--query",
     "resume": "--resume",
     "preset": "--preset",
     "encoding": "--encoding",
@@ -420,8 +423,25 @@ def _add_file_options(command: argparse.ArgumentParser, *, sending: bool) -> Non
     command.add_argument(
         "file",
         metavar="FILE",
-        help="a .csv, .tsv or .jsonl file (.gz too); - reads standard input (CSV unless --format)",
+        nargs="?" if sending else None,
+        help="a .csv, .tsv or .jsonl file (.gz too), or a .parquet file; - reads standard input "
+        "(CSV unless --format)",
     )
+    if sending:
+        rows = command.add_argument_group("reading a query instead of a file")
+        rows.add_argument(
+            "--query",
+            metavar="SQL",
+            help="read the rows of this SQL query instead of FILE: in DuckDB over files "
+            "(SELECT ... FROM 'orders/*.parquet'), or in the database --db names",
+        )
+        rows.add_argument(
+            "--db",
+            metavar="URL",
+            help="the database --query runs in, as a SQLAlchemy URL (postgresql+psycopg://user@"
+            "host/db, sqlite:///shop.db; default: the SNAPCAPI_DB_URL environment variable); "
+            "put the password in the environment variable, not on the command line",
+        )
     _add_mapping_options(command.add_argument_group("reading the file"))
     _add_row_options(command.add_argument_group("rows and values"))
     if sending:
@@ -760,6 +780,41 @@ def _check_timezone(zone: str) -> None:
         ) from None
 
 
+def _source(args: argparse.Namespace) -> Callable[[], RecordSource] | None:
+    """Work out where the rows come from: a file, a Parquet file or a query.
+
+    ``args.file`` becomes the name the summary and the report give the source (a query on a
+    database is named by its URL without the password). Return None for a CSV, TSV or JSONL
+    file (run_bulk reads it), else what opens the source.
+
+    Raises:
+        _Usage: FILE and --query together, neither, --db without --query, or no such file.
+    """
+    from snapcapi import sources
+
+    query = (args.query or "").strip()
+    if query:
+        if args.file is not None:
+            raise _Usage("give FILE or --query, not both")
+        url = (args.db or os.environ.get("SNAPCAPI_DB_URL", "")).strip()
+        if url:
+            args.file = f"query on {sources.safe_url(url)}"
+            return lambda: sources.from_sql(url, query)
+        args.file = "query in DuckDB"
+        return lambda: sources.from_duckdb(query)
+    if args.query is not None:
+        raise _Usage("--query is empty; give the SQL to read rows from")
+    if args.db is not None:
+        raise _Usage("--db goes with --query: give the SQL to run in that database")
+    if args.file is None:
+        raise _Usage("give a FILE to read, or --query SQL")
+    _check_input(args.file)
+    path = args.file
+    if path.lower().endswith(".parquet") and args.format is None:
+        return lambda: sources.from_parquet(path)
+    return None
+
+
 def _check_input(path: str) -> None:
     if path == "-":
         return
@@ -814,7 +869,7 @@ def _run_file(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         raise _Usage("--dry-run and --validate exclude each other")
     if getattr(args, "payload_out", None) and not dry_run:
         raise _Usage("--payload-out goes with --dry-run")
-    _check_input(args.file)
+    source = _source(args)
     options = _options(args)
     if args.explain:
         explain(options, out)
@@ -834,7 +889,7 @@ def _run_file(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
     progress = Progress(err, enabled=not args.quiet and err.isatty())
     try:
-        summary = run_bulk(options, factory, progress, on_map=show_map)
+        summary = run_bulk(options, factory, progress, on_map=show_map, source=source)
     except ErrorRateExceeded as exc:
         progress.close()
         (exc.summary or BulkSummary()).write(out)

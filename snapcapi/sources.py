@@ -174,6 +174,10 @@ class SqlSource(_Rows):
         self._engine, self._owned = engine, owned
         try:
             self._connection = engine.connect()
+        except Exception as exc:
+            self.close()
+            raise ValidationError("db", f"cannot connect to {shown}: {_db_error(exc)}") from None
+        try:
             self._result = self._connection.execution_options(
                 stream_results=True, yield_per=batch_size
             ).execute(sqlalchemy.text(query), dict(params or {}))
