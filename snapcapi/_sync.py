@@ -550,14 +550,8 @@ def _open(spec: SyncSpec, since: Any) -> RecordSource:
     from snapcapi import sources
 
     if url:
-        opener = getattr(sources, "from_sql", None)
-        if opener is None:
-            raise ValidationError("source.db", "SQL sources need pip install 'snapcapi[sql]'")
-        return opener(url, source["query"], params)  # type: ignore[no-any-return]
-    opener = getattr(sources, "from_duckdb", None)
-    if opener is None:
-        raise ValidationError("source.query", "DuckDB queries need pip install 'snapcapi[duckdb]'")
-    return opener(source["query"], params)  # type: ignore[no-any-return]
+        return sources.from_sql(url, source["query"], params)
+    return sources.from_duckdb(source["query"], params)
 
 
 @attrs.frozen

@@ -246,3 +246,26 @@ def make_client(snap_server: FakeSnapServer, sleeps: Sleeps):
     yield build
     for client in made:
         client.close()
+
+
+# --------------------------------------------------------------------------- PostgreSQL
+@pytest.fixture(scope="session")
+def postgres():
+    """A throwaway PostgreSQL server for the session (tests/_postgres.py), stopped at the end.
+
+    Without PostgreSQL installed the tests that need it skip with the reason; in CI (``CI=true``)
+    they fail instead, since ``.ci/run`` installs it.
+    """
+    from _postgres import PostgresServer, Unavailable
+
+    try:
+        pytest.importorskip("psycopg", reason="psycopg is in the test extra")
+        server = PostgresServer().start()
+    except Unavailable as exc:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI=true but no PostgreSQL server: {exc}")
+        pytest.skip(str(exc))
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -82,7 +82,8 @@ def test_a_send_interrupted_with_a_row_in_hand_reports_every_row_read(tmp_path, 
     for line in lines:
         if line["status"] == "FAILED":
             assert "safe to resend" in line["reason"]
-    assert interrupts.pending is None and not interrupts.holding
+    assert interrupts.pending is None
+    assert not interrupts.holding
 
 
 @pytest.mark.parametrize("at", [1, 12])
@@ -106,7 +107,8 @@ def test_an_interrupt_outside_a_row_is_raised_at_once():
 
 
 def test_a_second_interrupt_while_one_waits_is_raised_at_once():
-    with pytest.raises(KeyboardInterrupt), interrupts.hold():
-        interrupts.arrive(Terminated())
-        interrupts.arrive(KeyboardInterrupt())
-    interrupts.pending = None
+    with interrupts.hold():
+        interrupts.arrive(Terminated())  # held: it waits for the hold to end
+        with pytest.raises(KeyboardInterrupt):
+            interrupts.arrive(KeyboardInterrupt())  # the second is raised at once
+        interrupts.pending = None

@@ -72,7 +72,6 @@ def test_a_password_in_the_url_is_never_shown():
         from_sql(url, "SELECT 1")  # nothing listens on port 1
     assert "s3cr3t-pw" not in str(caught.value)
     assert "s3cr3t-pw" not in repr(caught.value)
-    assert True
 
 
 def test_typed_values_are_used_as_they_are(tmp_path):

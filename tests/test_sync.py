@@ -150,10 +150,6 @@ def test_failed_events_are_sent_again_and_hold_the_cursor(tmp_path, server):
 
 def test_query_source_binds_the_cursor(tmp_path, server):
     """A SQL query gets :snapcapi_since bound: NULL first, then the last run's mark."""
-    from snapcapi import sources
-
-    if not hasattr(sources, "from_sql"):
-        pytest.skip("snapcapi.sources.from_sql is not there yet")
     database = tmp_path / "shop.db"
     with sqlite3.connect(database) as db:
         db.execute(
