@@ -86,7 +86,7 @@ def run_pytest(directory: pathlib.Path) -> subprocess.CompletedProcess[str]:
 
 
 # The pages written to be pasted into a script or a notebook (the others are doctests).
-SCRIPT_PAGES = [ROOT / "docs" / "tutorial.md", ROOT / "docs" / "testing.md"]
+SCRIPT_PAGES = [ROOT / "docs" / name for name in ("tutorial.md", "testing.md", "sources.md")]
 
 
 @pytest.mark.parametrize("path", DOCS, ids=lambda p: p.name)
