@@ -423,25 +423,24 @@ def _add_file_options(command: argparse.ArgumentParser, *, sending: bool) -> Non
     command.add_argument(
         "file",
         metavar="FILE",
-        nargs="?" if sending else None,
+        nargs="?",
         help="a .csv, .tsv or .jsonl file (.gz too), or a .parquet file; - reads standard input "
         "(CSV unless --format)",
     )
-    if sending:
-        rows = command.add_argument_group("reading a query instead of a file")
-        rows.add_argument(
-            "--query",
-            metavar="SQL",
-            help="read the rows of this SQL query instead of FILE: in DuckDB over files "
-            "(SELECT ... FROM 'orders/*.parquet'), or in the database --db names",
-        )
-        rows.add_argument(
-            "--db",
-            metavar="URL",
-            help="the database --query runs in, as a SQLAlchemy URL (postgresql+psycopg://user@"
-            "host/db, sqlite:///shop.db; default: the SNAPCAPI_DB_URL environment variable); "
-            "put the password in the environment variable, not on the command line",
-        )
+    rows = command.add_argument_group("reading a query instead of a file")
+    rows.add_argument(
+        "--query",
+        metavar="SQL",
+        help="read the rows of this SQL query instead of FILE: in DuckDB over files "
+        "(SELECT ... FROM 'orders/*.parquet'), or in the database --db names",
+    )
+    rows.add_argument(
+        "--db",
+        metavar="URL",
+        help="the database --query runs in, as a SQLAlchemy URL (postgresql+psycopg://user@"
+        "host/db, sqlite:///shop.db; default: the SNAPCAPI_DB_URL environment variable); "
+        "put the password in the environment variable, not on the command line",
+    )
     _add_mapping_options(command.add_argument_group("reading the file"))
     _add_row_options(command.add_argument_group("rows and values"))
     if sending:
@@ -928,14 +927,16 @@ def _run_diagnose(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from snapcapi.diagnostics import diagnose
 
     _check_number(args.fail_under, "--fail-under", lambda v: 0 <= v <= 100, "a score from 0 to 100")
-    _check_input(args.file)
+    opener = _source(args)
     options = _options(args)
     recipe = options.recipe
     if args.explain:
         explain(options, out)
         return 0
-    check_gzip(args.file)  # a corrupt .gz may decompress to garbage: it is not judged
-    with RowSource(args.file, options.format, options.encoding) as source:
+    if opener is None:
+        check_gzip(args.file)  # a corrupt .gz may decompress to garbage: it is not judged
+    source = opener() if opener else RowSource(args.file, options.format, options.encoding)
+    with contextlib.closing(source):
 
         def show_map(found: ColumnMap) -> None:
             if not args.quiet and not args.json:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import json
 import os
 import sqlite3
 import subprocess
@@ -154,3 +155,25 @@ def test_a_file_that_is_not_parquet_says_so(tmp_path):
     done = snapcapi("send", path, *DEFAULTS, "--dry-run")
     assert done.returncode == 2
     assert "is not a Parquet file" in done.stderr
+
+
+def test_diagnose_reads_a_query_and_a_parquet_file(tmp_path):
+    """The analyst's check before a campaign works on a query and on Parquet, as send does."""
+    url = shop_db(tmp_path / "shop.db")
+    query = "SELECT * FROM orders WHERE status = 'paid'"
+    done = snapcapi("diagnose", "--query", query, "--db", url, "--map", "event_time=created_at",
+                    "--map", "value=total", "--event-name", "PURCHASE", "--timezone", "UTC",
+                    "--action-source", "OFFLINE", "--key", "order_id", "--json")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["usable_events"] == 30  # 40 orders, every fourth refunded
+    assert report["score"] == 100.0
+    parquet(tmp_path / "orders.parquet")
+    done = snapcapi("diagnose", tmp_path / "orders.parquet", "--event-name", "PURCHASE",
+                    "--action-source", "OFFLINE", "--key", "order_id", "--quiet")  # fmt: skip
+    assert done.returncode == 1
+    assert "30  event_time: is a naive datetime" in done.stdout
+    assert "Traceback" not in done.stderr
+    done = snapcapi("diagnose", "--db", url, "--event-name", "PURCHASE")
+    assert done.returncode == 2
+    assert "--db goes with --query" in done.stderr
