@@ -22,7 +22,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import requests
@@ -36,6 +36,9 @@ from snapcapi.errors import AuthenticationError, SnapCapiError, ValidationError
 from snapcapi.events import Event
 from snapcapi.records import Filter, Recipe, RowProblem, RowSkip, iter_recipe, resolve_map
 from snapcapi.results import EventResult, EventStatus
+
+if TYPE_CHECKING:  # pragma: no cover - the sync module is imported only when a spec is given
+    from snapcapi._sync import SyncSpec
 
 _FAILED = EventStatus.FAILED
 
@@ -66,6 +69,7 @@ class SparkSettings:
         max_retries: Retries of a failed request.
         timeout: Seconds per request.
         test_event_code: Send as test events (Snap's test tool shows them, records none).
+        require_consent: Send only events whose consent is true; the others are SKIPPED.
     """
 
     recipe: Recipe
@@ -79,6 +83,7 @@ class SparkSettings:
     max_retries: int = 5
     timeout: float = 10.0
     test_event_code: str | None = None
+    require_consent: bool = False
 
     def client(self, session: requests.Session | None) -> Client:
         """Build this partition's client, reading the token here (on the executor).
@@ -107,6 +112,7 @@ class SparkSettings:
             max_retries=self.max_retries,
             timeout=self.timeout,
             default_region=self.recipe.region,
+            require_consent=self.require_consent,
             session=session,
         )
 
@@ -305,80 +311,117 @@ def send_batches(batches: Iterable[Any], settings: SparkSettings) -> Iterator[An
             yield pa.RecordBatch.from_pydict(columns, schema=schema)
 
 
+def _preset_recipe(preset: str | None) -> Recipe:
+    """Return the recipe a preset gives (an empty one without), before the arguments."""
+    settings: Mapping[str, Any] = load_preset(preset).settings if preset else {}
+    preset_map = dict(settings.get("map", {}))
+    return Recipe(
+        mapping=preset_map,
+        aliases=dict(settings.get("aliases", {})) or None,
+        defaults=dict(settings.get("set", {})),
+        on_invalid="drop",
+        timezone=settings.get("timezone"),
+        time_format=settings.get("time_format"),
+        where=tuple(Filter(c, tuple(v), True) for c, v in settings.get("where", {}).items()),
+        exclude=tuple(Filter(c, tuple(v), False) for c, v in settings.get("exclude", {}).items()),
+        ignore=tuple(settings.get("ignore", [])),
+        synonyms=bool(settings.get("synonyms", True)),
+        decimal_comma=bool(settings.get("decimal_comma", False)),
+        consent_column=settings.get("consent_column"),
+        final_region=True,
+        optional=frozenset(preset_map),
+    )
+
+
+def _filters(
+    base: Sequence[Filter], given: Mapping[str, Sequence[str]] | None, *, keep: bool
+) -> tuple[Filter, ...]:
+    """Return the base's filters with the given ones over them, column by column."""
+    merged = {f.column: tuple(f.values) for f in base}
+    merged.update({c: tuple(v) for c, v in (given or {}).items()})
+    return tuple(Filter(c, v, keep) for c, v in merged.items())
+
+
 def _recipe(
     *,
-    key: str | Sequence[str],
-    preset: str | None,
+    base: Recipe,
+    key: str | Sequence[str] | None,
     mapping: Mapping[str, str | Sequence[str]] | None,
     defaults: Mapping[str, Any] | None,
     timezone: str | None,
     region: str | None,
     consent_column: str | None,
-    on_invalid: str,
+    on_invalid: str | None,
     where: Mapping[str, Sequence[str]] | None,
     exclude: Mapping[str, Sequence[str]] | None,
 ) -> Recipe:
-    """Build the recipe as the command line does: the preset's settings, the arguments over them."""
-    settings: Mapping[str, Any] = load_preset(preset).settings if preset else {}
-    keys = [key] if isinstance(key, str) else list(key)
-    keys = [k.strip() for k in keys if isinstance(k, str) and k.strip()]
+    """Lay the arguments over a base recipe (a preset's, or a sync spec's), as the CLI does."""
+    given = list(base.key) if key is None else [key] if isinstance(key, str) else list(key)
+    keys = [k.strip() for k in given if isinstance(k, str) and k.strip()]
     if not keys:
         raise ValidationError(
             "key",
-            "is required: give the column(s) identifying each row (key='order_id'), so a "
-            "retried task sends the same event ids",
+            "is required: give the column(s) identifying each row (key='order_id'), or a "
+            "spec= that names them, so a retried task sends the same event ids",
         )
-    if on_invalid not in ("raise", "drop"):
+    if on_invalid not in (None, "raise", "drop"):
         raise ValidationError("on_invalid", f"must be 'raise' or 'drop', got {on_invalid!r}")
-    filters = [Filter(c, tuple(v), True) for c, v in {**settings.get("where", {}),
-               **(where or {})}.items()]  # fmt: skip
-    filters_out = [Filter(c, tuple(v), False) for c, v in {**settings.get("exclude", {}),
-                   **(exclude or {})}.items()]  # fmt: skip
-    preset_map = dict(settings.get("map", {}))
-    recipe = Recipe(
-        mapping={**preset_map, **(mapping or {})},
-        aliases=dict(settings.get("aliases", {})) or None,
-        region=region,
-        defaults={**settings.get("set", {}), **(defaults or {})},
-        on_invalid=on_invalid,  # type: ignore[arg-type]
+    recipe = attrs.evolve(
+        base,
+        mapping={**base.mapping, **(mapping or {})},
+        defaults={**base.defaults, **(defaults or {})},
+        on_invalid=on_invalid or base.on_invalid,  # type: ignore[arg-type]
         key=tuple(keys),
-        timezone=timezone or settings.get("timezone"),
-        time_format=settings.get("time_format"),
-        where=tuple(filters),
-        exclude=tuple(filters_out),
-        ignore=tuple(settings.get("ignore", [])),
-        synonyms=bool(settings.get("synonyms", True)),
-        decimal_comma=bool(settings.get("decimal_comma", False)),
-        consent_column=consent_column or settings.get("consent_column"),
+        group_by=None,  # rows of one order may sit in different partitions: one row, one event
+        region=region or base.region,
+        timezone=timezone or base.timezone,
+        where=_filters(base.where, where, keep=True),
+        exclude=_filters(base.exclude, exclude, keep=False),
+        consent_column=consent_column or base.consent_column,
         final_region=True,
-        optional=frozenset(preset_map) - set(mapping or {}),
+        optional=base.optional - set(mapping or {}),
     )
     recipe.check()
     return recipe
 
 
+def _load(spec: str | os.PathLike[str] | SyncSpec) -> SyncSpec:
+    """Return the sync spec ``spec=`` names (a path is read and checked here, on the driver)."""
+    from snapcapi._sync import SyncSpec, load_spec
+
+    if isinstance(spec, SyncSpec):
+        return spec
+    if isinstance(spec, (str, os.PathLike)):
+        return load_spec(os.fspath(spec))
+    raise ValidationError(
+        "spec", f"must be a sync spec's path or a SyncSpec, got {type(spec).__name__}"
+    )
+
+
 def send(
     df: Any,
     *,
+    spec: str | os.PathLike[str] | SyncSpec | None = None,
     pixel_id: str | None = None,
-    key: str | Sequence[str],
+    key: str | Sequence[str] | None = None,
     preset: str | None = None,
     mapping: Mapping[str, str | Sequence[str]] | None = None,
     defaults: Mapping[str, Any] | None = None,
     timezone: str | None = None,
     region: str | None = None,
     consent_column: str | None = None,
-    on_invalid: str = "drop",
+    require_consent: bool | None = None,
+    on_invalid: str | None = None,
     where: Mapping[str, Sequence[str]] | None = None,
     exclude: Mapping[str, Sequence[str]] | None = None,
     snap_app_id: str | None = None,
-    token_env: str = "SNAP_ACCESS_TOKEN",
+    token_env: str | None = None,
     token: Callable[[], str] | None = None,
     base_url: str | None = None,
     max_requests_per_second: float | None = None,
     partitions: int | None = None,
-    batch_size: int = 2000,
-    max_retries: int = 5,
+    batch_size: int | None = None,
+    max_retries: int | None = None,
     timeout: float = 10.0,
     test_event_code: str | None = None,
 ) -> Any:
@@ -389,30 +432,45 @@ def send(
     ``cache()`` it before looking at it twice; event ids come from ``key``, so a repeat is
     deduplicated by Snap but still costs requests.
 
+    With ``spec=``, a ``snapcapi sync`` spec gives the options: its recipe (mapping, key,
+    defaults, time zone, region, filters, consent column, with its preset folded in) and its
+    ``[snap]`` settings (pixel_id, snap_app_id, token_env, base_url, batch_size,
+    max_retries), and ``require_consent``. The arguments given alongside win over the spec's
+    (``mapping``, ``defaults``, ``where`` and ``exclude`` field by field or column by column).
+    The spec's ``[source]``, ``cursor`` and ``since`` are not used: ``df`` is the source, and
+    no sync state is read or written. A spec's ``token_file`` is refused (the executors would
+    need that file): name a variable with ``token_env`` or give ``token=``.
+
     Args:
         df: A ``pyspark.sql.DataFrame`` (classic or Spark Connect).
+        spec: A sync spec's TOML path, or a :class:`~snapcapi._sync.SyncSpec` already loaded.
         pixel_id: The Pixel ID (WEB and OFFLINE events).
-        key: Column(s) identifying each row: event ids derive from them (required).
-        preset: A preset's name or TOML path (``"shopify"``); the arguments win over it.
+        key: Column(s) identifying each row: event ids derive from them (required, unless the
+            spec names them).
+        preset: A preset's name or TOML path (``"shopify"``); the arguments win over it. Not
+            with ``spec=`` (a spec names its own preset). A preset's ``group_by`` is not
+            applied: on Spark each row is one event.
         mapping: ``field -> column`` choices, as :func:`snapcapi.events_from_records` takes.
         defaults: Values for fields a row lacks (``{"action_source": "OFFLINE"}``).
         timezone: IANA zone of naive times.
         region: Region of phone numbers without a country code.
         consent_column: Column whose true/yes/1 values mean the user consented.
-        on_invalid: ``"drop"`` (an identifier that cannot be normalized is dropped) or
-            ``"raise"`` (the row is INVALID).
+        require_consent: Send only rows whose consent column says yes (others SKIPPED).
+        on_invalid: ``"drop"`` (the default: an identifier that cannot be normalized is
+            dropped) or ``"raise"`` (the row is INVALID).
         where: Keep only rows whose column holds one of the values (``{"status": ["paid"]}``).
         exclude: Drop rows whose column holds one of the values.
         snap_app_id: The Snap App ID (MOBILE_APP events).
-        token_env: The environment variable holding the token on the executors.
+        token_env: The environment variable holding the token on the executors (default
+            ``SNAP_ACCESS_TOKEN``).
         token: A picklable callable returning the token on the executor (a secret store's).
         base_url: Snap's host (the fake server's URL in tests).
         max_requests_per_second: The whole job's request budget, split evenly across the
             partitions.
         partitions: How many partitions ``df`` has, to split the budget; without it, asked of
             Spark once on the driver (which Spark Connect cannot tell: give it there).
-        batch_size: Events per request (at most 2000).
-        max_retries: Retries of a failed request.
+        batch_size: Events per request (at most 2000, the default).
+        max_retries: Retries of a failed request (default 5).
         timeout: Seconds per request.
         test_event_code: Send as test events.
 
@@ -420,30 +478,61 @@ def send(
         A DataFrame of ``key, event_id, status, reason, http_status``, one row per input row.
 
     Raises:
-        ValidationError: A setting is unusable, ``key`` is missing or names no column, or the
-            mapping does not fit the DataFrame's columns (raised here, before any task runs).
+        ValidationError: A setting or the spec is unusable, ``key`` is missing or names no
+            column, or the mapping does not fit the DataFrame's columns (raised here, before
+            any task runs).
         ImportError: pyarrow is missing.
     """
     _arrow()
+    loaded = _load(spec) if spec is not None else None
+    if loaded is not None:
+        if preset is not None:
+            raise ValidationError(
+                "preset",
+                "goes in the spec with spec= (its preset is already folded in); drop preset=",
+            )
+        if loaded.token_file and token is None and token_env is None:
+            raise ValidationError(
+                "spec",
+                f"{loaded.path} reads the token from snap.token_file, which the executors "
+                "cannot be relied on to have; on Spark give token_env= (a variable set on "
+                "the executors) or token=<callable>",
+            )
+        pixel_id = pixel_id or loaded.pixel_id
+        snap_app_id = snap_app_id or loaded.snap_app_id
+        token_env = token_env if token_env is not None else loaded.token_env
+        base_url = base_url or loaded.base_url
+        batch_size = batch_size if batch_size is not None else loaded.batch_size
+        max_retries = max_retries if max_retries is not None else loaded.max_retries
+        if require_consent is None:
+            require_consent = loaded.require_consent
+    token_env = "SNAP_ACCESS_TOKEN" if token_env is None else token_env
     if token is None and not token_env.strip():
         raise ValidationError("token_env", "is blank; name the variable holding the token")
     if not (pixel_id or snap_app_id):
         raise ValidationError("pixel_id", "is missing: give pixel_id= (or snap_app_id=)")
     recipe = _recipe(
-        key=key, preset=preset, mapping=mapping, defaults=defaults, timezone=timezone,
-        region=region, consent_column=consent_column, on_invalid=on_invalid, where=where,
-        exclude=exclude,
+        base=loaded.recipe if loaded is not None else _preset_recipe(preset), key=key,
+        mapping=mapping, defaults=defaults, timezone=timezone, region=region,
+        consent_column=consent_column, on_invalid=on_invalid, where=where, exclude=exclude,
     )  # fmt: skip
     columns = [str(c) for c in df.columns]
     missing = [k for k in recipe.key if k.split(".")[0] not in columns]
     if missing:
         raise ValidationError("key", f"names no column of the DataFrame: {', '.join(missing)}")
-    resolve_map(recipe, columns, [], True)  # a mapping that cannot fit fails here, once
+    found = resolve_map(recipe, columns, [], True)  # a mapping that cannot fit fails here, once
+    if require_consent and "consent" not in found.mapped_fields | set(recipe.defaults):
+        raise ValidationError(
+            "require_consent",
+            "no column says whether each user consented, so every row would be skipped; "
+            "give consent_column=",
+        )
     rate = _share(df, max_requests_per_second, partitions)
     settings = SparkSettings(
         recipe=recipe, pixel_id=pixel_id, snap_app_id=snap_app_id, token_env=token_env,
-        token=token, base_url=base_url, batch_size=batch_size, max_requests_per_second=rate,
-        max_retries=max_retries, timeout=timeout, test_event_code=test_event_code,
+        token=token, base_url=base_url, batch_size=2000 if batch_size is None else batch_size,
+        max_requests_per_second=rate, max_retries=5 if max_retries is None else max_retries,
+        timeout=timeout, test_event_code=test_event_code, require_consent=bool(require_consent),
     )  # fmt: skip
 
     def partition(batches: Iterator[Any]) -> Iterator[Any]:

@@ -10,6 +10,7 @@ import time
 import pytest
 
 import snapcapi.spark as spark
+from snapcapi._sync import load_spec
 from snapcapi.errors import ValidationError
 from snapcapi.records import Recipe
 from snapcapi.spark import SparkSettings, send_batches
@@ -270,3 +271,144 @@ def test_spark_typed_columns_and_a_split_budget(session):
         events = list(server.unique_events().values())
         assert {e["event_time"] for e in events} == {int(paid.timestamp())}
         assert {e["custom_data"]["value"] for e in events} == {19.99}
+
+
+def write_spec(path, server: FakeSnapServer, snap: str = "", top: str = "") -> str:
+    """A sync spec like a nightly job's: its [source] is never read by spark.send."""
+    spec = path / "orders.toml"
+    spec.write_text(
+        f"""key = "order_id"
+timezone = "Europe/Paris"
+{top}
+[source]
+file = "not-read-on-spark.csv"
+
+[mapping]
+event_time = "created"
+value = "total"
+
+[defaults]
+event_name = "PURCHASE"
+action_source = "OFFLINE"
+
+[where]
+currency = ["USD"]
+
+[snap]
+pixel_id = "{server.pixel_id}"
+base_url = "{server.url}"
+batch_size = 4
+max_retries = 1
+{snap}
+""",
+        encoding="utf-8",
+    )
+    return str(spec)
+
+
+class Frame:
+    """Just enough of a DataFrame for send(): columns, and mapInArrow run on the driver."""
+
+    columns = ("order_id", "email", "total", "currency", "created")
+
+    def __init__(self, records: list[dict[str, object]]) -> None:
+        self.records = records
+
+    def mapInArrow(self, function, schema):
+        return statuses(list(function(iter(batches(self.records)))))
+
+
+def messy(n: int) -> list[dict[str, object]]:
+    records = rows(n)
+    for i, record in enumerate(records):
+        if i % 5 == 0:
+            record["currency"] = "EUR"  # filtered out by the spec's where
+    return records
+
+
+def test_spec_gives_the_recipe_and_the_snap_settings(server, tmp_path, monkeypatch):
+    """spec= alone: its key, mapping, filters, pixel, base_url, token_env and batch size."""
+    monkeypatch.setenv("SPEC_TOKEN", server.token)
+    path = write_spec(tmp_path, server, snap='token_env = "SPEC_TOKEN"')
+    out = spark.send(Frame(messy(10)), spec=path)
+    assert [r["key"] for r in out] == [f"o-{i}" for i in range(10)]
+    assert [r["status"] for r in out] == ["SKIPPED", *["ACCEPTED"] * 4] * 2
+    assert server.request_count == 3  # 10 rows settled 4 at a time: the spec's batch_size
+    assert server.event_ids() == {r["event_id"] for r in out if r["status"] == "ACCEPTED"}
+
+
+def test_keywords_win_over_the_spec(server, tmp_path, monkeypatch):
+    """Arguments given with spec= win: a scalar replaces, a mapping merges field by field."""
+    loaded = load_spec(write_spec(tmp_path, server))
+    with FakeSnapServer() as other:
+        monkeypatch.setenv(TOKEN_ENV, other.token)
+        out = spark.send(
+            Frame(messy(5)), spec=loaded, pixel_id=other.pixel_id, base_url=other.url,
+            token_env=TOKEN_ENV, batch_size=10, where={"currency": ["USD", "EUR"]},
+            defaults={"currency": "GBP"}, mapping={"value": "created"},
+        )  # fmt: skip
+        assert {r["status"] for r in out} == {"ACCEPTED"}
+        assert other.request_count == 1
+        assert server.request_count == 0
+        events = list(other.unique_events().values())
+        assert {e["event_name"] for e in events} == {"PURCHASE"}  # the spec's default stays
+        assert {e["custom_data"]["currency"] for e in events} == {"EUR", "USD"}
+        assert {e["custom_data"]["value"] for e in events} == {float(rows(1)[0]["created"])}
+
+
+def test_spec_token_file_is_refused_naming_spec(server, tmp_path):
+    """The executors would need the spec's token file: refused, unless token= is given."""
+    (tmp_path / "token").write_text(server.token, encoding="utf-8")
+    path = write_spec(tmp_path, server, snap='token_file = "token"')
+    with pytest.raises(ValidationError, match="token_file") as refused:
+        spark.send(Frame(rows(2)), spec=path)
+    assert refused.value.field == "spec"
+    assert "token_env" in str(refused.value)
+    assert "token=" in str(refused.value)
+    token = server.token
+    out = spark.send(Frame(rows(2)), spec=path, token=lambda: token)
+    assert {r["status"] for r in out} == {"ACCEPTED"}
+
+
+def test_spec_refusals(server, tmp_path):
+    """A spec is checked on the driver: preset= beside it, a missing file, a consent rule."""
+    path = write_spec(tmp_path, server)
+    with pytest.raises(ValidationError, match="preset"):
+        spark.send(Frame(rows(1)), spec=path, preset="shopify")
+    with pytest.raises(ValidationError, match="cannot read") as missing:
+        spark.send(Frame(rows(1)), spec=str(tmp_path / "nope.toml"))
+    assert missing.value.field == "spec"
+    consent = write_spec(tmp_path, server, top="require_consent = true")
+    with pytest.raises(ValidationError, match="consent") as unconsented:
+        spark.send(Frame(rows(1)), spec=consent)
+    assert unconsented.value.field == "require_consent"
+    with pytest.raises(ValidationError, match="no column"):
+        spark.send(Frame(rows(1)), spec=path, key="id")
+
+
+@pytest.mark.filterwarnings("ignore:PySpark does not yet fully support pandas:FutureWarning")
+def test_spark_send_from_a_spec_equals_the_same_keywords(session, tmp_path):
+    """local[2]: a spec's send and the same options as keywords give the same status rows."""
+    with FakeSnapServer() as server:
+        token = server.token
+        df = session.createDataFrame(messy(200)).repartition(2)
+        path = write_spec(tmp_path, server)
+        from_spec = spark.send(df, spec=path, token=lambda: token).collect()
+        spec_ids = server.event_ids()
+        server.reset()
+        from_keywords = spark.send(
+            df, key="order_id", timezone="Europe/Paris", pixel_id=server.pixel_id,
+            base_url=server.url, batch_size=4, max_retries=1, token=lambda: token,
+            mapping={"event_time": "created", "value": "total"},
+            defaults={"event_name": "PURCHASE", "action_source": "OFFLINE"},
+            where={"currency": ["USD"]},
+        ).collect()  # fmt: skip
+        assert sorted(map(tuple, from_spec)) == sorted(map(tuple, from_keywords))
+        assert len(from_spec) == 200
+        assert sum(r["status"] == "ACCEPTED" for r in from_spec) == 160
+        assert {r["status"] for r in from_spec} == {"ACCEPTED", "SKIPPED"}
+        assert (
+            spec_ids
+            == server.event_ids()
+            == {r["event_id"] for r in from_spec if r["status"] == "ACCEPTED"}
+        )
