@@ -238,9 +238,9 @@ def test_configuration_errors_exit_2_and_send_nothing(server, tmp_path, monkeypa
     assert live(server, "send", tmp_path / "missing.csv")[0] == 2
     assert live(server, "send", source, "--dry-run", "--validate")[0] == 2
     assert server.accepted_count == 0
-    with pytest.raises(SystemExit) as info:
-        cli.main(["send"])
-    assert info.value.code == 2
+    code, _, err = run("send")  # neither a FILE nor --query
+    assert code == 2
+    assert "give a FILE to read, or --query SQL" in err
 
 
 def test_a_wrong_pixel_id_stops_the_send_naming_the_flag_and_env_var(server, tmp_path):
