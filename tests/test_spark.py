@@ -309,10 +309,9 @@ max_retries = 1
 class Frame:
     """Just enough of a DataFrame for send(): columns, and mapInArrow run on the driver."""
 
-    columns = ("order_id", "email", "total", "currency", "created")
-
     def __init__(self, records: list[dict[str, object]]) -> None:
         self.records = records
+        self.columns = tuple(records[0])
 
     def mapInArrow(self, function, schema):
         return statuses(list(function(iter(batches(self.records)))))
@@ -384,6 +383,16 @@ def test_spec_refusals(server, tmp_path):
     assert unconsented.value.field == "require_consent"
     with pytest.raises(ValidationError, match="no column"):
         spark.send(Frame(rows(1)), spec=path, key="id")
+
+
+def test_spec_require_consent_reaches_the_executors(server, tmp_path):
+    """A spec's require_consent: rows whose consent column is not yes are SKIPPED, unsent."""
+    path = write_spec(tmp_path, server, top='require_consent = true\nconsent_column = "ok"')
+    records = [{**r, "ok": "yes" if i % 2 else "no"} for i, r in enumerate(rows(4))]
+    token = server.token
+    out = spark.send(Frame(records), spec=path, token=lambda: token)
+    assert [r["status"] for r in out] == ["SKIPPED", "ACCEPTED"] * 2
+    assert len(server.event_ids()) == 2
 
 
 @pytest.mark.filterwarnings("ignore:PySpark does not yet fully support pandas:FutureWarning")
