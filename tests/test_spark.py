@@ -6,6 +6,7 @@ import os
 import pickle
 import shutil
 import time
+from pathlib import Path
 
 import pytest
 
@@ -204,8 +205,12 @@ def _spark_missing() -> str | None:
 
 
 @pytest.fixture(scope="module")
-def session():
-    """A local[2] Spark session, quiet, for this module's Spark tests."""
+def session(tmp_path_factory):
+    """A local[2] Spark session, quiet, for this module's Spark tests.
+
+    Its tables live in a temporary warehouse, and its executors have the fake server's
+    (fixed) token in ``SNAP_ACCESS_TOKEN``, as a cluster's ``spark.executorEnv`` gives it.
+    """
     missing = _spark_missing()
     if missing:
         if os.environ.get("CI") == "true":
@@ -222,6 +227,8 @@ def session():
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.shuffle.partitions", "2")
         .config("spark.driver.bindAddress", "127.0.0.1")
+        .config("spark.sql.warehouse.dir", str(tmp_path_factory.mktemp("warehouse")))
+        .config("spark.executorEnv.SNAP_ACCESS_TOKEN", FakeSnapServer().token)
         .getOrCreate()
     )
     built.sparkContext.setLogLevel("ERROR")
@@ -421,3 +428,63 @@ def test_spark_send_from_a_spec_equals_the_same_keywords(session, tmp_path):
             == server.event_ids()
             == {r["event_id"] for r in from_spec if r["status"] == "ACCEPTED"}
         )
+
+
+def _doc_block(heading: str) -> str:
+    """The Python block under a heading of docs/spark.md, as the page gives it."""
+    page = (Path(__file__).resolve().parent.parent / "docs" / "spark.md").read_text("utf-8")
+    section = page.split(f"## {heading}\n", 1)[1]
+    return section.split("```python\n", 1)[1].split("```", 1)[0]
+
+
+@pytest.mark.filterwarnings("ignore:PySpark does not yet fully support pandas:FutureWarning")
+def test_the_pages_examples_run_as_pasted(session, tmp_path):
+    """docs/spark.md's two cluster examples, with only the Pixel, the address and the spec's
+    path put in: a table in, a table of statuses out, each paid order received once."""
+    from pyspark.sql import functions as f
+
+    with FakeSnapServer() as server:
+        for database in ("sales", "marketing"):
+            session.sql(f"CREATE DATABASE IF NOT EXISTS {database}")
+        session.sql("DROP TABLE IF EXISTS marketing.snap_sends")
+        orders = session.createDataFrame(
+            [
+                {
+                    "order_id": f"S-{i}",
+                    "email": f"b{i}@example.com",
+                    "total": 20.0 + i,
+                    "currency": "EUR",
+                    "status": "paid" if i % 4 else "refunded",
+                }
+                for i in range(40)
+            ]
+        ).withColumn(
+            "paid_at", f.expr("CAST(current_timestamp() - INTERVAL 2 HOURS AS TIMESTAMP_NTZ)")
+        )
+        orders.write.mode("overwrite").saveAsTable("sales.orders")
+        pasted = _doc_block("Send a table").replace(
+            '"YOUR_PIXEL_ID",', f"{server.pixel_id!r}, base_url={server.url!r},"
+        )
+        exec(compile(pasted, "docs/spark.md", "exec"), {"spark": session})
+        sent = {r["key"]: r["status"] for r in session.table("marketing.snap_sends").collect()}
+        paid = {f"S-{i}" for i in range(40) if i % 4}
+        assert sent == dict.fromkeys(paid, "ACCEPTED")
+        assert len(server.event_ids()) == len(paid)
+
+        spec = tmp_path / "orders.toml"
+        spec.write_text(
+            'key = ["order_id"]\ntimezone = "Europe/Paris"\n[source]\nfile = "unused.csv"\n'
+            '[mapping]\nevent_time = "paid_at"\nvalue = "total"\n[where]\nstatus = ["paid"]\n'
+            '[defaults]\nevent_name = "PURCHASE"\naction_source = "OFFLINE"\n'
+            f'[snap]\npixel_id = "{server.pixel_id}"\nbase_url = "{server.url}"\n',
+            encoding="utf-8",
+        )
+        pasted = _doc_block("From a sync spec").replace("/Workspace/snap/orders.toml", str(spec))
+        exec(compile(pasted, "docs/spark.md", "exec"), {"spark": session})
+        appended = session.table("marketing.snap_sends").collect()
+        assert len(appended) == len(paid) + 40  # every row of the second send has its status
+        skipped = {r["key"] for r in appended if r["status"] == "SKIPPED"}
+        assert skipped == {f"S-{i}" for i in range(40)} - paid  # the spec's [where]
+        accepted = [r["key"] for r in appended if r["status"] == "ACCEPTED"]
+        assert sorted(accepted) == sorted([*paid, *paid])  # sent twice, under the same ids:
+        assert len(set(server.event_ids())) == len(paid)
