@@ -128,7 +128,7 @@ class _Rows:
                 f"{', '.join(map(repr, clashes))}; name them apart in the query (AS ...)",
             )
 
-    def _batches(self) -> Iterator[list[dict[str, Any]]]:
+    def _batches(self) -> Iterator[Iterable[dict[str, Any]]]:
         raise NotImplementedError  # each source reads its own way
 
     def __iter__(self) -> Iterator[tuple[Hashable, Mapping[str, Any] | RowProblem]]:
@@ -190,10 +190,10 @@ class SqlSource(_Rows):
         self.columns = [str(c) for c in names]
         self._batch_size = batch_size
 
-    def _batches(self) -> Iterator[list[dict[str, Any]]]:
+    def _batches(self) -> Iterator[Iterable[dict[str, Any]]]:
         columns = self.columns or []
         for partition in self._result.partitions(self._batch_size):
-            yield [dict(zip(columns, row, strict=True)) for row in partition]
+            yield (dict(zip(columns, row, strict=True)) for row in partition)
 
     def close(self) -> None:
         """Close the cursor and the connection; dispose of an engine made here."""
@@ -226,10 +226,10 @@ class DuckDBSource(_Rows):
         self.columns = [str(d[0]) for d in self._cursor.description or ()]
         self._batch_size = batch_size
 
-    def _batches(self) -> Iterator[list[dict[str, Any]]]:
+    def _batches(self) -> Iterator[Iterable[dict[str, Any]]]:
         columns = self.columns or []
         while rows := self._cursor.fetchmany(self._batch_size):
-            yield [dict(zip(columns, row, strict=True)) for row in rows]
+            yield (dict(zip(columns, row, strict=True)) for row in rows)
 
     def close(self) -> None:
         """Close the connection (idempotent)."""
@@ -256,7 +256,7 @@ class ParquetSource(_Rows):
         self._batch_size = batch_size
         self.row_groups = self._file.num_row_groups
 
-    def _batches(self) -> Iterator[list[dict[str, Any]]]:
+    def _batches(self) -> Iterator[Iterable[dict[str, Any]]]:
         for batch in self._file.iter_batches(batch_size=self._batch_size):
             yield batch.to_pylist()
 
@@ -280,7 +280,7 @@ def from_sql(
     query: str,
     params: Mapping[str, Any] | None = None,
     *,
-    batch_size: int = 10_000,
+    batch_size: int = 2_000,
 ) -> SqlSource:
     """Read the rows of a SQL query, streamed with a server-side cursor.
 
@@ -306,7 +306,7 @@ def from_duckdb(
     params: Mapping[str, Any] | None = None,
     *,
     database: str = ":memory:",
-    batch_size: int = 10_000,
+    batch_size: int = 2_000,
 ) -> DuckDBSource:
     """Read the rows of a DuckDB query: SQL over Parquet, CSV and (nested) JSON files.
 
@@ -325,7 +325,7 @@ def from_duckdb(
     return DuckDBSource(query, params, database, batch_size)
 
 
-def from_parquet(path: str, *, batch_size: int = 10_000) -> ParquetSource:
+def from_parquet(path: str, *, batch_size: int = 2_000) -> ParquetSource:
     """Read a Parquet file batch by batch (row groups are never read whole into memory).
 
     Raises:
