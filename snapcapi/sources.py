@@ -10,6 +10,8 @@ sources live here.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
+import os
 from collections.abc import Hashable, Iterable, Iterator, Mapping
 from typing import Any, Protocol
 
@@ -70,6 +72,8 @@ def safe_url(url: object) -> str:
     would find it): only its scheme is shown.
     """
     text = str(url)
+    if _sqlite_path(text) is not None:
+        return text  # a file's path: no user, no password
     try:
         from sqlalchemy.engine import make_url
 
@@ -209,6 +213,63 @@ class SqlSource(_Rows):
             self._engine.dispose()
 
 
+class SqliteSource(SqlSource):
+    """A SQLite query read with the standard library, for when SQLAlchemy is not installed.
+
+    :func:`from_sql` uses it for ``sqlite:///PATH`` URLs without the ``sql`` extra, so an
+    embedded database works out of the box. The file is opened read-only (a missing file is an
+    error, not a new empty database); values come as SQLite stores them, as through SQLAlchemy
+    with a text query.
+    """
+
+    def __init__(  # the parent's __init__ needs SQLAlchemy: not called
+        self, path: str, query: str, params: Mapping[str, Any] | None, batch_size: int
+    ) -> None:
+        import pathlib
+        import sqlite3
+
+        shown = f"sqlite:///{path}"
+        _Rows.__init__(self, f"query on {shown}")
+        self._owned = False
+        in_memory = path in ("", ":memory:")
+        target = (
+            "file::memory:" if in_memory else pathlib.Path(path).resolve().as_uri() + "?mode=ro"
+        )
+        try:
+            self._connection = sqlite3.connect(target, uri=True)
+        except sqlite3.Error as exc:
+            raise ValidationError(
+                "db", f"cannot open the SQLite file {path!r}: {_db_error(exc)}"
+            ) from None
+        try:
+            self._result = self._connection.execute(query, dict(params or {}))
+        except sqlite3.Error as exc:
+            self.close()
+            raise ValidationError(
+                "query", f"the query on {shown} failed: {_db_error(exc)}"
+            ) from None
+        self.columns = [str(d[0]) for d in self._result.description or ()]
+        self._batch_size = batch_size
+
+    def _batches(self) -> Iterator[Iterable[dict[str, Any]]]:
+        columns = self.columns or []
+        while rows := self._result.fetchmany(self._batch_size):
+            yield (dict(zip(columns, row, strict=True)) for row in rows)
+
+
+def _sqlite_path(url: object) -> str | None:
+    """Return the file a plain ``sqlite:///`` URL names ("" for memory), else None."""
+    text = str(url)
+    for scheme in ("sqlite://", "sqlite+pysqlite://"):
+        if text.startswith(scheme):
+            rest = text[len(scheme) :]
+            if not rest:
+                return ""
+            if rest.startswith("/") and "?" not in rest:
+                return rest[1:]
+    return None
+
+
 class DuckDBSource(_Rows):
     """The rows of a DuckDB query, fetched a chunk at a time (see :func:`from_duckdb`)."""
 
@@ -285,7 +346,8 @@ def from_sql(
     """Read the rows of a SQL query, streamed with a server-side cursor.
 
     Any SQLAlchemy URL works with its dialect installed (``postgresql+psycopg://``,
-    ``mysql+pymysql://``, ``snowflake://``, ``bigquery://``); SQLite needs nothing more.
+    ``mysql+pymysql://``, ``snowflake://``, ``bigquery://``); ``sqlite:///PATH`` works even
+    without SQLAlchemy (the standard library reads it, read-only).
     Values arrive typed: aware datetimes are used as they are, naive ones follow the
     recipe's ``timezone``, ``DECIMAL`` stays exact, ``NULL`` is blank.
 
@@ -298,6 +360,10 @@ def from_sql(
     Raises:
         ValidationError: (``db``) The URL cannot be used; (``query``) the query failed.
     """
+    if isinstance(url_or_engine, (str, os.PathLike)):
+        path = _sqlite_path(url_or_engine)
+        if path is not None and importlib.util.find_spec("sqlalchemy") is None:
+            return SqliteSource(path, query, params, batch_size)
     return SqlSource(url_or_engine, query, params, batch_size)
 
 

@@ -177,3 +177,26 @@ def test_diagnose_reads_a_query_and_a_parquet_file(tmp_path):
     done = snapcapi("diagnose", "--db", url, "--event-name", "PURCHASE")
     assert done.returncode == 2
     assert "--db goes with --query" in done.stderr
+
+
+def test_a_sqlite_query_needs_no_extra(snap_server, tmp_path):
+    """On an install without SQLAlchemy, ``--db sqlite:///FILE`` still reads the file."""
+    url = shop_db(tmp_path / "shop.db", count=8)
+    written = tmp_path / "report.csv"
+    argv = ["send", "--query", "SELECT * FROM orders WHERE status = 'paid'", "--db", url,
+            "--map", "event_time=created_at", "--map", "value=total", "--timezone", "UTC",
+            *DEFAULTS, "--report", str(written), "--pixel-id", snap_server.pixel_id,
+            "--base-url", snap_server.url, "--max-retries", "0"]  # fmt: skip
+    blocked = (
+        "import sys; sys.modules['sqlalchemy'] = None  # as if the sql extra were not installed\n"
+        "from snapcapi.cli import main\n"
+        f"sys.exit(main({argv!r}))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", blocked], capture_output=True, text=True, timeout=120,
+        env={**os.environ, "SNAP_ACCESS_TOKEN": snap_server.token}, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    assert [row["status"] for row in report(written)] == ["ACCEPTED"] * 6
+    assert len(snap_server.event_ids()) == 6

@@ -191,3 +191,39 @@ def test_a_repeated_column_is_refused_where_it_is_read(tmp_path):
             source.check_repeated(["email"])
         source.check_repeated(["order_id"])
     assert "AS" in str(caught.value)
+
+
+def test_sqlite_works_without_sqlalchemy(tmp_path, monkeypatch):
+    """Without the sql extra a sqlite:/// URL is read by the standard library, read-only."""
+    import importlib.util
+
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "sqlalchemy" else real_find_spec(name, *a),
+    )
+    monkeypatch.chdir(tmp_path)
+    sqlite_orders(tmp_path / "shop.db", 2_500)
+    query = "SELECT * FROM orders WHERE order_id > :since ORDER BY rowid"
+    with from_sql("sqlite:///shop.db", query, {"since": "A2"}, batch_size=400) as source:
+        assert type(source).__name__ == "SqliteSource"
+        assert source.columns == ["order_id", "email", "value", "currency", "event_time", "phone"]
+        rows = list(source)
+    first = {"order_id": "A3", "email": "buyer3@example.com", "value": "3.25", "currency": "USD",
+             "event_time": RECENT.isoformat(), "phone": None}  # fmt: skip
+    assert rows[0] == (1, first)
+    assert len(rows) == sum(1 for i in range(1, 2_501) if f"A{i}" > "A2")
+    events = [e for _, e in iter_recipe(RECIPE, rows[:50], columns=source.columns)]
+    assert all(type(e).__name__ == "Event" for e in events)
+    with pytest.raises(ValidationError) as missing:
+        from_sql("sqlite:///no-such.db", "SELECT 1")
+    assert missing.value.field == "db"
+    assert not (tmp_path / "no-such.db").exists()  # read-only: no empty database made
+    with pytest.raises(ValidationError) as failed:
+        from_sql("sqlite:///shop.db", "SELECT * FROM nowhere WHERE e = :e", {"e": "x@y.z"})
+    assert failed.value.field == "query"
+    assert "nowhere" in str(failed.value)
+    assert "x@y.z" not in str(failed.value)
+    with pytest.raises(ValidationError):  # read-only: a source never writes
+        from_sql("sqlite:///shop.db", "DELETE FROM orders")
