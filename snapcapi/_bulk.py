@@ -147,6 +147,9 @@ class BulkSummary:
     merged_report: str | None = None
     leftover_merged: str | None = None
     truncated_after: int | None = None
+    #: Why the source stopped at ``truncated_after``, when it says (a database's error);
+    #: None for a damaged file, whose cut speaks for itself.
+    cut_reason: str | None = None
     #: Where the first rows counted under a reason are in the file (``line 401``), for the
     #: rows the reader could not read: without a report, the summary says where to look.
     places: dict[str, list[str]] = attrs.field(factory=dict)
@@ -898,6 +901,7 @@ def run_bulk(
             run.summary.rows = rows.rows_read
             run.summary.unterminated = rows.unterminated
             run.summary.truncated_after = rows.last_row if rows.truncated else None
+            run.summary.cut_reason = getattr(rows, "failure", None)
             run.summary.seconds = time.monotonic() - started
             run.summary.legacy_characters = legacy_characters() - legacy_before
             if run.report is not None:

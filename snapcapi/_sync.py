@@ -84,7 +84,7 @@ class SyncSpec:
     """
 
     path: str
-    source: Mapping[str, str]
+    source: Mapping[str, str] = attrs.field(repr=False)  # a database URL may hold a password
     recipe: Recipe
     cursor: str | None = None
     since: Any = None
@@ -318,10 +318,23 @@ class SyncState:
     def __init__(self, path: str) -> None:
         self.path = path
         self._lock: int | None = None
-        self.db = sqlite3.connect(path, isolation_level=None)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.executescript(_SCHEMA)
+        try:
+            self.db = sqlite3.connect(path, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise ValidationError(
+                "state", f"cannot open {path} ({exc}); give --state a path to a writable file"
+            ) from None
+        try:
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.executescript(_SCHEMA)
+        except sqlite3.Error as exc:
+            self.db.close()
+            raise ValidationError(
+                "state",
+                f"{path} is not a snapcapi sync state ({type(exc).__name__}: {exc}); give "
+                "--state another path, or move that file away",
+            ) from None
         self._pending: list[tuple[bytes, str, int, float, float]] = []
         self._flushed = time.monotonic()
 
@@ -334,8 +347,10 @@ class SyncState:
         fd = os.open(self.path + ".lock", os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+        except BaseException as exc:
             os.close(fd)
+            if not isinstance(exc, BlockingIOError):
+                raise
             raise SyncLocked(
                 f"another snapcapi sync of this spec is running (its state {self.path} is "
                 "locked); wait for it to finish"

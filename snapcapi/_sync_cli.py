@@ -73,6 +73,14 @@ def run_sync_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         out.write("nothing new since the last run\n")
         return 0
     summary.write(out)
+    if summary.truncated_after is not None:
+        why = summary.cut_reason or f"the source is cut short after row {summary.truncated_after:,}"
+        err.write(
+            f"snapcapi: error: {args.spec}: source: {why}; the rows before were settled and "
+            "recorded, the cursor did not advance: fix it and run again (nothing accepted is "
+            "sent twice)\n"
+        )
+        return 2
     if not args.quiet and not args.dry_run:
         mark = "" if outcome.high is None else f"; the next run reads after {outcome.high}"
         out.write(f"state: {state_path}{mark}\n")

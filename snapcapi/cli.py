@@ -792,6 +792,8 @@ def _source(args: argparse.Namespace) -> Callable[[], RecordSource] | None:
     from snapcapi import sources
 
     query = (args.query or "").strip()
+    if args.db is not None and not args.db.strip():
+        raise _Usage("--db is empty; give a database URL, or leave --db out")
     if query:
         if args.file is not None:
             raise _Usage("give FILE or --query, not both")
@@ -903,17 +905,24 @@ def _run_file(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         progress.close()  # before any message, so a bar does not swallow it
     summary.write(out)
     if summary.truncated_after is not None:
-        cut = _cut_short(args.file, summary.truncated_after, sent=not dry_run)
+        cut = _cut_short(
+            args.file, summary.truncated_after, sent=not dry_run, reason=summary.cut_reason
+        )
         err.write(f"snapcapi: error: {cut}\n")
         return 2
     return 0 if summary.ok else 1
 
 
-def _cut_short(path: str, row: int, *, sent: bool = False) -> str:
-    """Say that a file could be read only up to ``row`` (a ``.gz`` cut short)."""
+def _cut_short(path: str, row: int, *, sent: bool = False, reason: str | None = None) -> str:
+    """Say that a file could be read only up to ``row`` (a ``.gz`` cut short, a query failed)."""
     done, again = (
         (" and sent", " with --resume REPORT to skip the rows accepted") if sent else ("", "")
     )
+    if reason is not None:  # a query (or a Parquet file) failed part way
+        return (
+            f"--query: {path}: {reason}; the rows up to there were read{done}, the rest were "
+            f"not; fix the query or the data and run again{again}"
+        )
     last = f"after row {row:,}" if row else "before its first row"
     return (
         f"{path} is cut short {last} (a .gz not copied or downloaded whole): the rows up to "
@@ -971,7 +980,8 @@ def _run_diagnose(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     else:
         out.write(str(report) + "\n")
     if cut_after is not None:
-        err.write(f"snapcapi: error: {_cut_short(args.file, cut_after)}\n")
+        reason = getattr(source, "failure", None)
+        err.write(f"snapcapi: error: {_cut_short(args.file, cut_after, reason=reason)}\n")
         return 2
     if report.usable_events == 0:
         if not args.json:

@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
+import itertools
 import os
+import re
 from collections.abc import Hashable, Iterable, Iterator, Mapping
 from typing import Any, Protocol
 
+from snapcapi._masking import mask, mask_email
 from snapcapi.errors import ValidationError
 from snapcapi.records import RowProblem
 
@@ -66,7 +69,7 @@ class RecordSource(Protocol):
 
 
 def safe_url(url: object) -> str:
-    """Return a database URL fit to show: any password replaced by ``***``.
+    """Return a database URL fit to show: its password and query-string values as ``***``.
 
     A URL SQLAlchemy cannot read is not echoed at all (it may hold a password where no parser
     would find it): only its scheme is shown.
@@ -77,7 +80,11 @@ def safe_url(url: object) -> str:
     try:
         from sqlalchemy.engine import make_url
 
-        return make_url(text).render_as_string(hide_password=True)
+        parsed = make_url(text)
+        # Options in the query string can be secrets too (?password=, ?sslpassword=,
+        # ?private_key_file_pwd=): their values are never shown, whatever their names.
+        masked = parsed.set(query=dict.fromkeys(parsed.query, "***")) if parsed.query else parsed
+        return str(masked.render_as_string(hide_password=True)).replace("%2A%2A%2A", "***")
     except Exception:
         scheme = text.split("://", 1)[0] if "://" in text else "a database URL"
         if not scheme.replace("+", "").replace("-", "").isalnum():
@@ -107,8 +114,10 @@ class _Rows:
     truncated = False
     unterminated = False
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, context: str = "") -> None:
         self.path = path
+        self._context = context  # the words the user wrote (the query): shown in errors
+        self.failure: str | None = None
         self.columns: list[str] | None = None
         self.rows_read = 0
         self.last_row = 0
@@ -136,11 +145,27 @@ class _Rows:
         raise NotImplementedError  # each source reads its own way
 
     def __iter__(self) -> Iterator[tuple[Hashable, Mapping[str, Any] | RowProblem]]:
-        for batch in self._batches():
-            for record in batch:
-                self.rows_read += 1
-                self.last_row = self.rows_read
-                yield self.rows_read, record
+        """Yield the rows; a database or file error part way stops them, as a damaged file does.
+
+        The rows before the error are yielded; then :attr:`truncated` is set and
+        :attr:`failure` says what went wrong (masked as :func:`_db_error` masks), so the
+        runner settles what was read and reports the source as cut short, never a traceback.
+        """
+        records = itertools.chain.from_iterable(self._batches())
+        while True:
+            try:
+                record = next(records)
+            except StopIteration:
+                return
+            except Exception as exc:  # a driver's error while fetching (a value it cannot cast)
+                self.truncated = True
+                self.failure = f"reading stopped after row {self.last_row:,}: " + _db_error(
+                    exc, self._context
+                )
+                return
+            self.rows_read += 1
+            self.last_row = self.rows_read
+            yield self.rows_read, record
 
     def close(self) -> None:
         """Let go of the cursor and the connection (idempotent)."""
@@ -174,13 +199,15 @@ class SqlSource(_Rows):
                     "(dialect+driver://user:password@host/database) and that its driver is "
                     "installed",
                 ) from None
-        super().__init__(f"query on {shown}")
+        super().__init__(f"query on {shown}", f"{shown} {query}")
         self._engine, self._owned = engine, owned
         try:
             self._connection = engine.connect()
         except Exception as exc:
             self.close()
-            raise ValidationError("db", f"cannot connect to {shown}: {_db_error(exc)}") from None
+            raise ValidationError(
+                "db", f"cannot connect to {shown}: {_db_error(exc, shown)}"
+            ) from None
         try:
             self._result = self._connection.execution_options(
                 stream_results=True, yield_per=batch_size
@@ -188,7 +215,7 @@ class SqlSource(_Rows):
         except Exception as exc:
             self.close()
             raise ValidationError(
-                "query", f"the query on {shown} failed: {_db_error(exc)}"
+                "query", f"the query on {shown} failed: {_db_error(exc, query)}"
             ) from None
         names = self._result.keys()  # a Result's, not a dict's
         self.columns = [str(c) for c in names]
@@ -229,7 +256,7 @@ class SqliteSource(SqlSource):
         import sqlite3
 
         shown = f"sqlite:///{path}"
-        _Rows.__init__(self, f"query on {shown}")
+        _Rows.__init__(self, f"query on {shown}", f"{shown} {query}")
         self._owned = False
         in_memory = path in ("", ":memory:")
         target = (
@@ -237,16 +264,16 @@ class SqliteSource(SqlSource):
         )
         try:
             self._connection = sqlite3.connect(target, uri=True)
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, sqlite3.Warning) as exc:  # 3.10: Warning for two statements
             raise ValidationError(
-                "db", f"cannot open the SQLite file {path!r}: {_db_error(exc)}"
+                "db", f"cannot open the SQLite file {path!r}: {_db_error(exc, path)}"
             ) from None
         try:
             self._result = self._connection.execute(query, dict(params or {}))
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, sqlite3.Warning) as exc:  # 3.10: Warning for two statements
             self.close()
             raise ValidationError(
-                "query", f"the query on {shown} failed: {_db_error(exc)}"
+                "query", f"the query on {shown} failed: {_db_error(exc, query)}"
             ) from None
         self.columns = [str(d[0]) for d in self._result.description or ()]
         self._batch_size = batch_size
@@ -277,13 +304,15 @@ class DuckDBSource(_Rows):
         self, query: str, params: Mapping[str, Any] | None, database: str, batch_size: int
     ) -> None:
         duckdb = _needs("duckdb", "duckdb", "query")
-        super().__init__("query in DuckDB")
+        super().__init__("query in DuckDB", query)
         self._connection = duckdb.connect(database)
         try:
             self._cursor = self._connection.execute(query, dict(params) if params else None)
         except Exception as exc:
             self.close()
-            raise ValidationError("query", f"the DuckDB query failed: {_db_error(exc)}") from None
+            raise ValidationError(
+                "query", f"the DuckDB query failed: {_db_error(exc, query)}"
+            ) from None
         self.columns = [str(d[0]) for d in self._cursor.description or ()]
         self._batch_size = batch_size
 
@@ -304,7 +333,7 @@ class ParquetSource(_Rows):
 
     def __init__(self, path: str, batch_size: int) -> None:
         parquet = _needs("pyarrow.parquet", "parquet", "file")
-        super().__init__(path)
+        super().__init__(path, path)
         try:
             self._file = parquet.ParquetFile(path)
         except OSError as exc:
@@ -328,11 +357,35 @@ class ParquetSource(_Rows):
             self._file.close()
 
 
-def _db_error(exc: BaseException) -> str:
-    """Say what a database refused, without the statement or its parameters (values)."""
+#: A quoted stretch of a driver's message ("..." or '...'), which may be a value from the data.
+_QUOTED = re.compile(r"""("[^"\n]{1,200}"|'[^'\n]{1,200}')""")
+#: What looks like an email address or a phone number, wherever it stands.
+_PERSONAL = re.compile(r"[^\s\"'@()=,:;<>]+@[^\s\"'@()=,:;<>]+|\+?\d[\d ().-]{5,}\d")
+
+
+def _db_error(exc: BaseException, context: str = "") -> str:
+    """Say what a database refused, without the statement or the data's values.
+
+    Only the first line is kept (drivers quote the statement and the bound values after it).
+    In that line, a quoted stretch, or anything shaped like an email or a phone number, that is
+    not in ``context`` (the query, or the URL as shown: names the user wrote stay) is masked:
+    a conversion error quotes the value it could not convert, which may be personal data.
+    """
     original = getattr(exc, "orig", None) or exc
     text = str(original).splitlines()[0] if str(original) else ""
-    # Drivers quote the statement and the bound values after the first line: never shown.
+
+    def quoted(found: re.Match[str]) -> str:
+        whole = found.group(0)
+        inner = whole[1:-1]
+        return whole if inner in context else f"{whole[0]}{mask(inner)}{whole[0]}"
+
+    def personal(found: re.Match[str]) -> str:
+        value = found.group(0)
+        if value in context or "*" in value:  # the user's own words, or masked already
+            return value
+        return mask_email(value) if "@" in value else mask(value)
+
+    text = _PERSONAL.sub(personal, _QUOTED.sub(quoted, text))
     return f"{type(original).__name__}: {text}"[:300]
 
 

@@ -195,14 +195,16 @@ class _Partition:
         except Exception as exc:  # a broken client: every row FAILED, nothing escapes
             self.stopped = _failure(exc)
         try:
-            yield from self._send()
-        except Exception as exc:  # the rows could not be read as events at all
-            self.stopped = self.stopped or _failure(exc)
-        for _ in self.rows():  # what the pipeline did not get to
-            pass
-        if self.keys:
-            yield self._unsent(list(self.keys))
-        self._close()
+            try:
+                yield from self._send()
+            except Exception as exc:  # the rows could not be read as events at all
+                self.stopped = self.stopped or _failure(exc)
+            for _ in self.rows():  # what the pipeline did not get to
+                pass
+            if self.keys:
+                yield self._unsent(list(self.keys))
+        finally:  # also when Spark stops reading early (a limit, a cancelled task)
+            self._close()
 
     def _close(self) -> None:
         for thing in (self.client, self.session):

@@ -86,11 +86,20 @@ class PostgresServer:
         )
 
     def start(self) -> PostgresServer:
-        """Make the cluster and start it.
+        """Make the cluster and start it; on any failure stop what did start and clean up.
 
         Raises:
             Unavailable: initdb or pg_ctl failed (their output is in the message).
         """
+        try:
+            return self._start()
+        except Unavailable:
+            raise  # _start stopped and cleaned up already
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self) -> PostgresServer:
         password_file = self.root / "pw"
         password_file.write_text(PASSWORD + "\n", encoding="utf-8")
         if self._user is not None:
@@ -126,13 +135,15 @@ class PostgresServer:
             if started.returncode == 0:
                 self._running = True
                 return self
-        log = (self.root / "log").read_text(encoding="utf-8", errors="replace")[-2000:]
+        log_file = self.root / "log"
+        log = log_file.read_text("utf-8", errors="replace")[-2000:] if log_file.exists() else ""
         self.stop()
         raise Unavailable(f"pg_ctl could not start PostgreSQL: {started.stderr.strip()} {log}")
 
     def stop(self) -> None:
         """Stop the server (immediately: nothing in it is kept) and remove its files."""
-        if self._running:
+        # pg_ctl -w can give up waiting while the server goes on starting: stop whatever runs.
+        if self._running or (self.data / "postmaster.pid").exists():
             with contextlib.suppress(subprocess.TimeoutExpired):
                 stop = ("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
                 self._run(*stop, timeout=60)

@@ -142,6 +142,7 @@ def test_file_and_query_flags_are_used_together_rightly(tmp_path):
         (("send", path, "--db", "sqlite:///x.db"), "--db goes with --query"),
         (("send",), "give a FILE to read, or --query SQL"),
         (("send", "--query", "  "), "--query is empty"),
+        (("send", "--query", "SELECT 1", "--db", "  "), "--db is empty"),  # not DuckDB instead
     ]
     for argv, message in cases:
         done = snapcapi(*argv, *DEFAULTS, "--dry-run")

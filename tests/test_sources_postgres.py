@@ -230,3 +230,59 @@ base_url = "{server.url}"
         assert full.summary.resumed == 3
         ids = server.event_ids()
     assert len(ids) == len(set(ids)) == 3
+
+
+def test_a_query_that_fails_part_way_settles_the_rows_before_and_names_no_value(postgres, tmp_path):
+    """A value the server cannot cast on row 4,001 (after two fetches): the 4,000 rows before
+    are sent and reported, the run exits 2 naming --query, and the value is masked."""
+    engine = sqlalchemy.create_engine(postgres.url)
+    with engine.begin() as db:
+        db.exec_driver_sql("DROP TABLE IF EXISTS late")
+        db.exec_driver_sql(
+            "CREATE TABLE late AS SELECT n, 'late' || n || '@example.com' AS email,"
+            " now() - INTERVAL '1 hour' AS event_time FROM generate_series(1, 5000) AS n"
+        )
+    engine.dispose()
+    query = (
+        "SELECT n AS order_id, email, event_time,"
+        " CASE WHEN n > 4000 THEN email::int END AS boom FROM late"  # a scan, in order
+    )
+    report = tmp_path / "report.csv"
+    with FakeSnapServer() as server:
+        environment = {**os.environ, "SNAPCAPI_DB_URL": postgres.url,
+                       "SNAP_ACCESS_TOKEN": server.token}  # fmt: skip
+        done = subprocess.run(
+            [sys.executable, "-m", "snapcapi", "send", "--query", query, "--key", "order_id",
+             "--event-name", "SIGN_UP", "--action-source", "OFFLINE", "--report", str(report),
+             "--pixel-id", server.pixel_id, "--base-url", server.url, "--max-retries", "0"],
+            capture_output=True, text=True, timeout=300, env=environment, check=False,
+        )  # fmt: skip
+        received = len(server.event_ids())
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert "Traceback" not in done.stderr
+    assert "--query" in done.stderr
+    assert "reading stopped after row 4,000" in done.stderr
+    assert "invalid input syntax for type integer" in done.stderr
+    assert "late4001@example.com" not in done.stdout + done.stderr
+    assert "s3cret-pw-never-shown" not in done.stdout + done.stderr
+    rows = list(csv.DictReader(report.read_text(encoding="utf-8").splitlines()))
+    assert len(rows) == received == 4_000
+    assert {row["status"] for row in rows} == {"ACCEPTED"}
+
+
+def test_values_in_a_database_error_and_secrets_in_a_url_are_masked(postgres):
+    with pytest.raises(ValidationError) as refused:
+        from_sql(postgres.url, "SELECT 1 WHERE 1 = CAST(:x AS INTEGER)",
+                 {"x": "alice.smith@example.com"})  # fmt: skip
+    assert "invalid input syntax for type integer" in str(refused.value)
+    assert "alice.smith@example.com" not in str(refused.value)
+    in_query = postgres.url.replace(":s3cret-pw-never-shown@", "@") + (
+        "?password=s3cret-pw-never-shown&application_name=snapcapi-test"
+    )
+    with from_sql(in_query, "SELECT 1 AS one") as source:  # psycopg reads ?password=
+        assert [record for _, record in source] == [{"one": 1}]
+        assert "s3cret-pw-never-shown" not in source.path + repr(source)
+        assert "password=***" in source.path
+    with pytest.raises(ValidationError) as failed:
+        from_sql(in_query, "SELECT * FROM no_such_table")
+    assert "s3cret-pw-never-shown" not in str(failed.value)

@@ -317,3 +317,26 @@ def test_sigkill_mid_run_repeatedly_then_complete(tmp_path):
     rows = state_rows(f"{spec}.state.sqlite")
     assert len(rows) == count
     assert {status for status, _ in rows.values()} == {"ACCEPTED"}
+
+
+def test_a_state_that_is_not_one_is_refused_by_name(tmp_path, server):
+    """--state pointing at some other file (or a folder): exit 2 naming it, no traceback."""
+    orders(tmp_path / "orders.csv", 1, 3)
+    spec = write_spec(tmp_path, server)
+    other = tmp_path / "notes.txt"
+    other.write_text("this is not a database\n" * 100, encoding="utf-8")
+    for state in (other, tmp_path):
+        done = run_cli("sync", spec, "--state", state)
+        assert done.returncode == 2, done.stderr
+        assert "state:" in done.stderr
+        assert str(state) in done.stderr
+        done = run_cli("sync", spec, "--state", state, "--status")
+        assert done.returncode in (0, 2), done.stderr
+    assert len(server.event_ids()) == 0
+    assert other.read_text(encoding="utf-8").startswith("this is not a database")
+
+
+def test_a_spec_repr_shows_no_database_url(tmp_path, server):
+    source = 'query = "SELECT 1"\ndb = "postgresql+psycopg://shop:hunter2-secret@db/shop"'
+    spec = load_spec(str(write_spec(tmp_path, server, source=source)))
+    assert "hunter2-secret" not in repr(spec)
