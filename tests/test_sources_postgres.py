@@ -228,8 +228,8 @@ base_url = "{server.url}"
         full = run_sync(spec, state, full=True)  # the cursor ignored, the state still holds
         assert full.summary.rows == 3
         assert full.summary.resumed == 3
-        ids = server.event_ids()
-    assert len(ids) == len(set(ids)) == 3
+        ids, received = server.event_ids(), len(server.events)
+    assert len(ids) == received == 3  # each order once: nothing was sent twice
 
 
 def test_a_query_that_fails_part_way_settles_the_rows_before_and_names_no_value(postgres, tmp_path):
@@ -286,3 +286,53 @@ def test_values_in_a_database_error_and_secrets_in_a_url_are_masked(postgres):
     with pytest.raises(ValidationError) as failed:
         from_sql(in_query, "SELECT * FROM no_such_table")
     assert "s3cret-pw-never-shown" not in str(failed.value)
+
+
+def test_a_sync_whose_query_fails_part_way_keeps_its_cursor(postgres, tmp_path):
+    """The rows before the failure are recorded; the cursor stays; the fixed rerun sends the
+    rest and none twice."""
+    engine = sqlalchemy.create_engine(postgres.url)
+    with engine.begin() as db:
+        db.exec_driver_sql("DROP TABLE IF EXISTS flaky")
+        db.exec_driver_sql(
+            "CREATE TABLE flaky AS SELECT n, 'f' || n || '@example.com' AS email,"
+            " now() - INTERVAL '1 hour' AS event_time, n AS version,"
+            " CASE WHEN n > 2500 THEN 'x' ELSE '1' END AS factor"
+            " FROM generate_series(1, 3000) AS n"
+        )
+    spec = tmp_path / "flaky.toml"
+    with FakeSnapServer() as server:
+        spec.write_text(
+            f"""key = ["order_id"]
+cursor = "version"
+[source]
+db_env = "FLAKY_DB"
+query = '''SELECT n AS order_id, email, event_time, version, CAST(factor AS INTEGER) AS f
+FROM flaky WHERE CAST(:snapcapi_since AS INTEGER) IS NULL OR version > :snapcapi_since'''
+[defaults]
+event_name = "SIGN_UP"
+action_source = "OFFLINE"
+[snap]
+pixel_id = "{server.pixel_id}"
+base_url = "{server.url}"
+""",
+            encoding="utf-8",
+        )
+        environment = {**os.environ, "FLAKY_DB": postgres.url, "SNAP_ACCESS_TOKEN": server.token}
+        sync = [sys.executable, "-m", "snapcapi", "sync", str(spec), "--quiet"]
+        done = subprocess.run(sync, capture_output=True, text=True, timeout=300,
+                              env=environment, check=False)  # fmt: skip
+        assert done.returncode == 2, done.stderr[-2000:]
+        assert "Traceback" not in done.stderr
+        assert "source: reading stopped after row 2,000" in done.stderr
+        assert "the cursor did not advance" in done.stderr
+        assert len(server.event_ids()) == 2_000
+        with engine.begin() as db:
+            db.exec_driver_sql("UPDATE flaky SET factor = '1'")
+        done = subprocess.run(sync, capture_output=True, text=True, timeout=300,
+                              env=environment, check=False)  # fmt: skip
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert "2,000 rows were accepted in an earlier run" in done.stdout
+        ids, received = server.event_ids(), len(server.events)
+    engine.dispose()
+    assert len(ids) == received == 3_000  # every key once, none sent twice
