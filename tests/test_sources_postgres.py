@@ -28,6 +28,15 @@ RECIPE = Recipe(
 )
 
 
+def table_from(postgres, name, select):
+    """Make (or remake) the table ``name`` from a SELECT; return an engine on the server."""
+    engine = sqlalchemy.create_engine(postgres.url)
+    with engine.begin() as db:
+        db.exec_driver_sql(f"DROP TABLE IF EXISTS {name}")
+        db.exec_driver_sql(f"CREATE TABLE {name} AS {select}")
+    return engine
+
+
 @pytest.fixture
 def shop(postgres):
     """An ``orders`` table with every type a warehouse hands over; dropped afterwards."""
@@ -94,13 +103,12 @@ def test_typed_columns_arrive_typed_and_are_used_as_they_are(shop, postgres):
 
 def test_fifty_thousand_rows_stream_through_a_server_side_cursor(postgres):
     """The rows come a batch at a time from a named cursor, not as one result in memory."""
-    engine = sqlalchemy.create_engine(postgres.url)
-    with engine.begin() as db:
-        db.exec_driver_sql("DROP TABLE IF EXISTS big")
-        db.exec_driver_sql(
-            "CREATE TABLE big AS SELECT 'B' || n AS order_id, 'b' || n || '@example.com' AS email,"
-            " (n * 0.01)::NUMERIC(12, 2) AS total FROM generate_series(1, 50000) AS n"
-        )
+    engine = table_from(
+        postgres,
+        "big",
+        "SELECT 'B' || n AS order_id, 'b' || n || '@example.com' AS email,"
+        " (n * 0.01)::NUMERIC(12, 2) AS total FROM generate_series(1, 50000) AS n",
+    )
     try:
         with from_sql(postgres.url, "SELECT * FROM big ORDER BY order_id", batch_size=2_000) as src:
             rows = iter(src)
@@ -235,13 +243,12 @@ base_url = "{server.url}"
 def test_a_query_that_fails_part_way_settles_the_rows_before_and_names_no_value(postgres, tmp_path):
     """A value the server cannot cast on row 4,001 (after two fetches): the 4,000 rows before
     are sent and reported, the run exits 2 naming --query, and the value is masked."""
-    engine = sqlalchemy.create_engine(postgres.url)
-    with engine.begin() as db:
-        db.exec_driver_sql("DROP TABLE IF EXISTS late")
-        db.exec_driver_sql(
-            "CREATE TABLE late AS SELECT n, 'late' || n || '@example.com' AS email,"
-            " now() - INTERVAL '1 hour' AS event_time FROM generate_series(1, 5000) AS n"
-        )
+    engine = table_from(
+        postgres,
+        "late",
+        "SELECT n, 'late' || n || '@example.com' AS email,"
+        " now() - INTERVAL '1 hour' AS event_time FROM generate_series(1, 5000) AS n",
+    )
     engine.dispose()
     query = (
         "SELECT n AS order_id, email, event_time,"
@@ -291,15 +298,14 @@ def test_values_in_a_database_error_and_secrets_in_a_url_are_masked(postgres):
 def test_a_sync_whose_query_fails_part_way_keeps_its_cursor(postgres, tmp_path):
     """The rows before the failure are recorded; the cursor stays; the fixed rerun sends the
     rest and none twice."""
-    engine = sqlalchemy.create_engine(postgres.url)
-    with engine.begin() as db:
-        db.exec_driver_sql("DROP TABLE IF EXISTS flaky")
-        db.exec_driver_sql(
-            "CREATE TABLE flaky AS SELECT n, 'f' || n || '@example.com' AS email,"
-            " now() - INTERVAL '1 hour' AS event_time, n AS version,"
-            " CASE WHEN n > 2500 THEN 'x' ELSE '1' END AS factor"
-            " FROM generate_series(1, 3000) AS n"
-        )
+    engine = table_from(
+        postgres,
+        "flaky",
+        "SELECT n, 'f' || n || '@example.com' AS email,"
+        " now() - INTERVAL '1 hour' AS event_time, n AS version,"
+        " CASE WHEN n > 2500 THEN 'x' ELSE '1' END AS factor"
+        " FROM generate_series(1, 3000) AS n",
+    )
     spec = tmp_path / "flaky.toml"
     with FakeSnapServer() as server:
         spec.write_text(
