@@ -919,9 +919,10 @@ def _cut_short(path: str, row: int, *, sent: bool = False, reason: str | None = 
         (" and sent", " with --resume REPORT to skip the rows accepted") if sent else ("", "")
     )
     if reason is not None:  # a query (or a Parquet file) failed part way
+        flag, what = ("--query", "the query") if path.startswith("query ") else ("FILE", "it")
         return (
-            f"--query: {path}: {reason}; the rows up to there were read{done}, the rest were "
-            f"not; fix the query or the data and run again{again}"
+            f"{flag}: {path}: {reason}; the rows up to there were read{done}, the rest were "
+            f"not; fix {what} or the data and run again{again}"
         )
     last = f"after row {row:,}" if row else "before its first row"
     return (
