@@ -519,7 +519,7 @@ class _Cursored:
         self.inner = inner
         self.column = column
         self.since = since
-        self.bound = bound  # files: drop rows at or under the mark here (a query does it)
+        self.bound = bound  # files: drop rows under the mark here (a query does it)
         self.high: Any = since
         self.rows_read = 0  # rows passed on: those under the mark were never in the run
         self.last_row = 0
@@ -528,11 +528,21 @@ class _Cursored:
         return getattr(self.inner, name)
 
     def __iter__(self) -> Iterator[tuple[Hashable, Mapping[str, Any] | RowProblem]]:
+        columns = self.inner.columns
+        if columns is not None and self.column not in columns:
+            shown = ", ".join(columns[:30]) + (" ..." if len(columns) > 30 else "")
+            raise ValidationError(
+                "cursor",
+                f"{self.column!r} is not a column of the source (its columns: {shown}); name "
+                "the column whose value grows when a row is added or changed",
+            )
         for row, record in self.inner:
             if isinstance(record, Mapping):
                 value = record.get(self.column)
                 if value not in (None, ""):
-                    if self.bound and self.since is not None and str(value) <= str(self.since):
+                    # Rows AT the mark are read again (a row committed later with the same
+                    # time must not be lost); the state keeps the accepted ones from going twice.
+                    if self.bound and self.since is not None and str(value) < str(self.since):
                         continue
                     try:
                         if self.high is None or value > self.high:

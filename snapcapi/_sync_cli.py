@@ -6,6 +6,7 @@ import argparse
 import os
 from typing import Any, TextIO
 
+from snapcapi._masking import plural
 from snapcapi._sync import SyncLocked, SyncState, load_spec, run_sync
 from snapcapi.errors import ValidationError
 
@@ -68,9 +69,13 @@ def run_sync_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         err.write(f"snapcapi: error: {args.spec}: {exc.field}: {exc.explain('cli')}\n")
         return 2
     summary = outcome.summary
-    if summary.rows == 0 and summary.truncated_after is None:
-        # A nightly run that finds nothing new has done its job (a one-off send would not).
-        out.write("nothing new since the last run\n")
+    if summary.rows == summary.resumed and summary.truncated_after is None and not args.full:
+        # A nightly run that finds nothing new has done its job (a one-off send would not);
+        # the rows at the cursor's mark are read again each run and were accepted before.
+        again = f" ({plural(summary.rows, 'row')} at the mark, accepted before)" * bool(
+            summary.rows
+        )
+        out.write(f"nothing new since the last run{again}\n")
         return 0
     summary.write(out)
     if summary.truncated_after is not None:
