@@ -10,7 +10,6 @@ sources live here.
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import itertools
 import os
 import re
@@ -241,12 +240,12 @@ class SqlSource(_Rows):
 
 
 class SqliteSource(SqlSource):
-    """A SQLite query read with the standard library, for when SQLAlchemy is not installed.
+    """A SQLite file's query, read with the standard library (see :func:`from_sql`).
 
-    :func:`from_sql` uses it for ``sqlite:///PATH`` URLs without the ``sql`` extra, so an
-    embedded database works out of the box. The file is opened read-only (a missing file is an
-    error, not a new empty database); values come as SQLite stores them, as through SQLAlchemy
-    with a text query.
+    :func:`from_sql` uses it for every plain ``sqlite:///PATH`` URL, so an embedded database
+    works out of the box, without the ``sql`` extra. The file is opened read-only: a missing
+    file is an error, not a new empty database, and a source never writes. Values come as
+    SQLite stores them, as they would through SQLAlchemy with a text query.
     """
 
     def __init__(  # the parent's __init__ needs SQLAlchemy: not called
@@ -259,6 +258,12 @@ class SqliteSource(SqlSource):
         _Rows.__init__(self, f"query on {shown}", f"{shown} {query}")
         self._owned = False
         in_memory = path in ("", ":memory:")
+        if not in_memory and not pathlib.Path(path).is_file():
+            raise ValidationError(
+                "db",
+                f"there is no SQLite file at {path!r} (from {os.getcwd()}); check the path: "
+                "sqlite:///shop.db is relative, sqlite:////srv/shop.db absolute",
+            )
         target = (
             "file::memory:" if in_memory else pathlib.Path(path).resolve().as_uri() + "?mode=ro"
         )
@@ -399,8 +404,8 @@ def from_sql(
     """Read the rows of a SQL query, streamed with a server-side cursor.
 
     Any SQLAlchemy URL works with its dialect installed (``postgresql+psycopg://``,
-    ``mysql+pymysql://``, ``snowflake://``, ``bigquery://``); ``sqlite:///PATH`` works even
-    without SQLAlchemy (the standard library reads it, read-only).
+    ``mysql+pymysql://``, ``snowflake://``, ``bigquery://``); a ``sqlite:///PATH`` file is
+    read by the standard library, read-only, with or without SQLAlchemy.
     Values arrive typed: aware datetimes are used as they are, naive ones follow the
     recipe's ``timezone``, ``DECIMAL`` stays exact, ``NULL`` is blank.
 
@@ -415,7 +420,7 @@ def from_sql(
     """
     if isinstance(url_or_engine, (str, os.PathLike)):
         path = _sqlite_path(url_or_engine)
-        if path is not None and importlib.util.find_spec("sqlalchemy") is None:
+        if path is not None:  # a SQLite file: read-only, with or without SQLAlchemy
             return SqliteSource(path, query, params, batch_size)
     return SqlSource(url_or_engine, query, params, batch_size)
 

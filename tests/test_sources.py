@@ -219,6 +219,7 @@ def test_sqlite_works_without_sqlalchemy(tmp_path, monkeypatch):
     with pytest.raises(ValidationError) as missing:
         from_sql("sqlite:///no-such.db", "SELECT 1")
     assert missing.value.field == "db"
+    assert "there is no SQLite file at 'no-such.db'" in str(missing.value)
     assert not (tmp_path / "no-such.db").exists()  # read-only: no empty database made
     with pytest.raises(ValidationError) as failed:
         from_sql("sqlite:///shop.db", "SELECT * FROM nowhere WHERE e = :e", {"e": "x@y.z"})
@@ -227,3 +228,13 @@ def test_sqlite_works_without_sqlalchemy(tmp_path, monkeypatch):
     assert "x@y.z" not in str(failed.value)
     with pytest.raises(ValidationError):  # read-only: a source never writes
         from_sql("sqlite:///shop.db", "DELETE FROM orders")
+
+
+def test_a_mistyped_sqlite_path_is_refused_with_sqlalchemy_installed_too(tmp_path, monkeypatch):
+    """SQLAlchemy would make an empty file and say "no such table"; the path is named instead."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValidationError) as missing:
+        from_sql("sqlite:///shop-typo.db", "SELECT * FROM orders")
+    assert missing.value.field == "db"
+    assert "shop-typo.db" in str(missing.value)
+    assert not (tmp_path / "shop-typo.db").exists()

@@ -344,3 +344,14 @@ def test_a_spec_repr_shows_no_database_url(tmp_path, server):
     source = 'query = "SELECT 1"\ndb = "postgresql+psycopg://shop:hunter2-secret@db/shop"'
     spec = load_spec(str(write_spec(tmp_path, server, source=source)))
     assert "hunter2-secret" not in repr(spec)
+
+
+def test_a_cursor_that_names_no_column_is_refused(tmp_path, server):
+    orders(tmp_path / "orders.csv", 1, 3)
+    spec = load_spec(str(write_spec(tmp_path, server, extra='cursor = "updatedat"')))
+    with pytest.raises(ValidationError) as refused:
+        run_sync(spec, str(tmp_path / "state.sqlite"))
+    assert refused.value.field == "cursor"
+    assert "'updatedat' is not a column" in str(refused.value)
+    assert "updated_at" in str(refused.value)  # the columns it could have meant
+    assert len(server.event_ids()) == 0
