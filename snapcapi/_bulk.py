@@ -1019,14 +1019,24 @@ def _merge_leftover(resume: str, meta: ReportMeta) -> str | None:
 
 
 def explain(
-    options: BulkOptions, out: TextIO, rows: int = 3, now: Callable[[], float] = time.time
+    options: BulkOptions,
+    out: TextIO,
+    rows: int = 3,
+    now: Callable[[], float] = time.time,
+    *,
+    source: Callable[[], RecordSource] | None = None,
 ) -> None:
-    """Print the mapping and the first ``rows`` rows' normalized values (PII masked)."""
-    with RowSource(options.path, options.format, options.encoding) as source:
+    """Print the mapping and the first ``rows`` rows' normalized values (PII masked).
+
+    ``source`` opens the rows when they are not a file ``options.path`` names (a query, a
+    Parquet file), as :func:`run_bulk` takes it.
+    """
+    opened = source() if source else RowSource(options.path, options.format, options.encoding)
+    with contextlib.closing(opened):
         outcomes = iter_recipe(
             options.recipe,
-            iter(source),
-            columns=source.columns,
+            iter(opened),
+            columns=opened.columns,
             on_map=lambda found: _write(out, describe_map(found, options.recipe)),
         )
         for row, item in itertools.islice(outcomes, rows):

@@ -617,7 +617,8 @@ def run_sync(
     """
     state = SyncState(state_path)
     try:
-        state.lock()
+        if not dry_run:  # a dry run records nothing: it may look while a run holds the lock
+            state.lock()
         since = None if full else (state.since() if spec.cursor else None)
         if since is None and not full:
             since = spec.since

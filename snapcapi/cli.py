@@ -873,7 +873,7 @@ def _run_file(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     source = _source(args)
     options = _options(args)
     if args.explain:
-        explain(options, out)
+        explain(options, out, source=source)
         return 0
     factory = None
     if not dry_run:
@@ -941,7 +941,7 @@ def _run_diagnose(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     options = _options(args)
     recipe = options.recipe
     if args.explain:
-        explain(options, out)
+        explain(options, out, source=opener)
         return 0
     if opener is None:
         check_gzip(args.file)  # a corrupt .gz may decompress to garbage: it is not judged

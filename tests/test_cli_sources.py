@@ -201,3 +201,20 @@ def test_a_sqlite_query_needs_no_extra(snap_server, tmp_path):
     assert "Traceback" not in done.stderr
     assert [row["status"] for row in report(written)] == ["ACCEPTED"] * 6
     assert len(snap_server.event_ids()) == 6
+
+
+def test_explain_shows_a_query_and_a_parquet_file(tmp_path):
+    """--explain works on what send reads: a query's and a Parquet file's first rows, masked."""
+    url = shop_db(tmp_path / "shop.db")
+    done = snapcapi("send", "--query", "SELECT * FROM orders", "--db", url, "--explain",
+                    "--map", "event_time=created_at", "--map", "value=total",
+                    "--timezone", "UTC", *DEFAULTS)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "row 1:" in done.stdout
+    assert "b1@example.com" not in done.stdout  # masked
+    path = tmp_path / "orders.parquet"
+    parquet(path, 4)
+    for command in ("send", "diagnose"):
+        done = snapcapi(command, path, "--explain", "--timezone", "UTC", *DEFAULTS)
+        assert done.returncode == 0, done.stderr
+        assert "row 3:" in done.stdout

@@ -267,8 +267,10 @@ def test_cli_status_and_a_second_concurrent_run_refuses(tmp_path, server):
     try:
         holder.lock()
         refused = run_cli("sync", spec, env=env)
+        looked = run_cli("sync", spec, "--dry-run", env=env)  # records nothing: not locked out
     finally:
         holder.close()
+    assert looked.returncode == 0, looked.stderr
     assert refused.returncode == 75
     assert "another snapcapi sync of this spec is running" in refused.stderr
 
