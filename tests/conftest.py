@@ -248,6 +248,30 @@ def make_client(snap_server: FakeSnapServer, sleeps: Sleeps):
         client.close()
 
 
+# --------------------------------------------------------------------------- the CLI
+def run_snapcapi(*argv, server=None, env=None, cwd=None, timeout=120):
+    """Run ``python -m snapcapi`` as a user does; with ``server``, its credentials and address.
+
+    The environment's own token is dropped (a test gives one or tests its absence). Output is
+    decoded as UTF-8 (undecodable bytes shown, not raised), and no run may end in a traceback.
+    """
+    import sys
+
+    environment = {**os.environ, "PYTHONIOENCODING": "utf-8:strict", **(env or {})}
+    environment.pop("SNAP_ACCESS_TOKEN", None)
+    extra: list[str] = []
+    if server is not None:
+        environment["SNAP_ACCESS_TOKEN"] = server.token
+        extra = ["--pixel-id", server.pixel_id, "--base-url", server.url, "--max-retries", "0"]
+    completed = subprocess.run(
+        [sys.executable, "-m", "snapcapi", *map(str, argv), *extra],
+        capture_output=True, text=True, timeout=timeout, env=environment, check=False,
+        cwd=cwd, encoding="utf-8", errors="backslashreplace",
+    )  # fmt: skip
+    assert "Traceback" not in completed.stderr, completed.stderr[-3000:]
+    return completed
+
+
 # --------------------------------------------------------------------------- PostgreSQL
 @pytest.fixture(scope="session")
 def postgres():

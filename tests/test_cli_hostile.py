@@ -17,6 +17,7 @@ import sys
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from conftest import run_snapcapi as snapcapi
 
 from snapcapi._bulk import BulkSummary
 from snapcapi._files import REPORT_TEXT_LIMIT, EscapingText, ReportWriter
@@ -25,23 +26,6 @@ from snapcapi._resume import AcceptedIds, ReportMeta
 WHEN = (datetime.now(timezone.utc) - timedelta(hours=3)).strftime("%Y-%m-%dT%H:%M:%SZ")
 COLUMNS = ["event_id", "Email", "Note", "Total", "Currency", "Created at"]
 DEFAULTS = ("--event-name", "PURCHASE", "--action-source", "OFFLINE")
-
-
-def snapcapi(*argv, server=None, timeout=120, env=None):
-    """Run ``python -m snapcapi`` with the fake server's credentials; never a traceback."""
-    environment = {**os.environ, "PYTHONIOENCODING": "utf-8:strict", **(env or {})}
-    environment.pop("SNAP_ACCESS_TOKEN", None)
-    extra: list[str] = []
-    if server is not None:
-        environment["SNAP_ACCESS_TOKEN"] = server.token
-        extra = ["--pixel-id", server.pixel_id, "--base-url", server.url, "--max-retries", "0"]
-    completed = subprocess.run(
-        [sys.executable, "-m", "snapcapi", *map(str, argv), *extra],
-        capture_output=True, text=True, timeout=timeout, env=environment, check=False,
-        encoding="utf-8", errors="backslashreplace",
-    )  # fmt: skip
-    assert "Traceback" not in completed.stderr, completed.stderr[-3000:]
-    return completed
 
 
 def order(i, note="Leave at the door"):

@@ -12,25 +12,11 @@ import sys
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+from conftest import run_snapcapi as snapcapi
 
 DEFAULTS = ("--event-name", "PURCHASE", "--action-source", "OFFLINE", "--key", "order_id")
 WHEN = (dt.datetime.now() - dt.timedelta(hours=2)).replace(microsecond=0)
 SECRET = "pw-never-shown-7f3a"
-
-
-def snapcapi(*argv, server=None, env=None, cwd=None):
-    environment = {**os.environ, "PYTHONIOENCODING": "utf-8:strict", **(env or {})}
-    environment.pop("SNAP_ACCESS_TOKEN", None)
-    extra: list[str] = []
-    if server is not None:
-        environment["SNAP_ACCESS_TOKEN"] = server.token
-        extra = ["--pixel-id", server.pixel_id, "--base-url", server.url, "--max-retries", "0"]
-    done = subprocess.run(
-        [sys.executable, "-m", "snapcapi", *map(str, argv), *extra],
-        capture_output=True, text=True, timeout=120, env=environment, check=False, cwd=cwd,
-    )  # fmt: skip
-    assert "Traceback" not in done.stderr, done.stderr[-3000:]
-    return done
 
 
 def shop_db(path, count=40):
